@@ -1,0 +1,217 @@
+"""The ``idp-emulator`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import Any, TextIO
+
+from emulator import __version__
+from emulator.errors import EmulatorError, Problem, ScenarioError
+from emulator.play.clock import parse_start
+from emulator.play.player import Player
+from emulator.render import load, render_events
+from emulator.scenario.loader import load_scenario_file
+from emulator.scenario.schema import scenario_schema
+from emulator.vendors.overview import catalog_data, print_catalog
+from emulator.vendors.registry import Registry
+
+VALIDATE_PLAY_LIMIT = 100_000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idp-emulator",
+        description="Play identity-provider scenarios and get each vendor's exact webhook events.",
+    )
+    parser.add_argument("--version", action="version", version=f"idp-emulator {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    render = sub.add_parser("render", help="print a scenario's events for one vendor as JSON Lines")
+    render.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
+    render.add_argument("--vendor", required=True, help="flip, keycloak, fusionauth, idaas, strivacity, ...")
+    render.add_argument("--seed", type=int, default=None, help="same seed, same output (default: random)")
+    render.add_argument(
+        "--start",
+        default=None,
+        help="scenario start time, ISO 8601 (default with --seed: 2026-01-01T00:00:00Z; else now)",
+    )
+    render.add_argument("--pretty", action="store_true", help="indented JSON for people")
+    render.add_argument(
+        "--templates", action="append", default=[], metavar="DIR", help="folder of vendor overrides or extra vendors"
+    )
+    render.add_argument("--body-only", action="store_true", help="print only each event's payload")
+
+    validate = sub.add_parser("validate", help="check scenario files; print file:line:column: message per problem")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
+    validate.add_argument("--templates", action="append", default=[], metavar="DIR")
+
+    catalog = sub.add_parser("catalog", help="vendors, actions, event types and error codes")
+    catalog.add_argument("--vendor", default=None)
+    catalog.add_argument("--json", action="store_true", help="machine-readable output")
+    catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
+
+    sub.add_parser("list", help="list the bundled scenarios")
+    schema = sub.add_parser("schema", help="print the JSON Schema for scenario files")
+    schema.add_argument("--output", "-o", default=None, help="write to a file instead")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
+    seed = args.seed
+    start = None
+    if args.start:
+        try:
+            start = parse_start(args.start)
+        except ValueError:
+            raise Problem(
+                f"--start: expected an ISO 8601 time such as 2026-01-01T00:00:00Z or 'now', got {args.start!r}"
+            ) from None
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "big")
+        if start is None:
+            start = parse_start("now")
+        print(f"seed {seed} (pass --seed {seed} to repeat this run)", file=sys.stderr)
+    return seed, start
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    registry = Registry(args.templates)
+    registry.vendor(args.vendor)  # unknown vendor: say so before loading anything else
+    scenario = load(args.scenario)
+    seed, start = _seed_and_start(args)
+    events = render_events(scenario, args.vendor, seed, start, registry)
+    write_events(events, sys.stdout, pretty=args.pretty, body_only=args.body_only)
+    return 0
+
+
+def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_only: bool = False) -> int:
+    """Stream events as JSON Lines (or indented JSON); returns how many were written."""
+    count = 0
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    iterator = iter(events)
+    while True:
+        chunk = list(islice(iterator, 512))
+        if not chunk:
+            break
+        if pretty:
+            text = "".join(
+                json.dumps(e.body if body_only else e.record(), ensure_ascii=False, indent=2) + "\n" for e in chunk
+            )
+        else:
+            text = "".join(dumps(e.body if body_only else e.record()) + "\n" for e in chunk)
+        out.write(text)
+        count += len(chunk)
+    out.flush()
+    return count
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    registry = Registry(args.templates)
+    files: list[Path] = []
+    problems: list[str] = []
+    for raw in args.paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(f"{raw}: no such file or folder")
+    for file in files:
+        try:
+            scenario = load_scenario_file(file)
+            _dry_run(scenario, registry)
+        except ScenarioError as exc:
+            problems.extend(str(p) for p in exc.problems)
+        except EmulatorError as exc:
+            problems.append(str(exc))
+    for line in problems:
+        print(line)
+    if problems:
+        return 1
+    print(f"{len(files)} scenario file{'s' if len(files) != 1 else ''} valid", file=sys.stderr)
+    return 0
+
+
+def _dry_run(scenario: Any, registry: Registry) -> None:
+    """Play the scenario (bounded) so problems only playing finds are reported too."""
+    from emulator.vendors.dialect import Dialect
+
+    dialects: dict[str, Dialect] = {}
+    for occ in islice(Player(scenario, seed=0).occurrences(), VALIDATE_PLAY_LIMIT):
+        if occ.action == "emit":
+            vendor = occ.context["params"]["vendor"]
+            try:
+                dialect = dialects.setdefault(vendor, Dialect(registry.vendor(vendor), 0))
+            except EmulatorError as exc:
+                raise Problem(str(exc).removeprefix("error: "), occ.location) from None
+            dialect.events(occ)
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    registry = Registry(args.templates)
+    data = catalog_data(registry, args.vendor)
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_catalog(data, sys.stdout)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from emulator.scenario.bundled import bundled_names, resolve_scenario
+
+    for name in bundled_names():
+        scenario = load_scenario_file(resolve_scenario(name))
+        print(f"{name:<18} {scenario.description.strip().splitlines()[0] if scenario.description else ''}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, "utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+_COMMANDS = {
+    "render": cmd_render,
+    "validate": cmd_validate,
+    "catalog": cmd_catalog,
+    "list": cmd_list,
+    "schema": cmd_schema,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

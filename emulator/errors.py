@@ -1,0 +1,78 @@
+"""The exception tree: every error a user can cause carries a message written for them.
+
+The command line prints ``str(error)`` and exits non-zero; nothing below ``EmulatorError``
+should ever reach the user as a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file a problem is (1-based line and column, as editors count)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class EmulatorError(Exception):
+    """Base of every error the emulator raises on purpose."""
+
+
+class Problem(EmulatorError):
+    """One problem at one place, printed as ``file:line:column: message``."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class ScenarioError(EmulatorError):
+    """A scenario file has one or more problems; all are reported at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class PlayError(Problem):
+    """A scenario is well formed but cannot be played (a refresh with no session, ...)."""
+
+
+class VendorError(Problem):
+    """A vendor catalog or template is broken (bundled or from a user's folder)."""
+
+
+class UnknownName(Problem):
+    """A name (vendor, scenario, action, ...) that is not known, with the nearest valid one."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], location: Location | None = None) -> None:
+        known = sorted(set(known))
+        hint = suggest(name, known)
+        message = f"unknown {kind} {name!r}"
+        if hint:
+            message += f"; did you mean {hint!r}?"
+        elif known and len(known) <= 12:
+            message += f"; expected one of: {', '.join(known)}"
+        super().__init__(message, location)
+        self.name = name
+
+
+def suggest(name: str, known: Iterable[str]) -> str | None:
+    """The closest known name, if any is close enough to be a likely typo."""
+    matches = difflib.get_close_matches(str(name), list(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None

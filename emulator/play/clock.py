@@ -1,0 +1,43 @@
+"""The scenario clock: virtual by default, so ``wait: 2h`` costs nothing but moves timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class VirtualClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        self.now = start.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment > self.now:
+            self.now = moment
+
+
+def parse_start(text: str) -> datetime:
+    """Parse ``--start``: ISO 8601 (``Z`` allowed) or ``now``; naive times are UTC."""
+    if text.strip().lower() == "now":
+        return datetime.now(UTC).replace(microsecond=0)
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def iso_utc(moment: datetime, ms: bool = True) -> str:
+    """ISO 8601 in UTC with a ``Z``, the way vendors write it."""
+    moment = moment.astimezone(UTC)
+    if ms:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,276 @@
+"""The player: a scenario plus a seed and a start time become a stream of occurrences.
+
+It keeps the IdP-side state a story needs (who is registered, who has a session, which
+tokens are current, brute-force counters) so that vendors only translate, never decide.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from emulator.errors import Location, PlayError
+from emulator.play.actors import DEFAULT_LOCALE, faker_for, make_actor
+from emulator.play.clock import FIXED_START, VirtualClock, epoch_ms
+from emulator.play.ids import stable_uuid, uuid4
+from emulator.play.occurrence import Occurrence
+from emulator.scenario.model import ActionStep, Repeat, Scenario, Step, Wait
+
+DEFAULT_STEP_GAP = timedelta(seconds=1)
+SCOPE = "openid email profile"
+ACCESS_TOKEN_SECONDS = 300
+_NEEDS_SESSION = {"refresh", "logout", "code_to_token", "background_login", "propagate_session"}
+_STARTS_SESSION = {"login", "sso_login", "api_login"}
+_RESERVED = {"actor", "client", "error", "ip"}
+
+
+class Player:
+    """Plays one scenario; ``occurrences()`` is a generator, so memory stays flat."""
+
+    def __init__(self, scenario: Scenario, seed: int, start: datetime | None = None) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.clock = VirtualClock(start or FIXED_START)
+        defaults = scenario.defaults
+        self.gap: timedelta = defaults.get("step_gap", DEFAULT_STEP_GAP)
+        locale = defaults.get("locale", DEFAULT_LOCALE)
+        fake = faker_for(locale, seed)
+        self.actors = {name: make_actor(spec, fake, self.rng, locale) for name, spec in scenario.actors.items()}
+        self.fake = fake
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, int] = {}
+        self.locked_until: dict[str, datetime] = {}
+        lockout = defaults.get("lockout") or {}
+        self.lockout_failures = int(lockout.get("failures", 0) or 0)
+        self.lockout_for = _duration(lockout.get("duration", "15m"))
+        self.seq = 0
+        self.shared = self._shared(defaults)
+
+    @staticmethod
+    def _shared(defaults: dict[str, Any]) -> dict[str, Any]:
+        realm = defaults.get("realm", "acme")
+        tenant = defaults.get("tenant", "default")
+        account = defaults.get("account", realm)
+        return {
+            "realm": {"name": realm, "id": stable_uuid("realm", realm)},
+            "tenant": {"name": tenant, "id": stable_uuid("tenant", tenant)},
+            "account": {"name": account, "id": stable_uuid("account", account)},
+            "resource": defaults.get("resource", "User Portal"),
+            "store": defaults.get("store", "Customers"),
+            "default_client": defaults.get("client", "web-app"),
+        }
+
+    def occurrences(self) -> Iterator[Occurrence]:
+        yield from self._steps(self.scenario.steps)
+
+    # -- control flow ----------------------------------------------------------------------
+    def _steps(self, steps: list[Step]) -> Iterator[Occurrence]:
+        for step in steps:
+            if isinstance(step, Wait):
+                self.clock.advance(step.duration)
+            elif isinstance(step, Repeat):
+                first = self.clock.now
+                for i in range(step.count):
+                    if i and step.every is not None:
+                        self.clock.advance_to(first + step.every * i)
+                    yield from self._steps(step.steps)
+            else:
+                yield from self._act(step)
+
+    def _act(self, step: ActionStep) -> Iterator[Occurrence]:
+        params = step.params
+        actor_name = params.get("actor")
+        if actor_name is None:
+            actor: dict[str, Any] = {}
+        else:
+            actor = self.actors[actor_name]
+        error = params.get("error")
+        action = step.action
+        now = self.clock.now
+        if action in {"login", "api_login"} and actor:
+            error, lockout = self._credentials(actor, error, now)
+        else:
+            lockout = False
+        if action in {"login", "background_login"} and actor and not actor["registered"]:
+            error = error or "user_not_found"
+        session = self.sessions.get(actor.get("name", ""))
+        if action in _NEEDS_SESSION and session is None and error is None:
+            raise PlayError(
+                f"'{actor_name}' has no session to {action.replace('_', ' ')}: "
+                "add a login before this step, or give it an error",
+                step.location,
+            )
+        ctx = self._context(action, actor, params, error, step.location)
+        yield self._occurrence(action, error, ctx, step.location)
+        if lockout:
+            lock_ctx = dict(ctx, action="lockout", error=None)
+            lock_ctx["lockout"] = {
+                "failures": self.lockout_failures,
+                "until_ms": epoch_ms(self.locked_until[actor["name"]]),
+            }
+            yield self._occurrence("lockout", None, lock_ctx, step.location)
+        self.clock.advance(self.gap)
+
+    def _occurrence(self, action: str, error: str | None, ctx: dict[str, Any], where: Location) -> Occurrence:
+        self.seq += 1
+        offsets, total = [], 0
+        for _ in range(6):
+            total += self.rng.randint(12, 140)
+            offsets.append(total)
+        return Occurrence(action, self.clock.now, error, ctx, where, self.seq, tuple(offsets))
+
+    def _credentials(self, actor: dict[str, Any], error: str | None, now: datetime) -> tuple[str | None, bool]:
+        """Brute-force bookkeeping: count credential failures, lock out at the threshold."""
+        name = actor["name"]
+        until = self.locked_until.get(name)
+        if until and now < until:
+            return error or "user_temporarily_disabled", False
+        if error != "invalid_user_credentials":
+            if error is None:
+                self.failures[name] = 0
+            return error, False
+        self.failures[name] = self.failures.get(name, 0) + 1
+        if self.lockout_failures and self.failures[name] >= self.lockout_failures:
+            self.failures[name] = 0
+            self.locked_until[name] = now + self.lockout_for
+            return error, True
+        return error, False
+
+    # -- the occurrence's context ----------------------------------------------------------
+    def _context(
+        self, action: str, actor: dict[str, Any], params: dict[str, Any], error: str | None, where: Location
+    ) -> dict[str, Any]:
+        rng = self.rng
+        now_ms = epoch_ms(self.clock.now)
+        client_name = (
+            params.get("client")
+            or (actor.get("client_id") if actor.get("kind") == "client" else None)
+            or self.shared["default_client"]
+        )
+        ctx: dict[str, Any] = {
+            **self.shared,
+            "action": action,
+            "error": error,
+            "params": {k: v for k, v in params.items() if k not in _RESERVED},
+            "actor": actor,
+            "client": _client(client_name, self.shared["realm"]["name"]),
+            "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
+            "user_agent": actor.get("user_agent"),
+            "auth_session_id": uuid4(rng),
+            "time_ms": now_ms,
+        }
+        name = actor.get("name", "")
+        session = self.sessions.get(name)
+        ok = error is None
+
+        if (action in _STARTS_SESSION or (action == "register" and params.get("login"))) and ok:
+            session = {"id": uuid4(rng), "started_ms": now_ms, "client": client_name}
+            ctx["tokens"] = self._tokens(now_ms)
+        if action == "register" and ok:
+            actor = self._update(name, registered=True, created_ms=now_ms)
+            ctx["actor"] = actor
+        if action == "sso_login":
+            ctx["provider"] = self._provider(actor, params["provider"], params.get("protocol", "oidc"))
+            if ok and params.get("first"):
+                actor = self._update(name, registered=True, created_ms=actor.get("created_ms") or now_ms)
+                ctx["actor"] = actor
+        if action == "link_identity":
+            ctx["provider"] = self._provider(actor, params["provider"], "oidc")
+        if action in {"refresh", "code_to_token", "background_login"} and session:
+            ctx["tokens"] = self._tokens(now_ms, session.get("tokens"))
+        if action == "propagate_session":
+            ctx["source_client"] = ctx["client"]
+            ctx["client"] = _client(params["to"], self.shared["realm"]["name"])
+            if ok:
+                ctx["tokens"] = self._tokens(now_ms)
+        if action == "update_email" and ok:
+            new = params.get("email") or f"{actor['username']}.{rng.randint(2, 99)}@{self.fake.free_email_domain()}"
+            ctx["previous"] = {"email": actor["email"]}
+            actor = self._update(name, email=new, email_verified=False)
+            ctx["actor"] = actor
+        if action == "update_profile" and ok:
+            ctx["previous"] = {"first_name": actor["first_name"], "last_name": actor["last_name"]}
+            first = params.get("first_name") or self.fake.first_name()
+            last = params.get("last_name") or actor["last_name"]
+            actor = self._update(name, first_name=first, last_name=last, full_name=f"{first} {last}")
+            ctx["actor"] = actor
+        if action == "verify_email" and ok:
+            actor = self._update(name, email_verified=True)
+            ctx["actor"] = actor
+        if action == "emit":
+            ctx["fields"] = params.get("fields") or {}
+        ctx["session"] = session
+        if session is not None and ok:
+            if "tokens" in ctx:
+                session = dict(session, tokens=ctx["tokens"])
+            if action == "logout":
+                self.sessions.pop(name, None)
+            elif name:
+                self.sessions[name] = session
+        return ctx
+
+    def _update(self, name: str, **changes: Any) -> dict[str, Any]:
+        """Copy-on-write: events already made keep the actor as it was then."""
+        actor = dict(self.actors[name], **changes)
+        self.actors[name] = actor
+        return actor
+
+    def _tokens(self, now_ms: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        rng = self.rng
+        tokens = {
+            "code": uuid4(rng),
+            "access": uuid4(rng),
+            "refresh": uuid4(rng),
+            "id_token": uuid4(rng),
+            "issued_ms": now_ms,
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "scope": SCOPE,
+        }
+        if previous:
+            tokens["previous_refresh"] = previous["refresh"]
+            tokens["refresh_age_s"] = max(0, (now_ms - previous["issued_ms"]) // 1000)
+        return tokens
+
+    def _provider(self, actor: dict[str, Any], alias: str, protocol: str) -> dict[str, Any]:
+        links = actor.get("links", {})
+        subject = links.get(alias)
+        if subject is None:
+            subject = str(self.rng.getrandbits(64))
+            links = {**links, alias: subject}
+            if actor.get("name"):
+                actor = self._update(actor["name"], links=links)
+        realm = self.shared["realm"]["name"]
+        return {
+            "alias": alias,
+            "id": stable_uuid("provider", realm, alias),
+            "name": alias.replace("-", " ").title(),
+            "protocol": protocol,
+            "subject": subject,
+            "username": actor.get("email") or actor.get("username"),
+            "broker_session_id": f"{alias}.{uuid4(self.rng)}",
+        }
+
+
+def _client(name: str, realm: str) -> dict[str, Any]:
+    return {
+        "id": name,
+        "uuid": stable_uuid("client", realm, name),
+        "name": name.replace("-", " ").title(),
+        "redirect_uri": f"https://{name}.example.com/callback",
+    }
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    from emulator.scenario.durations import parse_duration
+
+    return parse_duration(value)
+
+
+def play(scenario: Scenario, seed: int, start: datetime | None = None) -> Iterator[Occurrence]:
+    """Play a scenario into occurrences (a generator)."""
+    return Player(scenario, seed, start).occurrences()

@@ -1,0 +1,61 @@
+"""A loaded scenario: plain, validated data with the source position of every step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from emulator.errors import Location
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """An actor as written: given fields; the rest is made by Faker when the scenario plays."""
+
+    name: str
+    fields: dict[str, Any]
+    location: Location
+
+    @property
+    def kind(self) -> str:
+        return self.fields.get("kind", "user")
+
+
+@dataclass(frozen=True)
+class ActionStep:
+    """One action with its parameters resolved against the vocabulary's defaults."""
+
+    action: str
+    params: dict[str, Any]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Wait:
+    duration: timedelta
+    location: Location
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Play ``steps`` ``count`` times, ``every`` apart (start to start when set)."""
+
+    count: int
+    every: timedelta | None
+    steps: list[Step]
+    location: Location
+
+
+Step = ActionStep | Wait | Repeat
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    defaults: dict[str, Any]
+    actors: dict[str, ActorSpec]
+    steps: list[Step]
+    source: str = ""
+    options: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,215 @@
+"""A vendor's catalog (``catalog.yaml``): its event types, error codes, and which action yields
+which events, in the order the vendor emits them. Loading checks it against the vocabulary so a
+broken catalog is reported where it is broken, not when a scenario happens to reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.errors import Location, VendorError, suggest
+from emulator.scenario.vocabulary import vocabulary
+from emulator.scenario.yamlpos import load_yaml
+
+# Occurrences the player makes on its own (not written in scenarios).
+INTERNAL_ACTIONS = {"lockout": "The account was temporarily disabled after repeated login failures."}
+_ROW_KEYS = {"event", "when", "error", "with"}
+_TOP_KEYS = {
+    "name",
+    "title",
+    "summary",
+    "sources",
+    "notes",
+    "type_format",
+    "error_format",
+    "event_ids",
+    "errors",
+    "events",
+    "actions",
+    "raw_types",
+    "defaults",
+    "delivery",
+}
+
+
+@dataclass(frozen=True)
+class Emission:
+    """One row of an action's recipe: emit ``event`` when ``when`` holds."""
+
+    event: str
+    when: str | None = None
+    error: bool = True
+    with_: Any = None
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    doc: str
+    template: str
+    error_variant: bool
+    success_variant: bool = True
+
+
+@dataclass
+class Catalog:
+    name: str
+    title: str
+    summary: str
+    path: Path
+    sources: list[str]
+    type_format: str
+    error_format: str
+    event_ids: str
+    errors_known: list[str]
+    error_map: dict[str, str]
+    error_fallback: str
+    events: dict[str, EventType]
+    actions: dict[str, list[Emission]]
+    notes: dict[str, str]
+    raw_types: list[str] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    delivery: dict[str, Any] = field(default_factory=dict)
+
+    def error_code(self, neutral: str) -> str:
+        """The vendor's own string for a neutral error code."""
+        if neutral in self.error_map:
+            return self.error_map[neutral]
+        if neutral in self.errors_known or not self.errors_known:
+            return neutral
+        return self.error_fallback or neutral
+
+    def success_type(self, base: str) -> str:
+        return self.type_format.format(type=base)
+
+    def error_type(self, base: str) -> str:
+        """The type of the event when the action failed (``LOGIN_ERROR``, ``failure:login``)."""
+        event = self.events.get(base)
+        if self.error_format and (event is None or event.error_variant):
+            return self.error_format.format(type=base)
+        return self.success_type(base)
+
+    def all_types(self) -> list[str]:
+        """Every event type this vendor can emit, error variants included, in catalog order."""
+        names: list[str] = []
+        for event in self.events.values():
+            if event.success_variant:
+                names.append(self.success_type(event.name))
+            if self.error_format and event.error_variant:
+                names.append(self.error_type(event.name))
+        return names
+
+    def base_of(self, event_type: str) -> str | None:
+        """The catalog event a (possibly formatted) type name belongs to."""
+        for event in self.events.values():
+            if event_type in (self.success_type(event.name), self.error_type(event.name)):
+                return event.name
+        return None
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read and check ``catalog.yaml``; raise VendorError at the first broken place."""
+    text = path.read_text("utf-8")
+    data, pos = load_yaml(text, str(path))
+
+    def fail(message: str, *where: str | int) -> VendorError:
+        return VendorError(message, pos.at(tuple(where)))
+
+    if not isinstance(data, dict):
+        raise fail("a vendor catalog is a mapping")
+    for key in data:
+        if key not in _TOP_KEYS:
+            hint = suggest(key, _TOP_KEYS)
+            raise fail(f"unknown catalog key {key!r}" + (f"; did you mean {hint!r}?" if hint else ""), key)
+    name = data.get("name") or path.parent.name
+    vocab = vocabulary()
+
+    events: dict[str, EventType] = {}
+    suffix = data.get("error_format", "") or ""
+    for ev_name, spec in (data.get("events") or {}).items():
+        spec = spec if isinstance(spec, dict) else {"doc": spec or ""}
+        events[ev_name] = EventType(
+            name=ev_name,
+            doc=str(spec.get("doc", "")),
+            template=str(spec.get("template", _file_name(ev_name))),
+            error_variant=bool(spec.get("errors", bool(suffix))),
+            success_variant=bool(spec.get("success", True)),
+        )
+
+    errors = data.get("errors") or {}
+    known = list(errors.get("known") or [])
+    error_map = dict(errors.get("map") or {})
+    for neutral in error_map:
+        if neutral not in vocab.errors:
+            hint = suggest(neutral, vocab.errors)
+            raise fail(
+                f"error map names unknown neutral error {neutral!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+                "errors",
+                "map",
+                neutral,
+            )
+
+    actions: dict[str, list[Emission]] = {}
+    valid_actions = {*vocab.actions, *INTERNAL_ACTIONS}
+    for action, rows in (data.get("actions") or {}).items():
+        if action not in valid_actions:
+            hint = suggest(action, valid_actions)
+            raise fail(
+                f"unknown action {action!r}" + (f"; did you mean {hint!r}?" if hint else ""), "actions", action, "<key>"
+            )
+        recipe = []
+        for i, row in enumerate(rows or []):
+            row = {"event": row} if isinstance(row, str) else row
+            if not isinstance(row, dict) or "event" not in row:
+                raise fail("each row is an event type or {event, when, error, with}", "actions", action, i)
+            for key in row:
+                if key not in _ROW_KEYS:
+                    raise fail(
+                        f"unknown row key {key!r}; expected one of: {', '.join(sorted(_ROW_KEYS))}",
+                        "actions",
+                        action,
+                        i,
+                        key,
+                    )
+            if row["event"] not in events:
+                hint = suggest(row["event"], events)
+                raise fail(
+                    f"unknown event type {row['event']!r}" + (f"; did you mean {hint!r}?" if hint else ""),
+                    "actions",
+                    action,
+                    i,
+                    "event",
+                )
+            recipe.append(Emission(row["event"], row.get("when"), bool(row.get("error", True)), row.get("with")))
+        actions[action] = recipe
+
+    return Catalog(
+        name=name,
+        title=str(data.get("title", name)),
+        summary=str(data.get("summary", "")),
+        path=path,
+        sources=list(data.get("sources") or []),
+        type_format=str(data.get("type_format", "{type}")),
+        error_format=suffix,
+        event_ids=str(data.get("event_ids", "uuid4")),
+        errors_known=known,
+        error_map=error_map,
+        error_fallback=str(errors.get("fallback", "")),
+        events=events,
+        actions=actions,
+        notes=dict(data.get("notes") or {}),
+        raw_types=list(data.get("raw_types") or []),
+        defaults=dict(data.get("defaults") or {}),
+        delivery=dict(data.get("delivery") or {}),
+    )
+
+
+def _file_name(event_type: str) -> str:
+    """Template file stem for an event type (``success:login`` -> ``success_login``)."""
+    return event_type.replace(":", "_").replace("/", "_")
+
+
+def location_of(catalog: Catalog) -> Location:
+    return Location(str(catalog.path))

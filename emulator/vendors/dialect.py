@@ -1,0 +1,171 @@
+"""Occurrences -> vendor events, following the vendor's catalog and templates.
+
+This is the one place that knows how a catalog row becomes an event; vendor folders only hold
+data. A dialect is made per run so its id generator follows the run's seed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from emulator.errors import PlayError, UnknownName, VendorError
+from emulator.play.clock import epoch_ms, iso_utc
+from emulator.play.ids import uuid4, uuid7
+from emulator.play.occurrence import Occurrence
+from emulator.vendors.catalog import Emission
+from emulator.vendors.registry import Vendor
+from emulator.vendors.templates import OMIT, TemplateProblem, compile_condition, compile_template, deep_merge
+
+
+@dataclass(slots=True)
+class Event:
+    """One vendor event: its type and the exact payload the vendor would send."""
+
+    vendor: str
+    type: str
+    id: str
+    time: datetime
+    body: dict[str, Any]
+    action: str
+    actor: str | None
+    error: str | None
+    seq: int
+
+    def record(self) -> dict[str, Any]:
+        """The JSON Lines record ``render`` prints."""
+        return {
+            "vendor": self.vendor,
+            "type": self.type,
+            "id": self.id,
+            "time": iso_utc(self.time),
+            "action": self.action,
+            "actor": self.actor,
+            "body": self.body,
+        }
+
+
+class _Row:
+    __slots__ = ("emission", "renderer", "template", "when", "with_")
+
+    def __init__(self, vendor: Vendor, emission: Emission) -> None:
+        self.emission = emission
+        where = f"{vendor.catalog.path}: action row {emission.event!r}"
+        try:
+            self.when = compile_condition(emission.when) if emission.when else None
+            self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
+        except TemplateProblem as exc:
+            raise VendorError(f"{where}: {exc}") from None
+        self.template = vendor.catalog.events[emission.event].template
+        self.renderer = vendor.renderer(self.template)
+
+
+class Dialect:
+    """Turns occurrences into one vendor's events."""
+
+    def __init__(self, vendor: Vendor, seed: int) -> None:
+        self.vendor = vendor
+        self.catalog = vendor.catalog
+        self.rng = random.Random(f"{seed}:{vendor.name}")
+        self.recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in self.catalog.actions.items()}
+        self.uuid7 = self.catalog.event_ids == "uuid7"
+
+    def events(self, occ: Occurrence) -> list[Event]:
+        if occ.action == "emit":
+            return self._raw(occ)
+        rows = self.recipes.get(occ.action, ())
+        if not rows:
+            return []
+        base = occ.context
+        error = occ.error
+        error_code = self.catalog.error_code(error) if error else None
+        ctx = {**base, "error_code": error_code, "vendor": self.vendor.name}
+        events: list[Event] = []
+        for row in rows:
+            try:
+                if row.when is not None and not row.when(ctx):
+                    continue
+                ev = self._event_meta(occ, row.emission, len(events))
+                ctx["event"] = ev
+                failed = error is not None and row.emission.error
+                ctx["failed"] = failed
+                ctx["vars"] = row.with_(ctx) if row.with_ is not None else {}
+                if ctx["vars"] is OMIT:
+                    ctx["vars"] = {}
+                body = row.renderer(ctx)
+            except TemplateProblem as exc:
+                raise VendorError(f"{self.vendor.name} template {row.template!r}: {exc}", occ.location) from None
+            events.append(self._event(ev, body, occ, error if failed else None))
+        return events
+
+    def _event_meta(self, occ: Occurrence, emission: Emission, index: int) -> dict[str, Any]:
+        time = occ.time
+        if index:
+            offsets = occ.offsets_ms
+            time = time + timedelta(milliseconds=offsets[min(index, len(offsets)) - 1])
+        failed = occ.error is not None and emission.error
+        base = emission.event
+        event_type = self.catalog.error_type(base) if failed else self.catalog.success_type(base)
+        return self._meta(event_type, base, time)
+
+    def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
+        ms = epoch_ms(time)
+        event_id = uuid7(self.rng, ms) if self.uuid7 else uuid4(self.rng)
+        return {
+            "type": event_type,
+            "base_type": base,
+            "id": event_id,
+            "uid": uuid4(self.rng),
+            "time": time,
+            "time_ms": ms,
+            "time_iso": iso_utc(time),
+            "time_iso_s": iso_utc(time, ms=False),
+        }
+
+    def _event(self, ev: dict[str, Any], body: Any, occ: Occurrence, error: str | None) -> Event:
+        actor = occ.context.get("actor") or {}
+        return Event(
+            vendor=self.vendor.name,
+            type=ev["type"],
+            id=ev["id"],
+            time=ev["time"],
+            body=body if isinstance(body, dict) else {},
+            action=occ.action,
+            actor=actor.get("name"),
+            error=error,
+            seq=occ.seq,
+        )
+
+    def _raw(self, occ: Occurrence) -> list[Event]:
+        params = occ.context["params"]
+        if params.get("vendor") != self.vendor.name:
+            return []
+        event_type = params["type"]
+        catalog = self.catalog
+        base = catalog.base_of(event_type)
+        if base is None and event_type not in catalog.raw_types:
+            raise UnknownName(
+                f"{self.vendor.name} event type", event_type, [*catalog.all_types(), *catalog.raw_types], occ.location
+            )
+        template = catalog.events[base].template if base else "_raw"
+        renderer = self.vendor.renderer(template)
+        ev = self._meta(event_type, base or event_type, occ.time)
+        error = occ.error
+        ctx = {
+            **occ.context,
+            "event": ev,
+            "error_code": catalog.error_code(error) if error else None,
+            "failed": error is not None,
+            "vars": {},
+            "vendor": self.vendor.name,
+        }
+        try:
+            body = renderer(ctx)
+        except TemplateProblem as exc:
+            raise PlayError(f"{self.vendor.name} template {template!r}: {exc}", occ.location) from None
+        fields = occ.context.get("fields") or {}
+        if fields and isinstance(body, dict):
+            body = deep_merge(body, fields)
+        return [self._event(ev, body, occ, error)]

@@ -1,0 +1,192 @@
+"""Vendor templates: the vendor's JSON shape, with Jinja2 expressions for values.
+
+A template is a JSON document. A string value that is exactly ``{{ expr }}`` becomes the
+expression's native value (a number stays a number, a mapping stays a mapping); a string with
+text around expressions becomes text. A value that comes out as nothing (None or undefined) is
+omitted, as vendors omit absent fields, and a mapping left empty by omission is omitted too.
+Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
+Unicode character round-trips.
+
+Expressions run in Jinja2's immutable sandbox: a user's template reads the event's context
+and nothing else. Plain dotted names (``actor.email``), the bulk of every template, take a
+fast path that only looks up keys in the context's dicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+OMIT: Any = object()
+_JSON_TYPES = (str, int, float, bool, dict, list)
+Renderer = Callable[[dict[str, Any]], Any]
+
+_EXPR = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.S)
+_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
+_KEYWORDS = {"true", "false", "none", "True", "False", "None", "not", "and", "or", "if", "else", "in", "is"}
+
+
+class TemplateProblem(Exception):
+    """A template that does not compile or render; the caller adds where."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def fake_jwt(claims: dict[str, Any], kid: str = "emulator") -> str:
+    """A JWT-shaped token for payloads that carry one (not meant to verify anywhere)."""
+    header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}, separators=(",", ":")).encode())
+    body = _b64url(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    signature = hmac.new(b"idp-emulator", f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{_b64url(signature)}"
+
+
+def opaque_token(seed: str, length: int = 40) -> str:
+    """An opaque token string derived from a seed value (stable for the same input)."""
+    digest = hashlib.sha256(seed.encode()).digest() + hashlib.sha256(seed.encode() + b"2").digest()
+    return base64.b64encode(digest).decode()[:length]
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+    env.filters["jwt"] = fake_jwt
+    env.filters["opaque"] = opaque_token
+    env.globals.clear()
+    env.globals.update(range=range, dict=dict)
+    return env
+
+
+ENV = _environment()
+
+
+def _lookup(path: tuple[str, ...]) -> Renderer:
+    first, rest = path[0], path[1:]
+
+    def get(ctx: dict[str, Any]) -> Any:
+        value = ctx.get(first)
+        for key in rest:
+            if not isinstance(value, dict):
+                return OMIT
+            value = value.get(key)
+        return OMIT if value is None else value
+
+    return get
+
+
+def _expression(source: str) -> Renderer:
+    try:
+        compiled = ENV.compile_expression(source, undefined_to_none=True)
+    except TemplateError as exc:
+        raise TemplateProblem(f"bad expression {{{{ {source} }}}}: {exc}") from None
+
+    def run(ctx: dict[str, Any]) -> Any:
+        try:
+            value = compiled(**ctx)
+        except TemplateError as exc:
+            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError) as exc:
+            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+        if value is None or isinstance(value, Undefined):
+            return OMIT
+        if not isinstance(value, _JSON_TYPES):
+            raise TemplateProblem(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
+        return value
+
+    return run
+
+
+def _text(source: str) -> Renderer:
+    try:
+        template = ENV.from_string(source)
+    except TemplateError as exc:
+        raise TemplateProblem(f"bad template text {source!r}: {exc}") from None
+
+    def run(ctx: dict[str, Any]) -> Any:
+        try:
+            return template.render(ctx)
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateProblem(f"{source!r}: {exc}") from None
+
+    return run
+
+
+def _string(source: str) -> Renderer:
+    if "{{" not in source and "{%" not in source:
+        return lambda ctx: source
+    match = _EXPR.match(source)
+    if match and "{{" not in match.group(1) and "}}" not in match.group(1):
+        expr = match.group(1)
+        if _PATH.match(expr) and not set(expr.split(".")) & _KEYWORDS:
+            return _lookup(tuple(expr.split(".")))
+        return _expression(expr)
+    return _text(source)
+
+
+def compile_template(node: Any) -> Renderer:
+    """Compile a JSON-shaped template into a function of the context."""
+    if isinstance(node, dict):
+        items = [(str(k), compile_template(v)) for k, v in node.items()]
+        empty = not items
+
+        def render_dict(ctx: dict[str, Any]) -> Any:
+            out = {}
+            for key, fn in items:
+                value = fn(ctx)
+                if value is not OMIT:
+                    out[key] = value
+            return out if out or empty else OMIT
+
+        return render_dict
+    if isinstance(node, list):
+        parts = [compile_template(v) for v in node]
+
+        def render_list(ctx: dict[str, Any]) -> Any:
+            return [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
+
+        return render_list
+    if isinstance(node, str):
+        return _string(node)
+    if node is None:
+        return lambda ctx: OMIT
+    return lambda ctx: node
+
+
+def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
+    """A ``when:`` condition from a catalog: a sandboxed expression, true or false."""
+    try:
+        compiled = ENV.compile_expression(source, undefined_to_none=True)
+    except TemplateError as exc:
+        raise TemplateProblem(f"bad condition {source!r}: {exc}") from None
+
+    def test(ctx: dict[str, Any]) -> bool:
+        try:
+            return bool(compiled(**ctx))
+        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+            raise TemplateProblem(f"condition {source!r}: {exc}") from None
+
+    return test
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; a null in ``over`` removes the key. Base key order is kept."""
+    result = dict(base)
+    for key, value in over.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+__all__ = ["OMIT", "StrictUndefined", "compile_condition", "compile_template", "deep_merge"]
