@@ -111,7 +111,9 @@ class Player:
                 "failures": self.lockout_failures,
                 "until_ms": epoch_ms(self.locked_until[actor["name"]]),
             }
-            yield self._occurrence("lockout", None, lock_ctx, step.location)
+            locked = self._occurrence("lockout", None, lock_ctx, step.location)
+            locked.time += timedelta(milliseconds=locked.offsets_ms[0])
+            yield locked
         self.clock.advance(self.gap)
 
     def _occurrence(self, action: str, error: str | None, ctx: dict[str, Any], where: Location) -> Occurrence:

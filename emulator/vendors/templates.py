@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 OMIT: Any = object()
@@ -57,7 +57,7 @@ def opaque_token(seed: str, length: int = 40) -> str:
 
 
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
     env.filters["jwt"] = fake_jwt
     env.filters["opaque"] = opaque_token
     env.globals.clear()

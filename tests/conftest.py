@@ -1,0 +1,50 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from emulator.scenario.bundled import bundled_names
+from emulator.vendors.registry import Registry
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = Path(__file__).resolve().parent / "seeds"  # verbatim copies of the vendor seed documents
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"  # the originals, when the checkout sits beside them
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return Registry()
+
+
+def vendor_names() -> list[str]:
+    return Registry().names
+
+
+def scenario_names() -> list[str]:
+    return bundled_names()
+
+
+def seed_text(name: str) -> str:
+    """A seed document's text (the vendor ground truth shipped beside the checkout)."""
+    return (SEEDS / name).read_text("utf-8")
+
+
+def flip_seed_lists() -> tuple[list[str], list[str]]:
+    """Event types and error codes as listed in Flip's Authentication Events document."""
+    text = seed_text("flip-authentication-events.txt")
+    types_part = text.split("Event Types", 1)[1].split("Error Codes", 1)[0]
+    errors_part = text.split("Error Codes", 1)[1].split("Was this article helpful", 1)[0]
+    types = re.findall(r"^([A-Z][A-Z_]+[A-Z]) [A-Z]", types_part, re.M)
+    errors = []
+    for line in errors_part.splitlines():
+        line = line.strip()
+        m = re.match(r"^([a-z]+(?:_[a-z]+)+) ", line)
+        if m:
+            errors.append(m.group(1))
+        elif line.startswith("Failed to verify login action"):
+            errors.append("Failed to verify login action")
+    return types, errors

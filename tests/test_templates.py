@@ -1,0 +1,118 @@
+"""Templates: valid JSON always, omission of absent values, the sandbox, user overrides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emulator.cli import main
+from emulator.errors import VendorError
+from emulator.render import render_events
+from emulator.scenario.loader import load_scenario_text
+from emulator.vendors.registry import Registry
+from emulator.vendors.templates import OMIT, compile_template
+
+SCENARIO = "name: x\nactors:\n  alice: {}\nsteps:\n  - login: alice\n"
+
+
+def test_absent_values_are_omitted_not_null():
+    render = compile_template({"a": "{{ missing }}", "b": "{{ 'x' if flag }}", "c": {"d": "{{ nope }}"}, "e": {}})
+    assert render({"flag": False}) == {"e": {}}
+
+
+def test_native_values_and_text_mixing():
+    render = compile_template({"n": "{{ n }}", "s": "id-{{ n }}", "m": "{{ m }}", "l": ["{{ n }}", "{{ gone }}"]})
+    assert render({"n": 5, "m": {"k": [1]}}) == {"n": 5, "s": "id-5", "m": {"k": [1]}, "l": [5]}
+
+
+@pytest.mark.parametrize("value", ['quo"te', "back\\slash", "emoji 😀", "עברית rtl", "new\nline", "x" * 10_000])
+def test_any_value_round_trips(value):
+    body = compile_template({"v": "{{ v }}", "w": "<{{ v }}>"})({"v": value})
+    assert json.loads(json.dumps(body)) == {"v": value, "w": f"<{value}>"}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{{ actor.__class__ }}",
+        "{{ actor.__class__.__mro__ }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ actor.update({'x': 1}) }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ lipsum.__globals__ }}",
+    ],
+)
+def test_the_sandbox_keeps_templates_away_from_python(expression):
+    render = compile_template({"x": expression})
+    try:
+        result = render({"actor": {"a": 1}})
+    except Exception as exc:
+        assert "unsafe" in str(exc).lower() or "not a JSON value" in str(exc) or "undefined" in str(exc).lower()
+    else:
+        assert result in ({}, OMIT)
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+def test_a_user_folder_overrides_one_template(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGOUT.json", '{"$extends": "_event", "details": {"custom": "yes"}}')
+    registry = Registry([tmp_path])
+    scenario = load_scenario_text(SCENARIO + "  - logout: alice\n")
+    events = list(render_events(scenario, "keycloak", 1, registry=registry))
+    assert events[-1].body["details"] == {"custom": "yes"}
+    assert events[0].body["details"]["auth_method"] == "openid-connect"  # the rest is untouched
+
+
+def test_a_user_folder_adds_a_vendor(tmp_path: Path, capsys):
+    write(
+        tmp_path / "acme-idp/catalog.yaml",
+        "name: acme-idp\ntitle: Acme IdP\nevents:\n  signin: A user signed in.\nactions:\n  login: [signin]\n",
+    )
+    write(tmp_path / "acme-idp/templates/signin.json", '{"who": "{{ actor.email }}", "at": "{{ event.time_iso }}"}')
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(SCENARIO)
+    assert (
+        main(["render", str(scenario_file), "--vendor", "acme-idp", "--seed", "1", "--templates", str(tmp_path)]) == 0
+    )
+    record = json.loads(capsys.readouterr().out)
+    assert record["type"] == "signin" and "@" in record["body"]["who"]
+
+
+def test_a_broken_user_template_is_reported_with_its_file(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{"details": {"x": "{{ oops( }}"}')
+    scenario = load_scenario_text(SCENARIO)
+    with pytest.raises(VendorError) as info:
+        list(render_events(scenario, "keycloak", 1, registry=Registry([tmp_path])))
+    assert "LOGIN" in str(info.value)
+
+
+def test_invalid_json_template_names_file_and_line(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{\n  "a": 1,\n}')
+    scenario = load_scenario_text(SCENARIO)
+    with pytest.raises(VendorError) as info:
+        list(render_events(scenario, "keycloak", 1, registry=Registry([tmp_path])))
+    assert "LOGIN.json:3:" in str(info.value)
+
+
+def test_template_loops_are_reported(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{"$extends": "keycloak:LOGIN"}')
+    with pytest.raises(VendorError, match="loop"):
+        list(render_events(load_scenario_text(SCENARIO), "keycloak", 1, registry=Registry([tmp_path])))
+
+
+def test_a_template_that_yields_a_non_json_value_is_refused(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{"x": "{{ actor.items() }}"}')
+    with pytest.raises(VendorError, match="not a JSON value"):
+        list(render_events(load_scenario_text(SCENARIO), "keycloak", 1, registry=Registry([tmp_path])))
+
+
+def test_a_broken_user_catalog_is_reported_where(tmp_path: Path):
+    write(tmp_path / "keycloak/catalog.yaml", "name: keycloak\nevents: {A: a}\nactions:\n  logn: [A]\n")
+    with pytest.raises(VendorError) as info:
+        Registry([tmp_path]).vendor("keycloak")
+    assert "catalog.yaml:4:3: unknown action 'logn'; did you mean 'login'?" in str(info.value)
