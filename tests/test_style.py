@@ -1,0 +1,26 @@
+"""The code base passes its own linter and formatter (configured in pyproject.toml)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ruff(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert exe, "ruff is part of the test extras: pip install -e '.[test]'"
+    return subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_ruff_lint():
+    result = ruff("check", ".")
+    assert result.returncode == 0, result.stdout
+
+
+def test_ruff_format():
+    result = ruff("format", "--check", ".")
+    assert result.returncode == 0, result.stdout
