@@ -22,12 +22,19 @@ WORDS = [*VOCAB.actions, *VOCAB.errors, *VOCAB.actor_fields, "name", "steps", "a
 
 nasty_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(['"', "'", '\\"', "{{ 7*7 }}", "{% raw %}", "😀👩‍👩‍👧", "مرحبا بالعالم", "שָׁלוֹם", "\u202e", "\x00", "a" * 10_000]),
+    st.sampled_from(
+        ['"', "'", '\\"', "{{ 7*7 }}", "{% raw %}", "😀👩‍👩‍👧", "مرحبا بالعالم", "שָׁלוֹם", "\u202e", "\x00", "a" * 10_000]
+    ),
 )
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True), nasty_text, st.sampled_from(WORDS))
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True), nasty_text, st.sampled_from(WORDS)
+)
 documents = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(st.sampled_from(WORDS), st.text(max_size=8)), inner, max_size=4),
+    ),
     max_leaves=25,
 )
 

@@ -40,4 +40,6 @@ def test_output_matches_the_reviewed_golden_file(scenario, vendor):
 def test_no_stale_golden_files():
     expected = {f"{v}/{s}.json" for v in vendor_names() for s in scenario_names()}
     present = {str(p.relative_to(GOLDEN)) for p in GOLDEN.glob("*/*.json")}
-    assert present <= expected, f"golden files for scenarios or vendors that no longer exist: {sorted(present - expected)}"
+    assert present <= expected, (
+        f"golden files for scenarios or vendors that no longer exist: {sorted(present - expected)}"
+    )

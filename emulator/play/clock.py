@@ -37,7 +37,5 @@ def epoch_ms(moment: datetime) -> int:
 
 def iso_utc(moment: datetime, ms: bool = True) -> str:
     """ISO 8601 in UTC with a ``Z``, the way vendors write it."""
-    moment = moment.astimezone(UTC)
-    if ms:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds" if ms else "seconds") + "Z"

@@ -8,16 +8,25 @@ import uuid
 NAMESPACE = uuid.UUID("6f1d2c9e-8b1a-4e0c-9c1e-2b7f0a1d3e44")
 
 
+_VERSION_MASK = ~((0xF << 76) | (0x3 << 62))
+_V4 = (0x4 << 76) | (0x2 << 62)
+_V7 = (0x7 << 76) | (0x2 << 62)
+
+
+def _format(value: int) -> str:
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def uuid4(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A random (version 4, RFC 9562) UUID from the run's generator."""
+    return _format((rng.getrandbits(128) & _VERSION_MASK) | _V4)
 
 
 def uuid7(rng: random.Random, ms: int) -> str:
     """A time-ordered UUIDv7 (RFC 9562) for the given epoch milliseconds."""
     value = (ms & ((1 << 48) - 1)) << 80 | rng.getrandbits(80)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
+    return _format((value & _VERSION_MASK) | _V7)
 
 
 def stable_uuid(*names: str) -> str:

@@ -118,9 +118,11 @@ class Player:
 
     def _occurrence(self, action: str, error: str | None, ctx: dict[str, Any], where: Location) -> Occurrence:
         self.seq += 1
-        offsets, total = [], 0
+        # gaps of 12..139 ms between the events one action yields, from one draw
+        bits, offsets, total = self.rng.getrandbits(42), [], 0
         for _ in range(6):
-            total += self.rng.randint(12, 140)
+            total += 12 + (bits & 0x7F)
+            bits >>= 7
             offsets.append(total)
         return Occurrence(action, self.clock.now, error, ctx, where, self.seq, tuple(offsets))
 

@@ -28,6 +28,7 @@ class Event:
     type: str
     id: str
     time: datetime
+    time_iso: str
     body: dict[str, Any]
     action: str
     actor: str | None
@@ -40,7 +41,7 @@ class Event:
             "vendor": self.vendor,
             "type": self.type,
             "id": self.id,
-            "time": iso_utc(self.time),
+            "time": self.time_iso,
             "action": self.action,
             "actor": self.actor,
             "body": self.body,
@@ -131,6 +132,7 @@ class Dialect:
             type=ev["type"],
             id=ev["id"],
             time=ev["time"],
+            time_iso=ev["time_iso"],
             body=body if isinstance(body, dict) else {},
             action=occ.action,
             actor=actor.get("name"),

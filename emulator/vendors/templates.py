@@ -25,13 +25,13 @@ from typing import Any
 from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from emulator.vendors.expressions import MISSING, clean, compile_fast, compile_fast_text
+
 OMIT: Any = object()
 _JSON_TYPES = (str, int, float, bool, dict, list)
 Renderer = Callable[[dict[str, Any]], Any]
 
 _EXPR = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.S)
-_PATH = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
-_KEYWORDS = {"true", "false", "none", "True", "False", "None", "not", "and", "or", "if", "else", "in", "is"}
 
 
 class TemplateProblem(Exception):
@@ -68,21 +68,36 @@ def _environment() -> ImmutableSandboxedEnvironment:
 ENV = _environment()
 
 
-def _lookup(path: tuple[str, ...]) -> Renderer:
-    first, rest = path[0], path[1:]
+_CUSTOM_FILTERS = {"jwt": fake_jwt, "opaque": opaque_token}
 
-    def get(ctx: dict[str, Any]) -> Any:
-        value = ctx.get(first)
-        for key in rest:
-            if not isinstance(value, dict):
-                return OMIT
-            value = value.get(key)
-        return OMIT if value is None else value
 
-    return get
+def _finish(value: Any, source: str) -> Any:
+    if value is None or value is MISSING or isinstance(value, Undefined):
+        return OMIT
+    if isinstance(value, dict | list | tuple):
+        value = clean(value)
+    elif not isinstance(value, _JSON_TYPES):
+        raise TemplateProblem(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
+    return value
 
 
 def _expression(source: str) -> Renderer:
+    fast = compile_fast(ENV, source, _CUSTOM_FILTERS)
+    if fast is not None:
+
+        def run_fast(ctx: dict[str, Any]) -> Any:
+            try:
+                value = fast(ctx)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+            if value is None or value is MISSING:
+                return OMIT
+            kind = type(value)
+            if kind is str or kind is int or kind is bool or kind is float:
+                return value
+            return _finish(value, source)
+
+        return run_fast
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
     except TemplateError as exc:
@@ -91,20 +106,24 @@ def _expression(source: str) -> Renderer:
     def run(ctx: dict[str, Any]) -> Any:
         try:
             value = compiled(**ctx)
-        except TemplateError as exc:
+        except (TemplateError, TypeError, ValueError, ArithmeticError, KeyError, AttributeError) as exc:
             raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
-        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError) as exc:
-            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
-        if value is None or isinstance(value, Undefined):
-            return OMIT
-        if not isinstance(value, _JSON_TYPES):
-            raise TemplateProblem(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
-        return value
+        return _finish(value, source)
 
     return run
 
 
 def _text(source: str) -> Renderer:
+    fast = compile_fast_text(ENV, source, _CUSTOM_FILTERS)
+    if fast is not None:
+
+        def run_fast(ctx: dict[str, Any]) -> Any:
+            try:
+                return fast(ctx)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise TemplateProblem(f"{source!r}: {exc}") from None
+
+        return run_fast
     try:
         template = ENV.from_string(source)
     except TemplateError as exc:
@@ -124,10 +143,7 @@ def _string(source: str) -> Renderer:
         return lambda ctx: source
     match = _EXPR.match(source)
     if match and "{{" not in match.group(1) and "}}" not in match.group(1):
-        expr = match.group(1)
-        if _PATH.match(expr) and not set(expr.split(".")) & _KEYWORDS:
-            return _lookup(tuple(expr.split(".")))
-        return _expression(expr)
+        return _expression(match.group(1))
     return _text(source)
 
 
@@ -162,6 +178,16 @@ def compile_template(node: Any) -> Renderer:
 
 def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
     """A ``when:`` condition from a catalog: a sandboxed expression, true or false."""
+    fast = compile_fast(ENV, source, _CUSTOM_FILTERS)
+    if fast is not None:
+
+        def test_fast(ctx: dict[str, Any]) -> bool:
+            try:
+                return bool(fast(ctx))
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise TemplateProblem(f"condition {source!r}: {exc}") from None
+
+        return test_fast
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
     except TemplateError as exc:

@@ -1,0 +1,319 @@
+"""A fast path for the template expressions vendors actually write.
+
+Jinja2 builds a fresh context for every expression it evaluates, which dominates rendering when a
+payload has a dozen computed values. The expressions in templates and catalogs use a small subset
+(names, attribute and key lookups, literals, ``x if c else y``, ``and``/``or``/``not``,
+comparisons, a few filters), so we compile that subset from Jinja2's own parse tree into plain
+closures. Anything outside the subset returns ``None`` here and runs in Jinja2's sandbox instead.
+
+The closures only read keys of dicts and items of lists from the context: they never call a method
+or read an attribute of a Python object, so they cannot reach further than the sandbox can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.environment import Environment
+from jinja2.exceptions import TemplateError
+
+
+class _Missing:
+    """An undefined value: falsy, equal to nothing, omitted from payloads."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+Fn = Callable[[dict[str, Any]], Any]
+
+
+class Unsupported(Exception):
+    """The expression uses something outside the fast subset."""
+
+
+def _string(value: Any) -> str:
+    if value is MISSING:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _lookup(container: Any, key: Any) -> Any:
+    if isinstance(container, dict):
+        return container.get(key, MISSING)
+    if isinstance(container, list | tuple) and isinstance(key, int) and -len(container) <= key < len(container):
+        return container[key]
+    return MISSING
+
+
+def _contains(item: Any, container: Any) -> bool:
+    if isinstance(container, str):
+        return isinstance(item, str) and item in container
+    if isinstance(container, list | tuple | dict):
+        try:
+            return item in container
+        except TypeError:  # an unhashable item and a dict
+            return False
+    return False
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "in": _contains,
+    "notin": lambda a, b: not _contains(a, b),
+}
+_ORDER = {"lt": lambda a, b: a < b, "gt": lambda a, b: a > b, "lteq": lambda a, b: a <= b, "gteq": lambda a, b: a >= b}
+
+
+_LITERAL_NAMES = {"true", "True", "false", "False", "none", "None"}
+
+
+def _path(keys: tuple[str, ...]) -> Fn:
+    """``a.b.c`` as successive dict lookups (the bulk of every template)."""
+    first, rest = keys[0], keys[1:]
+    if len(rest) == 1:
+        second = rest[0]
+
+        def two(ctx: dict[str, Any]) -> Any:
+            value = ctx.get(first, MISSING)
+            return value.get(second, MISSING) if isinstance(value, dict) else MISSING
+
+        return two
+
+    def many(ctx: dict[str, Any]) -> Any:
+        value = ctx.get(first, MISSING)
+        for key in rest:
+            if not isinstance(value, dict):
+                return MISSING
+            value = value.get(key, MISSING)
+        return value
+
+    return many
+
+
+class Compiler:
+    """Jinja2 expression nodes -> closures over the context dict."""
+
+    def __init__(self, filters: dict[str, Callable[..., Any]]) -> None:
+        self.filters = filters
+
+    def expr(self, node: nodes.Node) -> Fn:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise Unsupported(type(node).__name__)
+        return method(node)
+
+    def _Const(self, node: nodes.Const) -> Fn:
+        value = node.value
+        return lambda ctx: value
+
+    def _Name(self, node: nodes.Name) -> Fn:
+        name = node.name
+        if name in ("true", "True"):
+            return lambda ctx: True
+        if name in ("false", "False"):
+            return lambda ctx: False
+        if name in ("none", "None"):
+            return lambda ctx: None
+        return lambda ctx: ctx.get(name, MISSING)
+
+    def _Getattr(self, node: nodes.Getattr) -> Fn:
+        path = [node.attr]
+        base = node.node
+        while isinstance(base, nodes.Getattr):
+            path.append(base.attr)
+            base = base.node
+        if any(a.startswith("_") for a in path):
+            raise Unsupported("private attribute")
+        path.reverse()
+        if isinstance(base, nodes.Name) and base.name not in _LITERAL_NAMES:
+            return _path((base.name, *path))
+        inner = self.expr(base)
+
+        def getattr_chain(ctx: dict[str, Any]) -> Any:
+            value = inner(ctx)
+            for key in path:
+                value = _lookup(value, key)
+            return value
+
+        return getattr_chain
+
+    def _Getitem(self, node: nodes.Getitem) -> Fn:
+        inner, key = self.expr(node.node), self.expr(node.arg)
+        return lambda ctx: _lookup(inner(ctx), key(ctx))
+
+    def _CondExpr(self, node: nodes.CondExpr) -> Fn:
+        test, then = self.expr(node.test), self.expr(node.expr1)
+        otherwise = self.expr(node.expr2) if node.expr2 is not None else (lambda ctx: MISSING)
+        return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
+
+    def _And(self, node: nodes.And) -> Fn:
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda ctx: left(ctx) and right(ctx)
+
+    def _Or(self, node: nodes.Or) -> Fn:
+        left, right = self.expr(node.left), self.expr(node.right)
+        return lambda ctx: left(ctx) or right(ctx)
+
+    def _Not(self, node: nodes.Not) -> Fn:
+        inner = self.expr(node.node)
+        return lambda ctx: not inner(ctx)
+
+    def _Compare(self, node: nodes.Compare) -> Fn:
+        first = self.expr(node.expr)
+        ops = []
+        for operand in node.ops:
+            if operand.op in _COMPARE:
+                ops.append((_COMPARE[operand.op], self.expr(operand.expr), False))
+            elif operand.op in _ORDER:
+                ops.append((_ORDER[operand.op], self.expr(operand.expr), True))
+            else:
+                raise Unsupported(operand.op)
+
+        def compare(ctx: dict[str, Any]) -> bool:
+            left = first(ctx)
+            for op, right_fn, ordered in ops:
+                right = right_fn(ctx)
+                if ordered and (left is MISSING or right is MISSING or left is None or right is None):
+                    raise TypeError("cannot order an undefined value")
+                if not op(left, right):
+                    return False
+                left = right
+            return True
+
+        return compare
+
+    def _List(self, node: nodes.List) -> Fn:
+        items = [self.expr(i) for i in node.items]
+        return lambda ctx: [f(ctx) for f in items]
+
+    def _Tuple(self, node: nodes.Tuple) -> Fn:
+        items = [self.expr(i) for i in node.items]
+        return lambda ctx: tuple(f(ctx) for f in items)
+
+    def _Dict(self, node: nodes.Dict) -> Fn:
+        pairs = [(self.expr(p.key), self.expr(p.value)) for p in node.items]
+        return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}
+
+    def _Concat(self, node: nodes.Concat) -> Fn:
+        parts = [self.expr(n) for n in node.nodes]
+        return lambda ctx: "".join(_string(p(ctx)) for p in parts)
+
+    def _Test(self, node: nodes.Test) -> Fn:
+        inner = self.expr(node.node)
+        tests = {
+            "defined": lambda v: v is not MISSING,
+            "undefined": lambda v: v is MISSING,
+            "none": lambda v: v is None,
+            "string": lambda v: isinstance(v, str),
+        }
+        if node.name not in tests or node.args or node.kwargs:
+            raise Unsupported(f"test {node.name}")
+        test = tests[node.name]
+        return lambda ctx: test(inner(ctx))
+
+    def _Call(self, node: nodes.Call) -> Fn:
+        # only mapping.get(key[, default]), the one method templates need
+        target = node.node
+        if not (isinstance(target, nodes.Getattr) and target.attr == "get") or node.kwargs or node.dyn_args:
+            raise Unsupported("call")
+        mapping = self.expr(target.node)
+        args = [self.expr(a) for a in node.args]
+        if not 1 <= len(args) <= 2:
+            raise Unsupported("get arity")
+
+        def get(ctx: dict[str, Any]) -> Any:
+            container = mapping(ctx)
+            if not isinstance(container, dict):
+                return MISSING
+            default = args[1](ctx) if len(args) == 2 else MISSING
+            return container.get(args[0](ctx), default)
+
+        return get
+
+    def _Filter(self, node: nodes.Filter) -> Fn:
+        if node.name not in self.filters or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise Unsupported(f"filter {node.name}")
+        function = self.filters[node.name]
+        inner = self.expr(node.node)
+        args = [self.expr(a) for a in node.args]
+        return lambda ctx: function(inner(ctx), *(a(ctx) for a in args))
+
+
+def _to_int(value: Any, fallback: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return fallback
+
+
+def _default(value: Any, fallback: Any = "", boolean: bool = False) -> Any:
+    if value is MISSING or (boolean and not value):
+        return fallback
+    return value
+
+
+FAST_FILTERS: dict[str, Callable[..., Any]] = {
+    "string": _string,
+    "lower": lambda v: _string(v).lower(),
+    "upper": lambda v: _string(v).upper(),
+    "int": lambda v, d=0: _to_int(v, d),
+    "default": _default,
+    "d": _default,
+    "length": lambda v: len(v) if isinstance(v, list | dict | str) else 0,
+}
+
+
+def compile_fast(env: Environment, source: str, extra_filters: dict[str, Callable[..., Any]]) -> Fn | None:
+    """Closures for ``{{ source }}``, or None when it needs the full Jinja2 engine."""
+    try:
+        tree = env.parse(f"{{{{ {source} }}}}")
+    except TemplateError:
+        return None
+    body = tree.body
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    try:
+        return Compiler({**FAST_FILTERS, **extra_filters}).expr(body[0].nodes[0])
+    except Unsupported:
+        return None
+
+
+def compile_fast_text(env: Environment, source: str, extra_filters: dict[str, Callable[..., Any]]) -> Fn | None:
+    """Closures for text with ``{{ }}`` expressions in it (no ``{% %}`` blocks), or None."""
+    try:
+        tree = env.parse(source)
+    except TemplateError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    compiler = Compiler({**FAST_FILTERS, **extra_filters})
+    parts: list[Fn] = []
+    try:
+        for node in tree.body[0].nodes:
+            if isinstance(node, nodes.TemplateData):
+                text = node.data
+                parts.append(lambda ctx, text=text: text)
+            else:
+                parts.append(compiler.expr(node))
+    except Unsupported:
+        return None
+    return lambda ctx: "".join(_string(p(ctx)) for p in parts)
+
+
+def clean(value: Any) -> Any:
+    """Drop undefined values from containers an expression built; tuples become lists."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items() if v is not MISSING}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value if v is not MISSING]
+    return value
