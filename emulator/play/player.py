@@ -201,7 +201,7 @@ class Player:
             last = params.get("last_name") or actor["last_name"]
             actor = self._update(name, first_name=first, last_name=last, full_name=f"{first} {last}")
             ctx["actor"] = actor
-        if action == "verify_email" and ok:
+        if ok and (action == "verify_email" or (action == "required_action" and params["action"] == "verify_email")):
             actor = self._update(name, email_verified=True)
             ctx["actor"] = actor
         if action == "emit":

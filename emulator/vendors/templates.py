@@ -3,7 +3,7 @@
 A template is a JSON document. A string value that is exactly ``{{ expr }}`` becomes the
 expression's native value (a number stays a number, a mapping stays a mapping); a string with
 text around expressions becomes text. A value that comes out as nothing (None or undefined) is
-omitted, as vendors omit absent fields, and a mapping left empty by omission is omitted too.
+omitted, as vendors omit absent fields, and a mapping or list left empty by omission is omitted too.
 Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
 Unicode character round-trips.
 
@@ -164,9 +164,11 @@ def compile_template(node: Any) -> Renderer:
         return render_dict
     if isinstance(node, list):
         parts = [compile_template(v) for v in node]
+        empty_list = not parts
 
         def render_list(ctx: dict[str, Any]) -> Any:
-            return [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
+            out = [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
+            return out if out or empty_list else OMIT
 
         return render_list
     if isinstance(node, str):
