@@ -13,11 +13,36 @@ from emulator.scenario.loader import load_scenario_text
 # `realmName` and `error` are documented fields of ExtendedAdminEvent.
 P2_KEYS = ["time", "realmId", "uid", "authDetails", "type", "details"]
 AUTH_DETAILS_KEYS = ["realmId", "clientId", "userId", "ipAddress", "username", "sessionId"]
-LOGIN_DETAILS = ["auth_method", "auth_type", "response_type", "redirect_uri", "consent", "code_id", "username", "response_mode"]
-CODE_TO_TOKEN_DETAILS = ["token_id", "grant_type", "refresh_token_type", "scope", "refresh_token_id", "code_id", "client_auth_method"]
+LOGIN_DETAILS = [
+    "auth_method",
+    "auth_type",
+    "response_type",
+    "redirect_uri",
+    "consent",
+    "code_id",
+    "username",
+    "response_mode",
+]
+CODE_TO_TOKEN_DETAILS = [
+    "token_id",
+    "grant_type",
+    "refresh_token_type",
+    "scope",
+    "refresh_token_id",
+    "code_id",
+    "client_auth_method",
+]
 REFRESH_DETAILS = [
-    "token_id", "grant_type", "refresh_token_type", "access_token_expiration_time", "updated_refresh_token_id",
-    "scope", "age_of_refresh_token", "refresh_token_id", "refresh_token_sub", "client_auth_method",
+    "token_id",
+    "grant_type",
+    "refresh_token_type",
+    "access_token_expiration_time",
+    "updated_refresh_token_id",
+    "scope",
+    "age_of_refresh_token",
+    "refresh_token_id",
+    "refresh_token_sub",
+    "client_auth_method",
 ]
 LOGIN_ERROR_DETAILS = ["auth_method", "auth_type", "redirect_uri", "code_id", "username"]
 CLIENT_LOGIN_DETAILS = ["token_id", "grant_type", "scope", "client_auth_method", "username"]
