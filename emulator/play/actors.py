@@ -40,8 +40,14 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", ".", folded.lower()).strip(".")
 
 
-def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str) -> dict[str, Any]:
-    """Resolve an actor: given fields win, Faker fills the rest."""
+DAY_MS = 86_400_000
+
+
+def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, start_ms: int = 0) -> dict[str, Any]:
+    """Resolve an actor: given fields win, Faker fills the rest.
+
+    A registered actor was created some 30 to 900 days before the scenario starts.
+    """
     given = spec.fields
     kind = given.get("kind", "user")
     first = given.get("first_name") or fake.first_name()
@@ -63,7 +69,9 @@ def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str) ->
         "user_agent": given.get("user_agent") or fake.user_agent(),
         "registered": given.get("registered", True),
         "email_verified": True,
-        "created_ms": None,
+        "created_ms": start_ms - rng.randint(30, 900) * DAY_MS - rng.randint(0, DAY_MS)
+        if given.get("registered", True)
+        else None,
         "links": {},
     }
     if kind == "client":
@@ -74,4 +82,5 @@ def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str) ->
         actor["first_name"] = given.get("first_name")
         actor["last_name"] = given.get("last_name")
         actor["full_name"] = client_id
-    return actor
+    # the context never holds a null inside a mapping: templates insert its parts as they are
+    return {k: v for k, v in actor.items() if v is not None}

@@ -38,7 +38,12 @@ class Player:
         self.gap: timedelta = defaults.get("step_gap", DEFAULT_STEP_GAP)
         locale = defaults.get("locale", DEFAULT_LOCALE)
         fake = faker_for(locale, seed)
-        self.actors = {name: make_actor(spec, fake, self.rng, locale) for name, spec in scenario.actors.items()}
+        start_ms = epoch_ms(self.clock.now)
+        self.actors = {
+            name: make_actor(spec, fake, self.rng, locale, start_ms) for name, spec in scenario.actors.items()
+        }
+        self.clients: dict[str, dict[str, Any]] = {}
+        self.registrations: dict[tuple[str, str, int], dict[str, Any]] = {}
         self.fake = fake
         self.sessions: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, int] = {}
@@ -160,7 +165,7 @@ class Player:
             "error": error,
             "params": {k: v for k, v in params.items() if k not in _RESERVED},
             "actor": actor,
-            "client": _client(client_name, self.shared["realm"]["name"]),
+            "client": self._client(client_name),
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
             "user_agent": actor.get("user_agent"),
             "auth_session_id": uuid4(rng),
@@ -187,7 +192,7 @@ class Player:
             ctx["tokens"] = self._tokens(now_ms, session.get("tokens"))
         if action == "propagate_session":
             ctx["source_client"] = ctx["client"]
-            ctx["client"] = _client(params["to"], self.shared["realm"]["name"])
+            ctx["client"] = self._client(params["to"])
             if ok:
                 ctx["tokens"] = self._tokens(now_ms)
         if action == "update_email" and ok:
@@ -205,7 +210,9 @@ class Player:
             actor = self._update(name, email_verified=True)
             ctx["actor"] = actor
         if action == "emit":
-            ctx["fields"] = params.get("fields") or {}
+            ctx["fields"] = _without_nulls(params.get("fields") or {})
+        if actor.get("created_ms") is not None:
+            ctx["registration"] = self._registration(actor, ctx["client"])
         ctx["session"] = session
         if session is not None and ok:
             if "tokens" in ctx:
@@ -257,6 +264,22 @@ class Player:
             "broker_session_id": f"{alias}.{uuid4(self.rng)}",
         }
 
+    def _registration(self, actor: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
+        """The user's registration with a client (one object per pair, so templates can memoize)."""
+        created = actor["created_ms"]
+        key = (actor["id"], client["id"], created)
+        registration = self.registrations.get(key)
+        if registration is None:
+            registration = {"id": stable_uuid("registration", actor["id"], client["id"]), "created_ms": created}
+            self.registrations[key] = registration
+        return registration
+
+    def _client(self, name: str) -> dict[str, Any]:
+        client = self.clients.get(name)
+        if client is None:
+            client = self.clients[name] = _client(name, self.shared["realm"]["name"])
+        return client
+
 
 def _client(name: str, realm: str) -> dict[str, Any]:
     return {
@@ -265,6 +288,15 @@ def _client(name: str, realm: str) -> dict[str, Any]:
         "name": name.replace("-", " ").title(),
         "redirect_uri": f"https://{name}.example.com/callback",
     }
+
+
+def _without_nulls(value: Any) -> Any:
+    """The context holds no null inside a mapping or list (templates insert its parts as they are)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value if v is not None]
+    return value
 
 
 def _duration(value: Any) -> timedelta:

@@ -72,6 +72,7 @@ class Catalog:
     raw_types: list[str] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
     delivery: dict[str, Any] = field(default_factory=dict)
+    _bases: dict[str, str] | None = field(default=None, repr=False)
 
     def error_code(self, neutral: str) -> str:
         """The vendor's own string for a neutral error code."""
@@ -103,10 +104,12 @@ class Catalog:
 
     def base_of(self, event_type: str) -> str | None:
         """The catalog event a (possibly formatted) type name belongs to."""
-        for event in self.events.values():
-            if event_type in (self.success_type(event.name), self.error_type(event.name)):
-                return event.name
-        return None
+        if self._bases is None:
+            self._bases = {}
+            for event in self.events.values():
+                self._bases.setdefault(self.error_type(event.name), event.name)
+                self._bases[self.success_type(event.name)] = event.name
+        return self._bases.get(event_type)
 
 
 def load_catalog(path: Path) -> Catalog:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jinja2 import nodes
+from jinja2 import Undefined, nodes
 from jinja2.environment import Environment
 from jinja2.exceptions import TemplateError
 
@@ -148,8 +148,65 @@ class Compiler:
         return getattr_chain
 
     def _Getitem(self, node: nodes.Getitem) -> Fn:
-        inner, key = self.expr(node.node), self.expr(node.arg)
+        inner = self.expr(node.node)
+        if isinstance(node.arg, nodes.Slice):
+            if node.arg.step is not None:
+                raise Unsupported("slice step")
+            start = self.expr(node.arg.start) if node.arg.start is not None else (lambda ctx: None)
+            stop = self.expr(node.arg.stop) if node.arg.stop is not None else (lambda ctx: None)
+
+            def sliced(ctx: dict[str, Any]) -> Any:
+                value = inner(ctx)
+                if not isinstance(value, str | list):
+                    return MISSING
+                return value[start(ctx) : stop(ctx)]
+
+            return sliced
+        key = self.expr(node.arg)
         return lambda ctx: _lookup(inner(ctx), key(ctx))
+
+    def _arith(self, node: nodes.BinExpr, op: Callable[[Any, Any], Any]) -> Fn:
+        left, right = self.expr(node.left), self.expr(node.right)
+
+        def compute(ctx: dict[str, Any]) -> Any:
+            a, b = left(ctx), right(ctx)
+            if a is MISSING or b is MISSING:
+                raise TypeError("arithmetic on an undefined value")
+            return op(a, b)
+
+        return compute
+
+    def _Add(self, node: nodes.Add) -> Fn:
+        return self._arith(node, lambda a, b: a + b)
+
+    def _Sub(self, node: nodes.Sub) -> Fn:
+        return self._arith(node, lambda a, b: a - b)
+
+    def _Mul(self, node: nodes.Mul) -> Fn:
+        def multiply(a: Any, b: Any) -> Any:
+            if isinstance(a, str | list) or isinstance(b, str | list):
+                raise TypeError("only numbers can be multiplied here")  # no 'x' * 10**9
+            return a * b
+
+        return self._arith(node, multiply)
+
+    def _Div(self, node: nodes.Div) -> Fn:
+        return self._arith(node, lambda a, b: a / b)
+
+    def _FloorDiv(self, node: nodes.FloorDiv) -> Fn:
+        return self._arith(node, lambda a, b: a // b)
+
+    def _Mod(self, node: nodes.Mod) -> Fn:
+        def modulo(a: Any, b: Any) -> Any:
+            if isinstance(a, str):
+                raise TypeError("string formatting with % is not supported here")
+            return a % b
+
+        return self._arith(node, modulo)
+
+    def _Neg(self, node: nodes.Neg) -> Fn:
+        inner = self.expr(node.node)
+        return lambda ctx: -inner(ctx)
 
     def _CondExpr(self, node: nodes.CondExpr) -> Fn:
         test, then = self.expr(node.test), self.expr(node.expr1)
@@ -172,7 +229,11 @@ class Compiler:
         first = self.expr(node.expr)
         ops = []
         for operand in node.ops:
-            if operand.op in _COMPARE:
+            if operand.op in ("in", "notin") and isinstance(operand.expr, nodes.List | nodes.Tuple):
+                # a membership list keeps its None: ``error in [none, 'x']``
+                members = [self.expr(i) for i in operand.expr.items]
+                ops.append((_COMPARE[operand.op], lambda ctx, m=members: [f(ctx) for f in m], False))
+            elif operand.op in _COMPARE:
                 ops.append((_COMPARE[operand.op], self.expr(operand.expr), False))
             elif operand.op in _ORDER:
                 ops.append((_ORDER[operand.op], self.expr(operand.expr), True))
@@ -192,17 +253,27 @@ class Compiler:
 
         return compare
 
+    # Literals drop undefined and null members as they are built (vendors omit, they do not send
+    # null), so what the fast path builds is ready for a payload as it is.
     def _List(self, node: nodes.List) -> Fn:
         items = [self.expr(i) for i in node.items]
-        return lambda ctx: [f(ctx) for f in items]
+        return lambda ctx: [v for v in (f(ctx) for f in items) if v is not MISSING and v is not None]
 
     def _Tuple(self, node: nodes.Tuple) -> Fn:
-        items = [self.expr(i) for i in node.items]
-        return lambda ctx: tuple(f(ctx) for f in items)
+        return self._List(node)  # type: ignore[arg-type]
 
     def _Dict(self, node: nodes.Dict) -> Fn:
         pairs = [(self.expr(p.key), self.expr(p.value)) for p in node.items]
-        return lambda ctx: {k(ctx): v(ctx) for k, v in pairs}
+
+        def build(ctx: dict[str, Any]) -> dict[Any, Any]:
+            out = {}
+            for key, value in pairs:
+                v = value(ctx)
+                if v is not MISSING and v is not None:
+                    out[key(ctx)] = v
+            return out
+
+        return build
 
     def _Concat(self, node: nodes.Concat) -> Fn:
         parts = [self.expr(n) for n in node.nodes]
@@ -241,19 +312,44 @@ class Compiler:
         return get
 
     def _Filter(self, node: nodes.Filter) -> Fn:
-        if node.name not in self.filters or node.kwargs or node.dyn_args or node.dyn_kwargs:
+        if node.name not in self.filters or node.dyn_args or node.dyn_kwargs:
             raise Unsupported(f"filter {node.name}")
         function = self.filters[node.name]
         inner = self.expr(node.node)
         args = [self.expr(a) for a in node.args]
-        return lambda ctx: function(inner(ctx), *(a(ctx) for a in args))
+        kwargs = [(k.key, self.expr(k.value)) for k in node.kwargs]
+        if node.name == "map":
+            if kwargs or not node.args or not isinstance(node.args[0], nodes.Const):
+                raise Unsupported("map takes a filter name")
+            name = node.args[0].value
+            if name not in self.filters or name == "map":
+                raise Unsupported(f"map with filter {name}")
+            mapped, rest = self.filters[name], args[1:]
+            return lambda ctx: [mapped(v, *(a(ctx) for a in rest)) for v in _items(inner(ctx))]
+        if not kwargs:
+            return lambda ctx: function(inner(ctx), *(a(ctx) for a in args))
+        return lambda ctx: function(inner(ctx), *(a(ctx) for a in args), **{k: v(ctx) for k, v in kwargs})
 
 
-def _to_int(value: Any, fallback: int = 0) -> int:
+def _to_int(value: Any, default: int = 0, base: int = 10) -> int:
     try:
-        return int(value)
+        return int(value, base) if isinstance(value, str) else int(value)
     except (TypeError, ValueError, OverflowError):
-        return fallback
+        return default
+
+
+def _items(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value)
+    return []
+
+
+def _format(pattern: Any, *args: Any) -> str:
+    if not isinstance(pattern, str) or any(isinstance(a, dict | list) for a in args):
+        raise TypeError("format takes a pattern and plain values")
+    return pattern % args
 
 
 def _default(value: Any, fallback: Any = "", boolean: bool = False) -> Any:
@@ -266,11 +362,36 @@ FAST_FILTERS: dict[str, Callable[..., Any]] = {
     "string": _string,
     "lower": lambda v: _string(v).lower(),
     "upper": lambda v: _string(v).upper(),
-    "int": lambda v, d=0: _to_int(v, d),
+    "int": _to_int,
+    "list": _items,
+    "select": lambda v: [x for x in _items(v) if x],
+    "replace": lambda v, old, new: _string(v).replace(_string(old), _string(new)),
+    "join": lambda v, sep="": _string(sep).join(_string(x) for x in _items(v)),
+    "format": _format,
+    "first": lambda v: _items(v)[0] if _items(v) else MISSING,
+    "map": None,  # handled in Compiler._Filter (it applies another filter)
     "default": _default,
     "d": _default,
     "length": lambda v: len(v) if isinstance(v, list | dict | str) else 0,
 }
+
+
+def path_of(env: Environment, source: str) -> tuple[str, ...] | None:
+    """``("actor", "email")`` for ``actor.email``: a plain lookup, the commonest expression."""
+    try:
+        tree = env.parse(f"{{{{ {source} }}}}")
+    except TemplateError:
+        return None
+    body = tree.body
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    node, keys = body[0].nodes[0], []
+    while isinstance(node, nodes.Getattr):
+        keys.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name) or node.name in _LITERAL_NAMES or any(k.startswith("_") for k in keys):
+        return None
+    return (node.name, *reversed(keys))
 
 
 def compile_fast(env: Environment, source: str, extra_filters: dict[str, Callable[..., Any]]) -> Fn | None:
@@ -310,10 +431,14 @@ def compile_fast_text(env: Environment, source: str, extra_filters: dict[str, Ca
     return lambda ctx: "".join(_string(p(ctx)) for p in parts)
 
 
+def _absent(value: Any) -> bool:
+    return value is None or value is MISSING or isinstance(value, Undefined)
+
+
 def clean(value: Any) -> Any:
-    """Drop undefined values from containers an expression built; tuples become lists."""
+    """A container as it may go into a payload: no null or undefined members; tuples become lists."""
     if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items() if v is not MISSING}
+        return {k: clean(v) for k, v in value.items() if not _absent(v)}
     if isinstance(value, list | tuple):
-        return [clean(v) for v in value if v is not MISSING]
+        return [clean(v) for v in value if not _absent(v)]
     return value

@@ -20,12 +20,15 @@ import hmac
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from emulator.vendors.expressions import MISSING, clean, compile_fast, compile_fast_text
+from emulator.play.clock import iso_utc
+from emulator.play.ids import stable_uuid
+from emulator.vendors.expressions import MISSING, clean, compile_fast, compile_fast_text, path_of
 
 OMIT: Any = object()
 _JSON_TYPES = (str, int, float, bool, dict, list)
@@ -56,19 +59,28 @@ def opaque_token(seed: str, length: int = 40) -> str:
     return base64.b64encode(digest).decode()[:length]
 
 
+def ms_iso(ms: Any) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with milliseconds and a ``Z``."""
+    return iso_utc(datetime.fromtimestamp(int(ms) / 1000, UTC))
+
+
+def uuid5_of(value: Any, *more: Any) -> str:
+    """A UUID that depends only on the given values (a registration from user and app ids)."""
+    return stable_uuid(*(str(v) for v in (value, *more)))
+
+
+_CUSTOM_FILTERS = {"jwt": fake_jwt, "opaque": opaque_token, "ms_iso": ms_iso, "uuid5": uuid5_of}
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
-    env.filters["jwt"] = fake_jwt
-    env.filters["opaque"] = opaque_token
+    env.filters.update(_CUSTOM_FILTERS)
     env.globals.clear()
     env.globals.update(range=range, dict=dict)
     return env
 
 
 ENV = _environment()
-
-
-_CUSTOM_FILTERS = {"jwt": fake_jwt, "opaque": opaque_token}
 
 
 def _finish(value: Any, source: str) -> Any:
@@ -81,7 +93,32 @@ def _finish(value: Any, source: str) -> Any:
     return value
 
 
+_LEAF_TYPES = frozenset({str, int, float, bool, dict, list})
+
+
+def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
+    """A lookup such as ``actor.email``: OMIT when absent, the value when it is JSON."""
+    first, rest = keys[0], keys[1:]
+
+    def lookup(ctx: dict[str, Any]) -> Any:
+        value = ctx.get(first)
+        for key in rest:
+            if type(value) is not dict:
+                return OMIT
+            value = value.get(key)
+        if value is None:
+            return OMIT
+        if type(value) in _LEAF_TYPES:
+            return value  # containers in the context hold no nulls (see play.player)
+        return _finish(value, source)
+
+    return lookup
+
+
 def _expression(source: str) -> Renderer:
+    keys = path_of(ENV, source)
+    if keys is not None:
+        return _leaf_path(keys, source)
     fast = compile_fast(ENV, source, _CUSTOM_FILTERS)
     if fast is not None:
 
@@ -93,8 +130,8 @@ def _expression(source: str) -> Renderer:
             if value is None or value is MISSING:
                 return OMIT
             kind = type(value)
-            if kind is str or kind is int or kind is bool or kind is float:
-                return value
+            if kind is str or kind is int or kind is bool or kind is float or kind is list or kind is dict:
+                return value  # built without nulls, or taken from the null-free context
             return _finish(value, source)
 
         return run_fast
@@ -147,10 +184,84 @@ def _string(source: str) -> Renderer:
     return _text(source)
 
 
+# Context values that are the same object for as long as their content is the same (actors are
+# copied when they change; clients, realm and tenant are made once per run) or are immutable.
+# A part of a template that reads only these renders once per distinct combination: the
+# "generate actors once" rule, applied to what templates build from them.
+STABLE = frozenset(
+    {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
+    | {"action", "error", "error_code", "failed", "vendor"}
+)
+_MEMO_SIZE = 1024
+_SCALARS = (str, int, float, bool)
+
+
+def _names(source: str) -> frozenset[str] | None:
+    """Top-level context names a template string reads; None when unknowable (``{% %}`` blocks)."""
+    if "{%" in source:
+        return None
+    try:
+        tree = ENV.parse(source)
+    except TemplateError:
+        return None
+    return frozenset(n.name for n in tree.find_all(nodes.Name) if n.name not in ("true", "false", "none"))
+
+
+# One cache per distinct template part, shared by every template that contains it (the
+# FusionAuth user object appears in most of its templates through $extends).
+_CACHES: dict[str, dict[tuple[Any, ...], tuple[list[Any], Any]]] = {}
+
+
+def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
+    cache = _CACHES.setdefault(signature, {})
+
+    def run(ctx: dict[str, Any]) -> Any:
+        values = [ctx.get(n) for n in names]
+        key = tuple(v if v is None or type(v) in _SCALARS else id(v) for v in values)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[1]
+        if len(cache) >= _MEMO_SIZE:
+            cache.clear()
+        value = render(ctx)
+        cache[key] = (values, value)  # holding the objects keeps their ids from being reused
+        return value
+
+    return run
+
+
 def compile_template(node: Any) -> Renderer:
-    """Compile a JSON-shaped template into a function of the context."""
+    """Compile a JSON-shaped template into a function of the context.
+
+    Rendered values may be shared between events (see STABLE): treat them as read-only.
+    """
+    return _compile(node)[0]
+
+
+def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
+    """(renderer, context names it reads or None if unknown, number of computed leaves)."""
+    if isinstance(node, dict | list):
+        children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
+        names: frozenset[str] | None = frozenset()
+        for _, child_names, _ in children:
+            names = None if names is None or child_names is None else names | child_names
+        weight = sum(w for _, _, w in children)
+        render = _container(node, [fn for fn, _, _ in children])
+        if names is not None and names and names <= STABLE and weight >= 2:
+            render = _memoized(render, tuple(sorted(names)), json.dumps(node, sort_keys=True))
+        return render, names, weight
+    if isinstance(node, str):
+        if "{{" not in node and "{%" not in node:
+            return (lambda ctx: node), frozenset(), 0
+        return _string(node), _names(node), 1
+    if node is None:
+        return (lambda ctx: OMIT), frozenset(), 0
+    return (lambda ctx: node), frozenset(), 0
+
+
+def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:
     if isinstance(node, dict):
-        items = [(str(k), compile_template(v)) for k, v in node.items()]
+        items = list(zip([str(k) for k in node], parts, strict=True))
         empty = not items
 
         def render_dict(ctx: dict[str, Any]) -> Any:
@@ -162,20 +273,13 @@ def compile_template(node: Any) -> Renderer:
             return out if out or empty else OMIT
 
         return render_dict
-    if isinstance(node, list):
-        parts = [compile_template(v) for v in node]
-        empty_list = not parts
+    empty_list = not parts
 
-        def render_list(ctx: dict[str, Any]) -> Any:
-            out = [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
-            return out if out or empty_list else OMIT
+    def render_list(ctx: dict[str, Any]) -> Any:
+        out = [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
+        return out if out or empty_list else OMIT
 
-        return render_list
-    if isinstance(node, str):
-        return _string(node)
-    if node is None:
-        return lambda ctx: OMIT
-    return lambda ctx: node
+    return render_list
 
 
 def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
