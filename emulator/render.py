@@ -28,7 +28,7 @@ def render_events(
 ) -> Iterator[Event]:
     """Play ``scenario`` and yield the vendor's events in order (lazily: memory stays flat)."""
     registry = registry or Registry()
-    dialect = Dialect(registry.vendor(vendor), seed)
+    dialect = Dialect(registry.vendor(vendor), seed, scenario.name)
     for occurrence in Player(scenario, seed, start).occurrences():
         yield from dialect.events(occurrence)
 

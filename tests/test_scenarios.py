@@ -118,3 +118,11 @@ def test_a_refresh_with_no_session_is_reported_where_it_is():
         list(render_events(scenario, "keycloak", 1))
     assert str(info.value).startswith("x.yaml:4:")
     assert "no session" in str(info.value)
+
+
+def test_two_scenarios_with_one_seed_share_no_event_ids():
+    """Consumers dedupe on event ids: running `login` then `refresh` with --seed 1 must not collide."""
+    for vendor in vendor_names():
+        a = {json.loads(line)["id"] for line in rendered("login", vendor, seed=1).splitlines()}
+        b = {json.loads(line)["id"] for line in rendered("refresh", vendor, seed=1).splitlines()}
+        assert a.isdisjoint(b), vendor

@@ -25,7 +25,7 @@ def _faker(locale: str) -> Faker:
     return Faker(locale)
 
 
-def faker_for(locale: str, seed: int) -> Faker:
+def faker_for(locale: str, seed: int | str) -> Faker:
     """A Faker for the locale, reseeded for this run (building one is slow, reseeding is not)."""
     try:
         fake = _faker(locale)

@@ -32,12 +32,13 @@ class Player:
     def __init__(self, scenario: Scenario, seed: int, start: datetime | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
-        self.rng = random.Random(seed)
+        # the scenario's name joins the seed: two scenarios never share ids for the same seed
+        self.rng = random.Random(f"{seed}:{scenario.name}")
         self.clock = VirtualClock(start or FIXED_START)
         defaults = scenario.defaults
         self.gap: timedelta = defaults.get("step_gap", DEFAULT_STEP_GAP)
         locale = defaults.get("locale", DEFAULT_LOCALE)
-        fake = faker_for(locale, seed)
+        fake = faker_for(locale, f"{seed}:{scenario.name}")
         start_ms = epoch_ms(self.clock.now)
         self.actors = {
             name: make_actor(spec, fake, self.rng, locale, start_ms) for name, spec in scenario.actors.items()

@@ -66,10 +66,10 @@ class _Row:
 class Dialect:
     """Turns occurrences into one vendor's events."""
 
-    def __init__(self, vendor: Vendor, seed: int) -> None:
+    def __init__(self, vendor: Vendor, seed: int, scenario: str = "") -> None:
         self.vendor = vendor
         self.catalog = vendor.catalog
-        self.rng = random.Random(f"{seed}:{vendor.name}")
+        self.rng = random.Random(f"{seed}:{scenario}:{vendor.name}")
         self.recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in self.catalog.actions.items()}
         self.uuid7 = self.catalog.event_ids == "uuid7"
 
