@@ -48,3 +48,14 @@ def flip_seed_lists() -> tuple[list[str], list[str]]:
         elif line.startswith("Failed to verify login action"):
             errors.append("Failed to verify login action")
     return types, errors
+
+
+def walk(value, path=""):
+    """Every (path, value) in a payload, depth first."""
+    yield path, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from walk(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from walk(v, f"{path}[{i}]")

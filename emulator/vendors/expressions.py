@@ -376,8 +376,8 @@ FAST_FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def path_of(env: Environment, source: str) -> tuple[str, ...] | None:
-    """``("actor", "email")`` for ``actor.email``: a plain lookup, the commonest expression."""
+def _single_expression(env: Environment, source: str) -> nodes.Expr | None:
+    """The parse tree of ``{{ source }}``, or None when it is not exactly one expression."""
     try:
         tree = env.parse(f"{{{{ {source} }}}}")
     except TemplateError:
@@ -385,7 +385,12 @@ def path_of(env: Environment, source: str) -> tuple[str, ...] | None:
     body = tree.body
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
         return None
-    node, keys = body[0].nodes[0], []
+    return body[0].nodes[0]
+
+
+def path_of(env: Environment, source: str) -> tuple[str, ...] | None:
+    """``("actor", "email")`` for ``actor.email``: a plain lookup, the commonest expression."""
+    node, keys = _single_expression(env, source), []
     while isinstance(node, nodes.Getattr):
         keys.append(node.attr)
         node = node.node
@@ -396,15 +401,11 @@ def path_of(env: Environment, source: str) -> tuple[str, ...] | None:
 
 def compile_fast(env: Environment, source: str, extra_filters: dict[str, Callable[..., Any]]) -> Fn | None:
     """Closures for ``{{ source }}``, or None when it needs the full Jinja2 engine."""
-    try:
-        tree = env.parse(f"{{{{ {source} }}}}")
-    except TemplateError:
-        return None
-    body = tree.body
-    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+    node = _single_expression(env, source)
+    if node is None:
         return None
     try:
-        return Compiler({**FAST_FILTERS, **extra_filters}).expr(body[0].nodes[0])
+        return Compiler({**FAST_FILTERS, **extra_filters}).expr(node)
     except Unsupported:
         return None
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-from conftest import seed_text
+from conftest import seed_text, walk
 
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
@@ -63,16 +63,6 @@ def render(text: str, seed: int = 5):
 def steps(*lines: str, actors: str = "alice: {}\n  bob: {}") -> str:
     body = "\n".join(f"  - {line}" for line in lines)
     return f"name: t\nactors:\n  {actors}\nsteps:\n{body}\n"
-
-
-def walk(value, path=""):
-    yield path, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from walk(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from walk(v, f"{path}[{i}]")
 
 
 EMIT_ONLY = [

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from functools import cache
 
-from conftest import seed_text
+from conftest import seed_text, walk
 
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
@@ -86,16 +86,6 @@ def details(event) -> list[dict]:
 
 def blocks_of(event) -> list[tuple[str, str]]:
     return [(d["name"], d["outcome"]) for d in details(event)]
-
-
-def walk(value, path=""):
-    yield path, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from walk(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from walk(v, f"{path}[{i}]")
 
 
 ALL_OUTCOMES = steps(
