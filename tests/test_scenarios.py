@@ -126,3 +126,19 @@ def test_two_scenarios_with_one_seed_share_no_event_ids():
         a = {json.loads(line)["id"] for line in rendered("login", vendor, seed=1).splitlines()}
         b = {json.loads(line)["id"] for line in rendered("refresh", vendor, seed=1).splitlines()}
         assert a.isdisjoint(b), vendor
+
+
+def test_player_state_does_not_grow_with_repetition():
+    """A long run keeps one registration per user and client, however often users re-register."""
+    from dataclasses import replace
+
+    from emulator.play.player import Player
+    from emulator.scenario.model import Repeat
+
+    tour = load("tour")
+    player = Player(replace(tour, steps=[Repeat(30, None, tour.steps, tour.steps[0].location)]), seed=1)
+    for _ in player.occurrences():
+        pass
+    pairs = {(a["id"], c) for a in player.actors.values() for c in player.clients}
+    assert len(player.registrations) <= len(pairs)
+    assert len(player.sessions) <= len(player.actors)

@@ -44,7 +44,7 @@ class Player:
             name: make_actor(spec, fake, self.rng, locale, start_ms) for name, spec in scenario.actors.items()
         }
         self.clients: dict[str, dict[str, Any]] = {}
-        self.registrations: dict[tuple[str, str, int], dict[str, Any]] = {}
+        self.registrations: dict[tuple[str, str], dict[str, Any]] = {}
         self.fake = fake
         self.sessions: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, int] = {}
@@ -268,9 +268,9 @@ class Player:
     def _registration(self, actor: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
         """The user's registration with a client (one object per pair, so templates can memoize)."""
         created = actor["created_ms"]
-        key = (actor["id"], client["id"], created)
+        key = (actor["id"], client["id"])
         registration = self.registrations.get(key)
-        if registration is None:
+        if registration is None or registration["created_ms"] != created:
             registration = {"id": stable_uuid("registration", actor["id"], client["id"]), "created_ms": created}
             self.registrations[key] = registration
         return registration

@@ -192,7 +192,7 @@ STABLE = frozenset(
     {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
     | {"action", "error", "error_code", "failed", "vendor"}
 )
-_MEMO_SIZE = 1024
+_MEMO_SIZE = 256
 _SCALARS = (str, int, float, bool)
 
 
