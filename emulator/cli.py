@@ -89,7 +89,7 @@ def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
     if args.start:
         try:
             start = parse_start(args.start)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise Problem(
                 f"--start: expected an ISO 8601 time such as 2026-01-01T00:00:00Z or 'now', got {args.start!r}"
             ) from None
@@ -165,7 +165,7 @@ def _dry_run(scenario: Any, registry: Registry) -> None:
     from emulator.vendors.dialect import Dialect
 
     dialects: dict[str, Dialect] = {}
-    for occ in islice(Player(scenario, seed=0).occurrences(), VALIDATE_PLAY_LIMIT):
+    for occ in Player(scenario, seed=0, step_limit=VALIDATE_PLAY_LIMIT).occurrences():
         if occ.action == "emit":
             vendor = occ.context["params"]["vendor"]
             try:
@@ -198,7 +198,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        Path(args.output).write_text(text, "utf-8")
+        try:
+            Path(args.output).write_text(text, "utf-8")
+        except OSError as exc:
+            raise Problem(f"{args.output}: cannot write ({exc.strerror})") from None
     else:
         sys.stdout.write(text)
     return 0

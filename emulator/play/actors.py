@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from functools import cache
 from typing import Any
 
 from faker import Faker
+from faker.config import AVAILABLE_LOCALES
 
 from emulator.play.ids import uuid4
 from emulator.scenario.model import ActorSpec
@@ -20,17 +20,9 @@ from emulator.scenario.model import ActorSpec
 DEFAULT_LOCALE = "en_US"
 
 
-@cache
-def _faker(locale: str) -> Faker:
-    return Faker(locale)
-
-
-def faker_for(locale: str, seed: int | str) -> Faker:
-    """A Faker for the locale, reseeded for this run (building one is slow, reseeding is not)."""
-    try:
-        fake = _faker(locale)
-    except AttributeError:
-        fake = _faker(DEFAULT_LOCALE)
+def new_faker(locale: str, seed: int | str) -> Faker:
+    """A Faker of its own for one run, so runs alive at once in one process never share a generator."""
+    fake = Faker(locale if locale in AVAILABLE_LOCALES else DEFAULT_LOCALE)
     fake.seed_instance(seed)
     return fake
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # leaves room for long waits before year 9999
 
 
 class VirtualClock:
@@ -28,11 +30,22 @@ def parse_start(text: str) -> datetime:
     if text.strip().lower() == "now":
         return datetime.now(UTC).replace(microsecond=0)
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("out of range")
+    return value
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def epoch_ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    """Milliseconds since 1970, exactly (no float rounding)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def iso_utc(moment: datetime, ms: bool = True) -> str:

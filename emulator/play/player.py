@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from emulator.errors import Location, PlayError
-from emulator.play.actors import DEFAULT_LOCALE, faker_for, make_actor
+from emulator.play.actors import DEFAULT_LOCALE, make_actor, new_faker
 from emulator.play.clock import FIXED_START, VirtualClock, epoch_ms
 from emulator.play.ids import stable_uuid, uuid4
 from emulator.play.occurrence import Occurrence
@@ -29,7 +29,12 @@ _RESERVED = {"actor", "client", "error", "ip"}
 class Player:
     """Plays one scenario; ``occurrences()`` is a generator, so memory stays flat."""
 
-    def __init__(self, scenario: Scenario, seed: int, start: datetime | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int, start: datetime | None = None, step_limit: int | None = None
+    ) -> None:
+        """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix)."""
+        self.step_limit = step_limit
+        self.steps_played = 0
         self.scenario = scenario
         self.seed = seed
         # the scenario's name joins the seed: two scenarios never share ids for the same seed
@@ -38,7 +43,7 @@ class Player:
         defaults = scenario.defaults
         self.gap: timedelta = defaults.get("step_gap", DEFAULT_STEP_GAP)
         locale = defaults.get("locale", DEFAULT_LOCALE)
-        fake = faker_for(locale, f"{seed}:{scenario.name}")
+        fake = new_faker(locale, f"{seed}:{scenario.name}")
         start_ms = epoch_ms(self.clock.now)
         self.actors = {
             name: make_actor(spec, fake, self.rng, locale, start_ms) for name, spec in scenario.actors.items()
@@ -50,8 +55,8 @@ class Player:
         self.failures: dict[str, int] = {}
         self.locked_until: dict[str, datetime] = {}
         lockout = defaults.get("lockout") or {}
-        self.lockout_failures = int(lockout.get("failures", 0) or 0)
-        self.lockout_for = _duration(lockout.get("duration", "15m"))
+        self.lockout_failures = lockout.get("failures", 0)
+        self.lockout_for = lockout.get("duration", timedelta(minutes=15))
         self.seq = 0
         self.shared = self._shared(defaults)
 
@@ -75,16 +80,22 @@ class Player:
     # -- control flow ----------------------------------------------------------------------
     def _steps(self, steps: list[Step]) -> Iterator[Occurrence]:
         for step in steps:
-            if isinstance(step, Wait):
-                self.clock.advance(step.duration)
-            elif isinstance(step, Repeat):
-                first = self.clock.now
-                for i in range(step.count):
-                    if i and step.every is not None:
-                        self.clock.advance_to(first + step.every * i)
-                    yield from self._steps(step.steps)
-            else:
-                yield from self._act(step)
+            self.steps_played += 1
+            if self.step_limit is not None and self.steps_played > self.step_limit:
+                return
+            try:
+                if isinstance(step, Wait):
+                    self.clock.advance(step.duration)
+                elif isinstance(step, Repeat):
+                    first = self.clock.now
+                    for i in range(step.count):
+                        if i and step.every is not None:
+                            self.clock.advance_to(first + step.every * i)
+                        yield from self._steps(step.steps)
+                else:
+                    yield from self._act(step)
+            except OverflowError:
+                raise PlayError("the scenario clock runs past the year 9999 here", step.location) from None
 
     def _act(self, step: ActionStep) -> Iterator[Occurrence]:
         params = step.params
@@ -96,7 +107,7 @@ class Player:
         error = params.get("error")
         action = step.action
         now = self.clock.now
-        if action in {"login", "api_login"} and actor:
+        if action in {"login", "api_login"} and actor and actor.get("registered", True):
             error, lockout = self._credentials(actor, error, now)
         else:
             lockout = False
@@ -164,7 +175,7 @@ class Player:
             **self.shared,
             "action": action,
             "error": error,
-            "params": {k: v for k, v in params.items() if k not in _RESERVED},
+            "params": _without_nulls({k: v for k, v in params.items() if k not in _RESERVED}),
             "actor": actor,
             "client": self._client(client_name),
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
@@ -198,15 +209,16 @@ class Player:
                 ctx["tokens"] = self._tokens(now_ms)
         if action == "update_email" and ok:
             new = params.get("email") or f"{actor['username']}.{rng.randint(2, 99)}@{self.fake.free_email_domain()}"
-            ctx["previous"] = {"email": actor["email"]}
+            ctx["previous"] = {"email": actor.get("email")}
             actor = self._update(name, email=new, email_verified=False)
             ctx["actor"] = actor
         if action == "update_profile" and ok:
-            ctx["previous"] = {"first_name": actor["first_name"], "last_name": actor["last_name"]}
+            ctx["previous"] = {"first_name": actor.get("first_name"), "last_name": actor.get("last_name")}
             first = params.get("first_name") or self.fake.first_name()
-            last = params.get("last_name") or actor["last_name"]
+            last = params.get("last_name") or actor.get("last_name") or self.fake.last_name()
             actor = self._update(name, first_name=first, last_name=last, full_name=f"{first} {last}")
             ctx["actor"] = actor
+        ctx["previous"] = _without_nulls(ctx.get("previous") or {}) or None
         if ok and (action == "verify_email" or (action == "required_action" and params["action"] == "verify_email")):
             actor = self._update(name, email_verified=True)
             ctx["actor"] = actor
@@ -216,7 +228,7 @@ class Player:
             ctx["registration"] = self._registration(actor, ctx["client"])
         ctx["session"] = session
         if session is not None and ok:
-            if "tokens" in ctx:
+            if "tokens" in ctx and action != "propagate_session":  # the other client's tokens are its own
                 session = dict(session, tokens=ctx["tokens"])
             if action == "logout":
                 self.sessions.pop(name, None)
@@ -298,14 +310,6 @@ def _without_nulls(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_nulls(v) for v in value if v is not None]
     return value
-
-
-def _duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    from emulator.scenario.durations import parse_duration
-
-    return parse_duration(value)
 
 
 def play(scenario: Scenario, seed: int, start: datetime | None = None) -> Iterator[Occurrence]:

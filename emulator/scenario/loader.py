@@ -6,8 +6,12 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path as FsPath
 from typing import Any
+
+from faker.config import AVAILABLE_LOCALES
 
 from emulator.errors import Problem, ScenarioError, UnknownName
 from emulator.scenario.durations import parse_duration
@@ -16,7 +20,7 @@ from emulator.scenario.vocabulary import Param, vocabulary
 from emulator.scenario.yamlpos import Path, Positions, load_yaml
 
 TOP_KEYS = {"name", "description", "defaults", "actors", "steps"}
-MAX_REPEAT = 1_000_000
+MAX_REPEAT = 1_000_000  # the JSON Schema uses the same bound
 _TYPE_WORDS = {
     str: "text",
     bool: "true/false",
@@ -53,6 +57,24 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
         raise ScenarioError(order)
     assert scenario is not None
     return scenario
+
+
+_ACTOR_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def _not_json(value: Any, depth: int = 0) -> str | None:
+    """Why a value given in a scenario cannot go into a JSON payload, if it cannot."""
+    if depth > 50:
+        return "nested too deeply"
+    if isinstance(value, dict):
+        return next((p for p in (_not_json(v, depth + 1) for v in value.values()) if p), None)
+    if isinstance(value, list):
+        return next((p for p in (_not_json(v, depth + 1) for v in value) if p), None)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} cannot be sent in JSON"
+    if value is None or isinstance(value, str | int | float | bool):
+        return None
+    return f"{type(value).__name__} values (such as {str(value)[:30]!r}) cannot be sent in JSON; quote them"
 
 
 def _kind(value: Any) -> str:
@@ -105,6 +127,9 @@ class _Checker:
         actors = {}
         for name, fields in raw.items():
             path = ("actors", name)
+            if not _ACTOR_NAME.match(name):
+                self.fail(f"actor names are letters, digits, '_', '-' and '.', got {name!r}", (*path, "<key>"))
+                continue
             fields = {} if fields is None else fields
             checked = self.fields(fields, self.vocab.actor_fields, path, "actor field")
             actors[name] = ActorSpec(name, checked, self.pos.at(path))
@@ -228,9 +253,15 @@ class _Checker:
                 return value
             return self._wrong("a list of names", value, path)
         if t == "map":
-            if isinstance(value, dict):
-                return value
-            return self._wrong("a mapping", value, path)
+            if not isinstance(value, dict):
+                return self._wrong("a mapping", value, path)
+            problem = _not_json(value)
+            if problem:
+                self.fail(problem, path)
+                return None
+            return value
+        if t == "lockout":
+            return self.lockout(value, path)
         if not isinstance(value, str):
             return self._wrong("text", value, path)
         if t == "enum" and value not in param.values:
@@ -239,10 +270,26 @@ class _Checker:
         if t == "error" and value not in self.vocab.errors:
             self.unknown("error code", value, self.vocab.errors, path)
             return None
+        if t == "locale" and value not in AVAILABLE_LOCALES:
+            self.unknown("locale", value, AVAILABLE_LOCALES, path)
+            return None
         if t == "actor" and value not in self.actor_names:
             self.unknown("actor", value, self.actor_names, path)
             return None
         return value
+
+    def lockout(self, value: Any, path: Path) -> Any:
+        if not isinstance(value, dict):
+            return self._wrong("{failures: N, duration: 15m}", value, path)
+        for key in value:
+            if key not in ("failures", "duration"):
+                self.unknown("lockout key", key, ["failures", "duration"], (*path, key, "<key>"))
+        failures = value.get("failures")
+        if isinstance(failures, bool) or not isinstance(failures, int) or not 1 <= failures <= 1000:
+            self.fail(f"'failures' must be a whole number from 1 to 1000, got {failures!r}", (*path, "failures"))
+            return None
+        duration = self.duration(value.get("duration", "15m"), (*path, "duration"))
+        return None if duration is None else {"failures": failures, "duration": duration}
 
     def duration(self, value: Any, path: Path) -> Any:
         try:
@@ -252,7 +299,10 @@ class _Checker:
             return None
 
     def _wrong(self, expected: str, value: Any, path: Path) -> None:
-        shown = repr(value) if not isinstance(value, dict | list) else _kind(value)
+        if isinstance(value, dict | list) or value is None:
+            self.fail(f"expected {expected}, got {_kind(value)}", path)
+            return
+        shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        self.fail(f"expected {expected}, got {_kind(value)} {shown}".rstrip(), path)
+        self.fail(f"expected {expected}, got {_kind(value)} {shown}", path)

@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from faker.config import AVAILABLE_LOCALES
+
+from emulator.scenario.durations import MAX_SECONDS
+from emulator.scenario.loader import MAX_REPEAT
 from emulator.scenario.vocabulary import Param, vocabulary
 
-DURATION = {"oneOf": [{"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"}, {"type": "number", "minimum": 0}]}
+DURATION = {
+    "oneOf": [
+        {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?\s*(ms|s|m|h|d)\s*)+$"},
+        {"type": "number", "minimum": 0, "maximum": MAX_SECONDS},
+    ]
+}
+LOCKOUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"failures": {"type": "integer", "minimum": 1, "maximum": 1000}, "duration": DURATION},
+    "required": ["failures"],
+}
 
 
 def _param(p: Param, errors: list[str]) -> dict[str, Any]:
@@ -29,6 +44,10 @@ def _param(p: Param, errors: list[str]) -> dict[str, Any]:
         schema = {"enum": list(p.values)}
     elif p.type == "error":
         schema = {"enum": errors}
+    elif p.type == "locale":
+        schema = {"enum": sorted(AVAILABLE_LOCALES)}
+    elif p.type == "lockout":
+        schema = dict(LOCKOUT)
     else:
         schema = {"type": "string"}
     if p.doc:
@@ -50,12 +69,14 @@ def _object(params: dict[str, Param], errors: list[str]) -> dict[str, Any]:
 def scenario_schema() -> dict[str, Any]:
     vocab = vocabulary()
     errors = list(vocab.errors)
-    repeat = {
+    count = {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}
+    repeat_object = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"count": {"type": "integer", "minimum": 1}, "every": DURATION},
+        "properties": {"count": count, "every": DURATION},
         "required": ["count"],
     }
+    repeat = {"oneOf": [repeat_object, count]}
     action_steps = []
     for name, action in vocab.actions.items():
         body = _object(action.params, errors)
@@ -104,9 +125,9 @@ def scenario_schema() -> dict[str, Any]:
                         "required": ["repeat"],
                         "properties": {
                             "repeat": {
-                                **repeat,
+                                **repeat_object,
                                 "properties": {
-                                    **repeat["properties"],
+                                    **repeat_object["properties"],
                                     "steps": {"type": "array", "minItems": 1, "items": step_ref},
                                 },
                                 "required": ["count", "steps"],

@@ -41,10 +41,15 @@ def load_yaml(text: str, file: str) -> tuple[Any, Positions]:
         raise Problem(f"YAML syntax error: {exc.problem or exc.context}", where) from None
     except yaml.YAMLError as exc:
         raise Problem(f"YAML error: {exc}", Location(file)) from None
+    except RecursionError:
+        raise Problem("the document is nested too deeply", Location(file, 1, 1)) from None
     if node is None:
         return None, positions
     builder = _Builder(positions)
-    return builder.build(node, ()), positions
+    try:
+        return builder.build(node, ()), positions
+    except RecursionError:
+        raise Problem("the document is nested too deeply", Location(file, 1, 1)) from None
 
 
 class _Builder:
@@ -63,7 +68,10 @@ class _Builder:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise Problem("keys must be plain names", self._loc(key_node))
-                key = str(self._scalar(key_node))
+                raw_key = self._scalar(key_node)
+                if not isinstance(raw_key, str):
+                    raise Problem(f"keys must be names, got {raw_key!r}; quote it", self._loc(key_node))
+                key = raw_key
                 if key == "<<":
                     raise Problem("merge keys ('<<') are not supported", self._loc(key_node))
                 if key in result:
@@ -83,6 +91,8 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
             raise Problem(f"bad value: {getattr(exc, 'problem', exc)}", self._loc(node)) from None
+        except (ValueError, OverflowError) as exc:
+            raise Problem(f"bad value: {exc}", self._loc(node)) from None
 
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.positions.file, node.start_mark.line + 1, node.start_mark.column + 1)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import Location, VendorError, suggest
+from emulator.errors import Location, Problem, VendorError, suggest
 from emulator.scenario.vocabulary import vocabulary
 from emulator.scenario.yamlpos import load_yaml
 
@@ -83,13 +83,13 @@ class Catalog:
         return self.error_fallback or neutral
 
     def success_type(self, base: str) -> str:
-        return self.type_format.format(type=base)
+        return self.type_format.replace("{type}", base)
 
     def error_type(self, base: str) -> str:
         """The type of the event when the action failed (``LOGIN_ERROR``, ``failure:login``)."""
         event = self.events.get(base)
         if self.error_format and (event is None or event.error_variant):
-            return self.error_format.format(type=base)
+            return self.error_format.replace("{type}", base)
         return self.success_type(base)
 
     def all_types(self) -> list[str]:
@@ -114,6 +114,20 @@ class Catalog:
 
 def load_catalog(path: Path) -> Catalog:
     """Read and check ``catalog.yaml``; raise VendorError at the first broken place."""
+    try:
+        return _load_catalog(path)
+    except (Problem, VendorError):
+        raise
+    except UnicodeDecodeError:
+        raise VendorError("not a UTF-8 text file", Location(str(path))) from None
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, OSError) as exc:
+        raise VendorError(
+            f"malformed catalog ({type(exc).__name__}: {exc}); see the bundled catalogs for the shape",
+            Location(str(path)),
+        ) from None
+
+
+def _load_catalog(path: Path) -> Catalog:
     text = path.read_text("utf-8")
     data, pos = load_yaml(text, str(path))
 
@@ -193,20 +207,26 @@ def load_catalog(path: Path) -> Catalog:
         title=str(data.get("title", name)),
         summary=str(data.get("summary", "")),
         path=path,
-        sources=list(data.get("sources") or []),
+        sources=[str(x) for x in data.get("sources") or []],
         type_format=str(data.get("type_format", "{type}")),
         error_format=suffix,
-        event_ids=str(data.get("event_ids", "uuid4")),
+        event_ids=_event_ids(data.get("event_ids", "uuid4"), fail),
         errors_known=known,
         error_map=error_map,
         error_fallback=str(errors.get("fallback", "")),
         events=events,
         actions=actions,
-        notes=dict(data.get("notes") or {}),
+        notes={str(k): str(v) for k, v in (data.get("notes") or {}).items()},
         raw_types=list(data.get("raw_types") or []),
         defaults=dict(data.get("defaults") or {}),
         delivery=dict(data.get("delivery") or {}),
     )
+
+
+def _event_ids(value: Any, fail: Any) -> str:
+    if value not in ("uuid4", "uuid7"):
+        raise fail(f"event_ids must be uuid4 or uuid7, got {value!r}", "event_ids")
+    return str(value)
 
 
 def _file_name(event_type: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from emulator.errors import PlayError, UnknownName, VendorError
+from emulator.errors import UnknownName, VendorError
 from emulator.play.clock import epoch_ms, iso_utc
 from emulator.play.ids import uuid4, uuid7
 from emulator.play.occurrence import Occurrence
@@ -48,6 +48,16 @@ class Event:
         }
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TemplateProblem | VendorError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "needs too much memory"
+    return f"{type(exc).__name__}: {exc}"
+
+
 class _Row:
     __slots__ = ("emission", "renderer", "template", "when", "with_")
 
@@ -57,8 +67,8 @@ class _Row:
         try:
             self.when = compile_condition(emission.when) if emission.when else None
             self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
-        except TemplateProblem as exc:
-            raise VendorError(f"{where}: {exc}") from None
+        except (TemplateProblem, RecursionError, MemoryError) as exc:
+            raise VendorError(f"{where}: {_reason(exc)}") from None
         self.template = vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
 
@@ -86,18 +96,22 @@ class Dialect:
         events: list[Event] = []
         for row in rows:
             try:
+                failed = error is not None and row.emission.error
+                ctx["failed"] = failed
+                ctx["event"] = None
+                ctx["vars"] = {}
                 if row.when is not None and not row.when(ctx):
                     continue
                 ev = self._event_meta(occ, row.emission, len(events))
                 ctx["event"] = ev
-                failed = error is not None and row.emission.error
-                ctx["failed"] = failed
                 ctx["vars"] = row.with_(ctx) if row.with_ is not None else {}
                 if ctx["vars"] is OMIT:
                     ctx["vars"] = {}
                 body = row.renderer(ctx)
-            except TemplateProblem as exc:
-                raise VendorError(f"{self.vendor.name} template {row.template!r}: {exc}", occ.location) from None
+            except Exception as exc:  # a user's template must never end in a traceback
+                raise VendorError(
+                    f"{self.vendor.name} template {row.template!r}: {_reason(exc)}", occ.location
+                ) from None
             events.append(self._event(ev, body, occ, error if failed else None))
         return events
 
@@ -165,8 +179,8 @@ class Dialect:
         }
         try:
             body = renderer(ctx)
-        except TemplateProblem as exc:
-            raise PlayError(f"{self.vendor.name} template {template!r}: {exc}", occ.location) from None
+        except Exception as exc:  # a user's template must never end in a traceback
+            raise VendorError(f"{self.vendor.name} template {template!r}: {_reason(exc)}", occ.location) from None
         fields = occ.context.get("fields") or {}
         if fields and isinstance(body, dict):
             body = deep_merge(body, fields)

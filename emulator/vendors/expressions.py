@@ -12,6 +12,7 @@ or read an attribute of a Python object, so they cannot reach further than the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -186,6 +187,8 @@ class Compiler:
         def multiply(a: Any, b: Any) -> Any:
             if isinstance(a, str | list) or isinstance(b, str | list):
                 raise TypeError("only numbers can be multiplied here")  # no 'x' * 10**9
+            if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > 512:
+                raise ValueError("number too large")
             return a * b
 
         return self._arith(node, multiply)
@@ -346,10 +349,24 @@ def _items(value: Any) -> list[Any]:
     return []
 
 
+_WIDE = re.compile(r"%[-+ #0]*([1-9]\d{2,}|\*)|\.(\d{3,}|\*)")
+MAX_TEXT = 1_000_000
+
+
 def _format(pattern: Any, *args: Any) -> str:
-    if not isinstance(pattern, str) or any(isinstance(a, dict | list) for a in args):
+    """``'%s-%04d' | format(a, b)``: printf-style, with widths kept small."""
+    if not isinstance(pattern, str) or any(isinstance(a, dict | list | tuple) for a in args):
         raise TypeError("format takes a pattern and plain values")
+    if _WIDE.search(pattern):
+        raise ValueError("format widths and precisions above 99 are not allowed")
     return pattern % args
+
+
+def _replace(value: Any, old: Any, new: Any) -> str:
+    text, old, new = _string(value), _string(old), _string(new)
+    if old and len(new) > len(old) and len(text) + text.count(old) * (len(new) - len(old)) > MAX_TEXT:
+        raise ValueError("replace would make a text too long")
+    return text.replace(old, new)
 
 
 def _default(value: Any, fallback: Any = "", boolean: bool = False) -> Any:
@@ -365,7 +382,7 @@ FAST_FILTERS: dict[str, Callable[..., Any]] = {
     "int": _to_int,
     "list": _items,
     "select": lambda v: [x for x in _items(v) if x],
-    "replace": lambda v, old, new: _string(v).replace(_string(old), _string(new)),
+    "replace": _replace,
     "join": lambda v, sep="": _string(sep).join(_string(x) for x in _items(v)),
     "format": _format,
     "first": lambda v: _items(v)[0] if _items(v) else MISSING,

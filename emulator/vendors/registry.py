@@ -8,6 +8,7 @@ a new folder with a catalog adds a vendor. Nothing in the package needs to chang
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
@@ -19,13 +20,17 @@ from emulator.vendors.templates import Renderer, TemplateProblem, compile_templa
 
 PACKAGE_ROOT = Path(__file__).parent
 EXTENDS = "$extends"
+_TEMPLATE_NAME = re.compile(r"^(?:[A-Za-z0-9][\w-]*:)?[A-Za-z0-9_][\w.-]*$")
 
 
 class Registry:
     """All vendors visible to a run; user folders take precedence over the bundled ones."""
 
     def __init__(self, template_dirs: Iterable[str | Path] = ()) -> None:
-        self.roots = [Path(d) for d in template_dirs] + [PACKAGE_ROOT]
+        dirs = [str(d) for d in template_dirs]
+        if any(not d.strip() for d in dirs):
+            raise VendorError("--templates needs a folder name")
+        self.roots = [Path(d) for d in dirs] + [PACKAGE_ROOT]
         for root in self.roots[:-1]:
             if not root.is_dir():
                 raise VendorError(f"templates folder {root} does not exist")
@@ -71,8 +76,9 @@ class Vendor:
             tree = self.resolve(template, self.name, ())
             try:
                 self._compiled[template] = compile_template(tree)
-            except TemplateProblem as exc:
-                raise VendorError(f"template {template!r}: {exc}", self._where(template)) from None
+            except (TemplateProblem, RecursionError) as exc:
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise VendorError(f"template {template!r}: {reason}", self._where(template)) from None
         return self._compiled[template]
 
     def resolve(self, ref: str, owner: str, seen: tuple[str, ...]) -> dict[str, Any]:
@@ -82,6 +88,8 @@ class Vendor:
         vendor that owns the referring template; so ``flip`` can reuse ``keycloak:LOGIN``
         while keeping its own ``_event`` envelope.
         """
+        if not isinstance(ref, str) or not _TEMPLATE_NAME.match(ref):
+            raise VendorError(f"bad template name {ref!r}: use letters, digits, '.', '_', '-' and one 'vendor:' prefix")
         vendor, _, stem = ref.rpartition(":")
         candidates = [vendor] if vendor else list(dict.fromkeys([self.name, owner]))
         path = None
@@ -101,6 +109,9 @@ class Vendor:
             tree = json.loads(path.read_text("utf-8"))
         except json.JSONDecodeError as exc:
             raise VendorError(f"not valid JSON: {exc.msg}", Location(str(path), exc.lineno, exc.colno)) from None
+        except (UnicodeDecodeError, RecursionError, OSError) as exc:
+            reason = {UnicodeDecodeError: "not a UTF-8 text file", RecursionError: "nested too deeply"}.get(type(exc))
+            raise VendorError(reason or f"cannot read ({exc})", Location(str(path))) from None
         if not isinstance(tree, dict):
             raise VendorError("a template is a JSON object", Location(str(path)))
         parent = tree.pop(EXTENDS, None)

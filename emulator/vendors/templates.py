@@ -18,17 +18,19 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
-from emulator.vendors.expressions import MISSING, clean, compile_fast, compile_fast_text, path_of
+from emulator.vendors.expressions import FAST_FILTERS, MISSING, clean, compile_fast, compile_fast_text, path_of
 
 OMIT: Any = object()
 _JSON_TYPES = (str, int, float, bool, dict, list)
@@ -72,11 +74,78 @@ def uuid5_of(value: Any, *more: Any) -> str:
 _CUSTOM_FILTERS = {"jwt": fake_jwt, "opaque": opaque_token, "ms_iso": ms_iso, "uuid5": uuid5_of}
 
 
+# Jinja2 filters a template may use; the rest (random, center, indent, wordwrap, ...) would break
+# determinism or let a template ask for gigabytes.
+_JINJA_FILTERS = {
+    "abs",
+    "capitalize",
+    "d",
+    "default",
+    "first",
+    "float",
+    "int",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "round",
+    "select",
+    "string",
+    "sum",
+    "title",
+    "trim",
+    "unique",
+    "upper",
+}
+_JINJA_TESTS = {"defined", "undefined", "none", "string", "number"}
+MAX_NUMBER_BITS = 128
+MAX_TEXT = 1_000_000
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, with arithmetic that cannot ask for unbounded memory or time."""
+
+    intercepted_binops = frozenset({"*", "**", "//", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+
+def check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse ``10 ** 10 ** 10``, ``'x' * 10 ** 9`` and the like before computing them."""
+    if operator == "**":
+        if not isinstance(right, int | float) or abs(right) > MAX_NUMBER_BITS:
+            raise SecurityError("exponent too large")
+    elif operator == "*":
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > MAX_TEXT:
+                raise SecurityError("result too large")
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > 4 * MAX_NUMBER_BITS
+        ):
+            raise SecurityError("number too large")
+    elif operator == "%" and isinstance(left, str):
+        raise SecurityError("string formatting with % is not allowed; use the format filter")
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=False, undefined=ChainableUndefined)
+    env = _Sandbox(autoescape=False, undefined=ChainableUndefined)
+    env.filters = {name: f for name, f in env.filters.items() if name in _JINJA_FILTERS}
     env.filters.update(_CUSTOM_FILTERS)
+    env.filters["format"] = FAST_FILTERS["format"]
+    env.filters["replace"] = FAST_FILTERS["replace"]
+    env.tests = {
+        name: t for name, t in env.tests.items() if name in {"defined", "undefined", "none", "string", "number"}
+    }
     env.globals.clear()
-    env.globals.update(range=range, dict=dict)
     return env
 
 
@@ -86,6 +155,12 @@ ENV = _environment()
 def _finish(value: Any, source: str) -> Any:
     if value is None or value is MISSING or isinstance(value, Undefined):
         return OMIT
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TemplateProblem(f"{{{{ {source} }}}} gives {value}, which JSON cannot carry")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        raise TemplateProblem(f"{{{{ {source} }}}} gives a number too large for JSON consumers")
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise TemplateProblem(f"{{{{ {source} }}}} gives a text longer than {MAX_TEXT:,} characters")
     if isinstance(value, dict | list | tuple):
         value = clean(value)
     elif not isinstance(value, _JSON_TYPES):
@@ -130,7 +205,7 @@ def _expression(source: str) -> Renderer:
             if value is None or value is MISSING:
                 return OMIT
             kind = type(value)
-            if kind is str or kind is int or kind is bool or kind is float or kind is list or kind is dict:
+            if kind is str or kind is bool or kind is list or kind is dict:
                 return value  # built without nulls, or taken from the null-free context
             return _finish(value, source)
 
@@ -176,7 +251,9 @@ def _text(source: str) -> Renderer:
 
 
 def _string(source: str) -> Renderer:
-    if "{{" not in source and "{%" not in source:
+    if "{%" in source:
+        raise TemplateProblem(f"{source[:60]!r}: statements ({{% ... %}}) are not supported; use expressions")
+    if "{{" not in source:
         return lambda ctx: source
     match = _EXPR.match(source)
     if match and "{{" not in match.group(1) and "}}" not in match.group(1):
@@ -198,8 +275,6 @@ _SCALARS = (str, int, float, bool)
 
 def _names(source: str) -> frozenset[str] | None:
     """Top-level context names a template string reads; None when unknowable (``{% %}`` blocks)."""
-    if "{%" in source:
-        return None
     try:
         tree = ENV.parse(source)
     except TemplateError:
@@ -217,7 +292,7 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
 
     def run(ctx: dict[str, Any]) -> Any:
         values = [ctx.get(n) for n in names]
-        key = tuple(v if v is None or type(v) in _SCALARS else id(v) for v in values)
+        key = tuple((type(v), v) if v is None or type(v) in _SCALARS else id(v) for v in values)
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
