@@ -122,7 +122,8 @@ def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_
             break
         if pretty:
             text = "".join(
-                json.dumps(e.body if body_only else e.record(), ensure_ascii=False, indent=2) + "\n" for e in chunk
+                json.dumps(e.body if body_only else e.record(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+                for e in chunk
             )
         else:
             text = "".join(dumps(e.body if body_only else e.record()) + "\n" for e in chunk)

@@ -45,9 +45,11 @@ class Player:
         locale = defaults.get("locale", DEFAULT_LOCALE)
         fake = new_faker(locale, f"{seed}:{scenario.name}")
         start_ms = epoch_ms(self.clock.now)
-        self.actors = {
-            name: make_actor(spec, fake, self.rng, locale, start_ms) for name, spec in scenario.actors.items()
-        }
+        self.actors = {}
+        for name, spec in scenario.actors.items():
+            own = spec.fields.get("locale")
+            maker = fake if not own or own == locale else new_faker(own, f"{seed}:{scenario.name}:{name}")
+            self.actors[name] = make_actor(spec, maker, self.rng, own or locale, start_ms)
         self.clients: dict[str, dict[str, Any]] = {}
         self.registrations: dict[tuple[str, str], dict[str, Any]] = {}
         self.fake = fake
@@ -148,7 +150,10 @@ class Player:
         name = actor["name"]
         until = self.locked_until.get(name)
         if until and now < until:
-            return error or "user_temporarily_disabled", False
+            # brute-force protection answers before the password is even checked
+            if error in (None, "invalid_user_credentials"):
+                error = "user_temporarily_disabled"
+            return error, False
         if error != "invalid_user_credentials":
             if error is None:
                 self.failures[name] = 0
@@ -195,11 +200,13 @@ class Player:
             ctx["actor"] = actor
         if action == "sso_login":
             ctx["provider"] = self._provider(actor, params["provider"], params.get("protocol", "oidc"))
+            actor = ctx["actor"] = self.actors.get(name, actor)
             if ok and params.get("first"):
                 actor = self._update(name, registered=True, created_ms=actor.get("created_ms") or now_ms)
                 ctx["actor"] = actor
         if action == "link_identity":
             ctx["provider"] = self._provider(actor, params["provider"], "oidc")
+            actor = ctx["actor"] = self.actors.get(name, actor)
         if action in {"refresh", "code_to_token", "background_login"} and session:
             ctx["tokens"] = self._tokens(now_ms, session.get("tokens"))
         if action == "propagate_session":

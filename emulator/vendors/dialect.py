@@ -22,7 +22,11 @@ from emulator.vendors.templates import OMIT, TemplateProblem, compile_condition,
 
 @dataclass(slots=True)
 class Event:
-    """One vendor event: its type and the exact payload the vendor would send."""
+    """One vendor event: its type and the exact payload the vendor would send.
+
+    Parts of ``body`` may be shared with other events of the run (templates render what reads
+    only stable context once): treat it as read-only, and copy it before changing it.
+    """
 
     vendor: str
     type: str
