@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,4 +23,12 @@ class Occurrence:
     context: dict[str, Any]
     location: Location
     seq: int
-    offsets_ms: tuple[int, ...] = field(default=())
+    gap_bits: int = 0
+
+    def offset_ms(self, index: int) -> int:
+        """Milliseconds from the first event of this action to its ``index``-th (gaps of 12-139 ms)."""
+        bits, total = self.gap_bits, 0
+        for _ in range(min(index, 6)):
+            total += 12 + (bits & 0x7F)
+            bits >>= 7
+        return total

@@ -51,6 +51,7 @@ class Player:
             maker = fake if not own or own == locale else new_faker(own, f"{seed}:{scenario.name}:{name}")
             self.actors[name] = make_actor(spec, maker, self.rng, own or locale, start_ms)
         self.clients: dict[str, dict[str, Any]] = {}
+        self.step_params: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.registrations: dict[tuple[str, str], dict[str, Any]] = {}
         self.fake = fake
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -131,19 +132,14 @@ class Player:
                 "until_ms": epoch_ms(self.locked_until[actor["name"]]),
             }
             locked = self._occurrence("lockout", None, lock_ctx, step.location)
-            locked.time += timedelta(milliseconds=locked.offsets_ms[0])
+            locked.time += timedelta(milliseconds=locked.offset_ms(1))
             yield locked
         self.clock.advance(self.gap)
 
     def _occurrence(self, action: str, error: str | None, ctx: dict[str, Any], where: Location) -> Occurrence:
         self.seq += 1
-        # gaps of 12..139 ms between the events one action yields, from one draw
-        bits, offsets, total = self.rng.getrandbits(42), [], 0
-        for _ in range(6):
-            total += 12 + (bits & 0x7F)
-            bits >>= 7
-            offsets.append(total)
-        return Occurrence(action, self.clock.now, error, ctx, where, self.seq, tuple(offsets))
+        # one draw decides the gaps between the events this action yields
+        return Occurrence(action, self.clock.now, error, ctx, where, self.seq, self.rng.getrandbits(42))
 
     def _credentials(self, actor: dict[str, Any], error: str | None, now: datetime) -> tuple[str | None, bool]:
         """Brute-force bookkeeping: count credential failures, lock out at the threshold."""
@@ -180,7 +176,7 @@ class Player:
             **self.shared,
             "action": action,
             "error": error,
-            "params": _without_nulls({k: v for k, v in params.items() if k not in _RESERVED}),
+            "params": self._params(params),
             "actor": actor,
             "client": self._client(client_name),
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
@@ -242,6 +238,14 @@ class Player:
             elif name:
                 self.sessions[name] = session
         return ctx
+
+    def _params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The step's own parameters, made once per step (templates may memoize on them)."""
+        cached = self.step_params.get(id(params))
+        if cached is None or cached[0] is not params:
+            cached = (params, _without_nulls({k: v for k, v in params.items() if k not in _RESERVED}))
+            self.step_params[id(params)] = cached
+        return cached[1]
 
     def _update(self, name: str, **changes: Any) -> dict[str, Any]:
         """Copy-on-write: events already made keep the actor as it was then."""

@@ -122,8 +122,7 @@ class Dialect:
     def _event_meta(self, occ: Occurrence, emission: Emission, index: int) -> dict[str, Any]:
         time = occ.time
         if index:
-            offsets = occ.offsets_ms
-            time = time + timedelta(milliseconds=offsets[min(index, len(offsets)) - 1])
+            time = time + timedelta(milliseconds=occ.offset_ms(index))
         failed = occ.error is not None and emission.error
         base = emission.event
         event_type = self.catalog.error_type(base) if failed else self.catalog.success_type(base)
@@ -131,6 +130,7 @@ class Dialect:
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)
+        iso = iso_utc(time)
         event_id = uuid7(self.rng, ms) if self.uuid7 else uuid4(self.rng)
         return {
             "type": event_type,
@@ -139,8 +139,8 @@ class Dialect:
             "uid": uuid4(self.rng),
             "time": time,
             "time_ms": ms,
-            "time_iso": iso_utc(time),
-            "time_iso_s": iso_utc(time, ms=False),
+            "time_iso": iso,
+            "time_iso_s": iso[:19] + "Z",
         }
 
     def _event(self, ev: dict[str, Any], body: Any, occ: Occurrence, error: str | None) -> Event:

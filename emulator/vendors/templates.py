@@ -267,7 +267,7 @@ def _string(source: str) -> Renderer:
 # "generate actors once" rule, applied to what templates build from them.
 STABLE = frozenset(
     {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
-    | {"action", "error", "error_code", "failed", "vendor"}
+    | {"action", "error", "error_code", "failed", "vendor", "params"}
 )
 _MEMO_SIZE = 256
 _SCALARS = (str, int, float, bool)
