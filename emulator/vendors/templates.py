@@ -7,9 +7,11 @@ omitted, as vendors omit absent fields, and a mapping or list left empty by omis
 Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
 Unicode character round-trips.
 
-Expressions run in Jinja2's immutable sandbox: a user's template reads the event's context
-and nothing else. Plain dotted names (``actor.email``), the bulk of every template, take a
-fast path that only looks up keys in the context's dicts.
+Expressions read the event's context and nothing else. The subset vendors write (lookups,
+literals, conditions, a few filters) is compiled to plain closures (``expressions.py``); the
+rest runs in Jinja2's immutable sandbox with bounded arithmetic and a short list of filters.
+Statements (``{% %}``) are refused. A part of a template that reads only stable context (the
+actor, the client, the realm) is rendered once per distinct input and reused.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateError, Undefined, nodes
+from jinja2 import ChainableUndefined, TemplateError, Undefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -55,9 +57,10 @@ def fake_jwt(claims: dict[str, Any], kid: str = "emulator") -> str:
     return f"{header}.{body}.{_b64url(signature)}"
 
 
-def opaque_token(seed: str, length: int = 40) -> str:
+def opaque_token(seed: Any, length: int = 40) -> str:
     """An opaque token string derived from a seed value (stable for the same input)."""
-    digest = hashlib.sha256(seed.encode()).digest() + hashlib.sha256(seed.encode() + b"2").digest()
+    data = str(seed).encode()
+    digest = hashlib.sha256(data).digest() + hashlib.sha256(data + b"2").digest()
     return base64.b64encode(digest).decode()[:length]
 
 
@@ -396,4 +399,4 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["OMIT", "StrictUndefined", "compile_condition", "compile_template", "deep_merge"]
+__all__ = ["OMIT", "compile_condition", "compile_template", "deep_merge"]
