@@ -330,28 +330,52 @@ def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
         return render, names, weight
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
-            return (lambda ctx: node), frozenset(), 0
+            return _Constant(node), frozenset(), 0
         return _string(node), _names(node), 1
     if node is None:
-        return (lambda ctx: OMIT), frozenset(), 0
-    return (lambda ctx: node), frozenset(), 0
+        return _Constant(OMIT), frozenset(), 0
+    return _Constant(node), frozenset(), 0
+
+
+class _Constant:
+    """A template part with no expression in it: rendered once, when compiled."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, ctx: dict[str, Any]) -> Any:
+        return self.value
 
 
 def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:
     if isinstance(node, dict):
-        items = list(zip([str(k) for k in node], parts, strict=True))
-        empty = not items
+        keys = [str(k) for k in node]
+        empty = not keys
+        fixed = {k: p.value for k, p in zip(keys, parts, strict=True) if isinstance(p, _Constant)}
+        dynamic = [(k, p) for k, p in zip(keys, parts, strict=True) if not isinstance(p, _Constant)]
+        if not dynamic:
+            value = {k: v for k, v in fixed.items() if v is not OMIT}
+            return _Constant(value if value or empty else OMIT)
+        # the keys in template order, computed ones holding a place until rendered
+        skeleton = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
 
         def render_dict(ctx: dict[str, Any]) -> Any:
-            out = {}
-            for key, fn in items:
+            out = skeleton.copy()
+            for key, fn in dynamic:
                 value = fn(ctx)
-                if value is not OMIT:
+                if value is OMIT:
+                    del out[key]
+                else:
                     out[key] = value
             return out if out or empty else OMIT
 
         return render_dict
     empty_list = not parts
+    if all(isinstance(p, _Constant) for p in parts):
+        items = [p.value for p in parts if p.value is not OMIT]  # type: ignore[attr-defined]
+        return _Constant(items if items or empty_list else OMIT)
 
     def render_list(ctx: dict[str, Any]) -> Any:
         out = [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
