@@ -1,0 +1,184 @@
+"""Every signing scheme, sent over real HTTP to an aiohttp receiver on loopback and checked with
+the library or recipe its consumers use (never with our own signing code); one changed body
+byte makes each check fail."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+import requests
+from aiohttp import ClientSession, web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
+from multidict import CIMultiDict
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from emulator.delivery.signing import Message, Signing, SigningError, public_jwk, sign
+
+BODY = json.dumps({"event": {"type": "user.login.success", "note": 'zoë "quoted" 😀'}}, ensure_ascii=False).encode()
+WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+def pem(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+RSA_PEM = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+EC_PEM = pem(ec.generate_private_key(ec.SECP256R1()))
+
+
+@pytest.fixture
+async def receiver(aiohttp_server):
+    """A webhook consumer that keeps each request's exact bytes and headers."""
+    received: list[tuple[bytes, CIMultiDict, str, str]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.read(), CIMultiDict(request.headers), request.method, str(request.url)))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hooks/idp", hook)
+    server = await aiohttp_server(app)
+    return server, received
+
+
+async def deliver(server, signing: Signing, body: bytes = BODY, tamper: bool = False):
+    url = str(server.make_url("/hooks/idp"))
+    headers = sign(signing, Message(body=body, event_id="evt_123", timestamp=int(time.time()), url=url))
+    sent = bytearray(body)
+    if tamper:
+        sent[10] ^= 0x01
+    headers["Content-Type"] = "application/json"
+    async with ClientSession() as session, session.post(url, data=bytes(sent), headers=headers) as response:
+        assert response.status == 204
+
+
+# -- consumer-side checks, one per scheme ---------------------------------------------------
+def check_standard_webhooks(body, headers, method, url, secret=WHSEC):
+    Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+
+
+def check_fusionauth(body, headers, method, url, key=None, algorithms_=("HS256",)):
+    claims = jwt.decode(headers["X-FusionAuth-Signature-JWT"], key, algorithms=list(algorithms_))
+    expected = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    if not hmac.compare_digest(claims["request_body_sha256"], expected):
+        raise ValueError("request_body_sha256 does not match the body")
+
+
+def check_keycloak(body, headers, method, url, secret="kc-secret", digest="sha256"):
+    expected = hmac.new(secret.encode(), body, digest).hexdigest()
+    if not hmac.compare_digest(headers["X-Keycloak-Signature"], expected):
+        raise ValueError("X-Keycloak-Signature does not match")
+
+
+class _Keys(HTTPSignatureKeyResolver):
+    def resolve_public_key(self, key_id):
+        return b"idaas-token"
+
+
+def check_idaas(body, headers, method, url):
+    request = requests.Request(method, url, headers=dict(headers), data=body).prepare()
+    HTTPMessageVerifier(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=_Keys()).verify(
+        request, require_components=("@method", "@target-uri", "content-digest"), body=body
+    )
+
+
+def check_idaas_legacy(body, headers, method, url):
+    expected = hmac.new(b"idaas-token", body, "sha256").hexdigest()
+    if not hmac.compare_digest(headers["X-Sha2-Signature"], expected):
+        raise ValueError("x-sha2-signature does not match")
+
+
+def check_header(body, headers, method, url):
+    if headers.get("X-Api-Key") != "s3cret":
+        raise ValueError("missing API key")
+
+
+CASES = {
+    "standard-webhooks": (Signing("standard-webhooks", (WHSEC,)), check_standard_webhooks),
+    "fusionauth-jwt HS256": (
+        Signing("fusionauth-jwt", ("fa-hmac-secret-of-32-bytes-length!",), "HS256", "hmac-key"),
+        lambda *a: check_fusionauth(*a, key="fa-hmac-secret-of-32-bytes-length!"),
+    ),
+    "keycloak-hmac": (Signing("keycloak-hmac", ("kc-secret",)), check_keycloak),
+    "keycloak-hmac sha1": (
+        Signing("keycloak-hmac", ("kc-secret",), "HmacSHA1"),
+        lambda *a: check_keycloak(*a, digest="sha1"),
+    ),
+    "idaas": (Signing("idaas", ("idaas-token",), key_id="webhook-1"), check_idaas),
+    "idaas-legacy": (Signing("idaas-legacy", ("idaas-token",)), check_idaas_legacy),
+    "header": (Signing("header", header="X-Api-Key", value="s3cret"), check_header),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_signature_verifies_with_the_consumer_library(receiver, case):
+    server, received = receiver
+    signing, check = CASES[case]
+    await deliver(server, signing)
+    check(*received[-1])
+
+
+@pytest.mark.parametrize("case", sorted(c for c in CASES if c != "header"))
+async def test_one_changed_body_byte_fails_verification(receiver, case):
+    server, received = receiver
+    signing, check = CASES[case]
+    await deliver(server, signing, tamper=True)
+    with pytest.raises((WebhookVerificationError, ValueError, jwt.PyJWTError, Exception)) as info:
+        check(*received[-1])
+    assert not isinstance(info.value, KeyError)
+
+
+@pytest.mark.parametrize(("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC_PEM, "ES256")])
+async def test_fusionauth_asymmetric_keys_verify_from_the_published_jwks(receiver, private_pem, algorithm):
+    server, received = receiver
+    await deliver(server, Signing("fusionauth-jwt", (private_pem,), algorithm, "key-1"))
+    token = received[-1][1]["X-FusionAuth-Signature-JWT"]
+    jwks = {"keys": [public_jwk(private_pem, "key-1")]}
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": algorithm, "typ": "JWT", "kid": "key-1"}
+    key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]
+    check_fusionauth(*received[-1], key=key, algorithms_=(algorithm,))
+    assert jwt.decode(token, key, algorithms=[algorithm]).keys() == {"request_body_sha256"}
+
+
+async def test_standard_webhooks_rotation_sends_both_signatures_and_each_verifies(receiver):
+    server, received = receiver
+    old = "whsec_" + base64.b64encode(b"an older secret, still accepted!").decode()
+    await deliver(server, Signing("standard-webhooks", (WHSEC, old)))
+    body, headers, method, url = received[-1]
+    assert len(headers["Webhook-Signature"].split(" ")) == 2
+    check_standard_webhooks(body, headers, method, url, secret=WHSEC)
+    check_standard_webhooks(body, headers, method, url, secret=old)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scheme": "hmac"}, "unknown signing scheme 'hmac'"),
+        ({"scheme": "standard-webhooks"}, "needs a secret"),
+        ({"scheme": "header", "header": "X-Key"}, "needs a header name and a value"),
+    ],
+)
+def test_bad_signing_configuration_is_explained(kwargs, message):
+    with pytest.raises(SigningError, match=message):
+        Signing(**kwargs)
+
+
+def test_secrets_never_show_in_a_repr():
+    signing = Signing("keycloak-hmac", ("super-secret-value",))
+    assert "super-secret-value" not in repr(signing) and "super-secret-value" not in str(signing)
+
+
+def test_a_bad_key_for_the_algorithm_is_explained():
+    with pytest.raises(SigningError, match="RS256"):
+        sign(Signing("fusionauth-jwt", ("not a pem",), "RS256"), Message(BODY, "e", 1, url="http://x"))
