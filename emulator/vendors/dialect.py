@@ -106,11 +106,11 @@ class Dialect:
                 ctx["vars"] = {}
                 if row.when is not None and not row.when(ctx):
                     continue
-                ev = self._event_meta(occ, row.emission, len(events))
+                ev = self._event_meta(occ, row.emission.event, failed, len(events))
                 ctx["event"] = ev
-                ctx["vars"] = row.with_(ctx) if row.with_ is not None else {}
-                if ctx["vars"] is OMIT:
-                    ctx["vars"] = {}
+                if row.with_ is not None:
+                    rendered = row.with_(ctx)
+                    ctx["vars"] = {} if rendered is OMIT else rendered
                 body = row.renderer(ctx)
             except Exception as exc:  # a user's template must never end in a traceback
                 raise VendorError(
@@ -119,12 +119,10 @@ class Dialect:
             events.append(self._event(ev, body, occ, error if failed else None))
         return events
 
-    def _event_meta(self, occ: Occurrence, emission: Emission, index: int) -> dict[str, Any]:
+    def _event_meta(self, occ: Occurrence, base: str, failed: bool, index: int) -> dict[str, Any]:
         time = occ.time
         if index:
             time = time + timedelta(milliseconds=occ.offset_ms(index))
-        failed = occ.error is not None and emission.error
-        base = emission.event
         event_type = self.catalog.error_type(base) if failed else self.catalog.success_type(base)
         return self._meta(event_type, base, time)
 

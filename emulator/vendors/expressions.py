@@ -20,6 +20,31 @@ from jinja2 import Undefined, nodes
 from jinja2.environment import Environment
 from jinja2.exceptions import TemplateError
 
+MAX_TEXT = 1_000_000  # characters in one value
+MAX_NUMBER_BITS = 128  # largest exponent; products stay under 4x this many bits
+
+
+def check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse ``10 ** 10 ** 10``, ``'x' * 10 ** 9`` and the like before computing them.
+
+    Both engines call this: the fast path's closures and the sandbox's intercepted operators.
+    """
+    if operator == "**":
+        if not isinstance(right, int | float) or abs(right) > MAX_NUMBER_BITS:
+            raise ValueError("exponent too large")
+    elif operator == "*":
+        for a, b in ((left, right), (right, left)):
+            if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > MAX_TEXT:
+                raise ValueError("result too large")
+        if (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and left.bit_length() + right.bit_length() > 4 * MAX_NUMBER_BITS
+        ):
+            raise ValueError("number too large")
+    elif operator == "%" and isinstance(left, str):
+        raise ValueError("string formatting with % is not allowed; use the format filter")
+
 
 class _Missing:
     """An undefined value: falsy, equal to nothing, omitted from payloads."""
@@ -186,9 +211,8 @@ class Compiler:
     def _Mul(self, node: nodes.Mul) -> Fn:
         def multiply(a: Any, b: Any) -> Any:
             if isinstance(a, str | list) or isinstance(b, str | list):
-                raise TypeError("only numbers can be multiplied here")  # no 'x' * 10**9
-            if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > 512:
-                raise ValueError("number too large")
+                raise TypeError("only numbers can be multiplied here")
+            check_binop("*", a, b)
             return a * b
 
         return self._arith(node, multiply)
@@ -350,7 +374,6 @@ def _items(value: Any) -> list[Any]:
 
 
 _WIDE = re.compile(r"%[-+ #0]*([1-9]\d{2,}|\*)|\.(\d{3,}|\*)")
-MAX_TEXT = 1_000_000
 
 
 def _format(pattern: Any, *args: Any) -> str:

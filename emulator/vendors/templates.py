@@ -27,12 +27,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError, Undefined, nodes
-from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
-from emulator.vendors.expressions import FAST_FILTERS, MISSING, clean, compile_fast, compile_fast_text, path_of
+from emulator.vendors.expressions import (
+    FAST_FILTERS,
+    MAX_TEXT,
+    MISSING,
+    check_binop,
+    clean,
+    compile_fast,
+    compile_fast_text,
+    path_of,
+)
 
 OMIT: Any = object()
 _JSON_TYPES = (str, int, float, bool, dict, list)
@@ -106,8 +114,6 @@ _JINJA_FILTERS = {
     "upper",
 }
 _JINJA_TESTS = {"defined", "undefined", "none", "string", "number"}
-MAX_NUMBER_BITS = 128
-MAX_TEXT = 1_000_000
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
@@ -120,34 +126,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def check_binop(operator: str, left: Any, right: Any) -> None:
-    """Refuse ``10 ** 10 ** 10``, ``'x' * 10 ** 9`` and the like before computing them."""
-    if operator == "**":
-        if not isinstance(right, int | float) or abs(right) > MAX_NUMBER_BITS:
-            raise SecurityError("exponent too large")
-    elif operator == "*":
-        for a, b in ((left, right), (right, left)):
-            if isinstance(a, str | list | tuple) and isinstance(b, int) and len(a) * b > MAX_TEXT:
-                raise SecurityError("result too large")
-        if (
-            isinstance(left, int)
-            and isinstance(right, int)
-            and left.bit_length() + right.bit_length() > 4 * MAX_NUMBER_BITS
-        ):
-            raise SecurityError("number too large")
-    elif operator == "%" and isinstance(left, str):
-        raise SecurityError("string formatting with % is not allowed; use the format filter")
-
-
 def _environment() -> ImmutableSandboxedEnvironment:
     env = _Sandbox(autoescape=False, undefined=ChainableUndefined)
     env.filters = {name: f for name, f in env.filters.items() if name in _JINJA_FILTERS}
     env.filters.update(_CUSTOM_FILTERS)
     env.filters["format"] = FAST_FILTERS["format"]
     env.filters["replace"] = FAST_FILTERS["replace"]
-    env.tests = {
-        name: t for name, t in env.tests.items() if name in {"defined", "undefined", "none", "string", "number"}
-    }
+    env.tests = {name: t for name, t in env.tests.items() if name in _JINJA_TESTS}
     env.globals.clear()
     return env
 
@@ -256,8 +241,6 @@ def _text(source: str) -> Renderer:
 def _string(source: str) -> Renderer:
     if "{%" in source:
         raise TemplateProblem(f"{source[:60]!r}: statements ({{% ... %}}) are not supported; use expressions")
-    if "{{" not in source:
-        return lambda ctx: source
     match = _EXPR.match(source)
     if match and "{{" not in match.group(1) and "}}" not in match.group(1):
         return _expression(match.group(1))
@@ -277,7 +260,7 @@ _SCALARS = (str, int, float, bool)
 
 
 def _names(source: str) -> frozenset[str] | None:
-    """Top-level context names a template string reads; None when unknowable (``{% %}`` blocks)."""
+    """Top-level context names a template string reads; None when it does not parse."""
     try:
         tree = ENV.parse(source)
     except TemplateError:
