@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from emulator import __version__
+from emulator.delivery.commands import DEFAULT_DB
 from emulator.errors import EmulatorError, Problem, ScenarioError
 from emulator.play.clock import parse_start
 from emulator.play.player import Player
@@ -57,10 +58,67 @@ def _parser() -> argparse.ArgumentParser:
     catalog.add_argument("--json", action="store_true", help="machine-readable output")
     catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
 
+    run = sub.add_parser("run", help="play a scenario and deliver its events to webhook targets")
+    run.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
+    run.add_argument("--vendor", default=None, help="whose events (default for --target URLs)")
+    run.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URL|NAME",
+        help="a URL, or a target's name in --config; repeat to fan out (default: every target in --config)",
+    )
+    run.add_argument("--secret", default=None, help="signing secret for --target URLs (default: $IDP_EMULATOR_SECRET)")
+    run.add_argument("--signing", default=None, metavar="SCHEME", help="signing scheme (default: the vendor's)")
+    run.add_argument(
+        "--retry", default=None, metavar="POLICY", help="vendor (default), a vendor's name, standard-webhooks or none"
+    )
+    run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header")
+    run.add_argument("--events", action="append", default=[], metavar="GLOB", help="deliver only these event types")
+    run.add_argument("--concurrency", type=int, default=None, help="attempts in flight per target (default 8)")
+    run.add_argument("--ordering", choices=("actor", "unordered"), default=None, help="default: actor")
+    run.add_argument("--seed", type=int, default=None, help="same seed, same events (default: random)")
+    run.add_argument("--start", default=None, help="scenario start time, ISO 8601 (default: now)")
+    _store_options(run)
+    run.add_argument(
+        "--pace", action="store_true", help="play the scenario's waits in real time (scaled by --time-scale)"
+    )
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("--templates", action="append", default=[], metavar="DIR")
+
+    resume = sub.add_parser("resume", help="deliver everything still pending in a store (after a crash or a kill)")
+    _store_options(resume)
+    resume.add_argument("--run", default=None, help="only this run")
+    resume.add_argument("--secret", default=None, help="secret for targets whose secret was not stored")
+    resume.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    resume.add_argument("--templates", action="append", default=[], metavar="DIR")
+
+    resend = sub.add_parser("resend", help="deliver failed deliveries again (same event ids), then resume")
+    _store_options(resend)
+    resend.add_argument("--run", default=None, help="only this run")
+    resend.add_argument(
+        "deliveries", nargs="*", type=int, metavar="DELIVERY", help="delivery ids (default: all failed)"
+    )
+    resend.add_argument("--secret", default=None)
+    resend.add_argument("--json", action="store_true")
+    resend.add_argument("--templates", action="append", default=[], metavar="DIR")
+
     sub.add_parser("list", help="list the bundled scenarios")
     schema = sub.add_parser("schema", help="print the JSON Schema for scenario files")
     schema.add_argument("--output", "-o", default=None, help="write to a file instead")
     return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None, metavar="PATH", help=f"SQLite store (default: {DEFAULT_DB}; ':memory:')")
+    parser.add_argument("--config", default=os.environ.get("IDP_EMULATOR_CONFIG"), metavar="FILE", help="emulator.yaml")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="X",
+        help="real seconds per scenario second for every wait (0.001: a 2 h retry schedule in 7.2 s; default 1)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,7 +266,28 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from emulator.delivery.commands import run_command
+
+    return run_command(args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from emulator.delivery.commands import resume_command
+
+    return resume_command(args)
+
+
+def cmd_resend(args: argparse.Namespace) -> int:
+    from emulator.delivery.commands import resend_command
+
+    return resend_command(args)
+
+
 _COMMANDS = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "resend": cmd_resend,
     "render": cmd_render,
     "validate": cmd_validate,
     "catalog": cmd_catalog,

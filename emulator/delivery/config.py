@@ -1,0 +1,120 @@
+"""``emulator.yaml``: targets and run settings, checked against the shipped JSON Schema.
+
+The schema (``emulator.schema.json``) is the one definition of the file: editors use it to
+complete and check, and this loader uses it to report every problem at its ``file:line:column``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from emulator.errors import Location, Problem, ScenarioError, suggest
+from emulator.scenario.yamlpos import Positions, load_yaml
+
+SCHEMA_PATH = Path(__file__).with_name("emulator.schema.json")
+MAX_CONFIG_BYTES = 1_000_000
+
+
+class ConfigError(ScenarioError):
+    """A configuration file with problems; each says where and what."""
+
+
+@dataclass
+class Config:
+    file: str = ""
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    store: str | None = None
+    time_scale: float | None = None
+    templates: list[str] = field(default_factory=list)
+    positions: Positions | None = None
+
+    def where(self, index: int) -> Any:
+        """A function from a path inside target ``index`` to its place in the file."""
+        positions = self.positions
+
+        def at(path: tuple[str | int, ...]) -> Location | None:
+            return positions.at(("targets", index, *path)) if positions is not None else None
+
+        return at
+
+
+@cache
+def config_schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text("utf-8"))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a configuration file; raise ConfigError listing every problem."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(f"cannot read the configuration ({exc.strerror or exc})", Location(file))]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError([Problem("configuration larger than 1 MB", Location(file))])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([Problem("not UTF-8 text", Location(file))]) from None
+    try:
+        data, positions = load_yaml(text, file)
+    except Problem as exc:
+        raise ConfigError([exc]) from None
+    data = {} if data is None else data
+    problems = check(data, positions)
+    if problems:
+        raise ConfigError(problems)
+    names = [t["name"] for t in data.get("targets", [])]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            problems.append(Problem(f"duplicate target name {name!r}", positions.at(("targets", i, "name"))))
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        file=file,
+        targets=list(data.get("targets", [])),
+        store=data.get("store"),
+        time_scale=data.get("time_scale"),
+        templates=list(data.get("templates", [])),
+        positions=positions,
+    )
+
+
+def check(data: Any, positions: Positions) -> list[Problem]:
+    """Every schema violation as a Problem at its position, most specific first."""
+    validator = jsonschema.Draft202012Validator(config_schema())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.append(Problem(_message(error), positions.at(tuple(error.absolute_path))))
+    return problems
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    path = _dotted(tuple(error.absolute_path))
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in allowed]
+        key = unknown[0] if unknown else "?"
+        hint = suggest(key, allowed)
+        tip = f"; did you mean {hint!r}?" if hint else f"; expected one of: {', '.join(allowed)}"
+        return f"{path}: unknown key {key!r}{tip}"
+    if error.validator == "oneOf" and error.context:
+        # say what was expected instead of jsonschema's "is not valid under any of the given schemas"
+        hint = error.schema.get("description") or "see emulator.schema.json"
+        return f"{path}: {error.instance!r} is not valid here; {hint}"
+    if error.validator == "required":
+        return f"{path}: {error.message.replace(' is a required property', '')} is required"
+    return f"{path}: {error.message}"
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "configuration"

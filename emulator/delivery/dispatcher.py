@@ -1,0 +1,235 @@
+"""The dispatcher: stored deliveries in, attempts out, until each is delivered or failed.
+
+Each target has a lane: a few workers (its concurrency) taking deliveries from a ready queue.
+With ``ordering: actor`` an actor's next delivery enters the queue only when the previous one is
+final, so one person's events arrive in the order they happened. A failed attempt asks the
+target's retry policy for a wait, scaled by the time scale, and the delivery re-enters the
+queue after it. Finished attempts are written to the store in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from emulator.delivery.sender import Result, Sender
+from emulator.delivery.targets import Target
+from emulator.store.sqlite import AttemptRow, DeliveryRow, Outcome, Store, now_ms
+
+FLUSH_ROWS = 500  # attempts written per transaction at most
+FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
+MAX_OPEN = 10_000  # deliveries held in memory at once; the producer waits beyond this
+
+
+@dataclass
+class Tally:
+    """What a progress bar and a summary need, per target and in all."""
+
+    delivered: int = 0
+    failed: int = 0
+    attempts: int = 0
+    in_flight: int = 0
+    retrying: int = 0
+    queued: int = 0
+
+
+@dataclass
+class _Lane:
+    target: Target
+    ready: asyncio.Queue[DeliveryRow] = field(default_factory=asyncio.Queue)
+    busy: dict[str, deque[DeliveryRow]] = field(default_factory=dict)  # ordering key -> waiting behind it
+    tally: Tally = field(default_factory=Tally)
+    workers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Delivers what it is given; ``drain`` returns once every delivery is final."""
+
+    def __init__(
+        self,
+        store: Store,
+        targets: Iterable[Target],
+        time_scale: float = 1.0,
+        seed: int = 0,
+        sender: Sender | None = None,
+        on_attempt: Callable[[DeliveryRow, Result], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.time_scale = time_scale
+        self.rng = random.Random(f"{seed}:retries")
+        self.lanes = {t.name: _Lane(t) for t in targets}
+        self.sender = sender or Sender(sum(t.concurrency for t in self.lanes_targets()) or 1)
+        self.total = Tally()
+        self.on_attempt = on_attempt
+        self._attempts: list[AttemptRow] = []
+        self._outcomes: list[Outcome] = []
+        self._open = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._flusher: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+
+    def lanes_targets(self) -> list[Target]:
+        return [lane.target for lane in self.lanes.values()]
+
+    def start(self) -> None:
+        for lane in self.lanes.values():
+            lane.workers = [asyncio.create_task(self._work(lane)) for _ in range(lane.target.concurrency)]
+        self._flusher = asyncio.create_task(self._flush_often())
+
+    async def admit(self, rows: Iterable[DeliveryRow]) -> None:
+        """Hand over stored deliveries; waits while too many are open (memory stays flat)."""
+        for row in rows:
+            while self._open >= MAX_OPEN:
+                self._room.clear()
+                await self._room.wait()
+            self._raise_if_broken()
+            lane = self.lanes[row.target]
+            self._open += 1
+            self._idle.clear()
+            lane.tally.queued += 1
+            self.total.queued += 1
+            key = row.key if lane.target.ordering == "actor" else None
+            if key is not None:
+                if key in lane.busy:
+                    lane.busy[key].append(row)
+                    continue
+                lane.busy[key] = deque()
+            lane.ready.put_nowait(row)
+        await asyncio.sleep(0)
+
+    async def drain(self) -> None:
+        """Wait until every admitted delivery is delivered or failed, then write everything."""
+        await self._idle.wait()
+        self._raise_if_broken()
+        self.flush()
+
+    async def close(self) -> None:
+        """Stop workers and timers (pending deliveries stay pending in the store) and flush."""
+        for handle in self._timers:
+            handle.cancel()
+        tasks = [t for lane in self.lanes.values() for t in lane.workers]
+        if self._flusher:
+            tasks.append(self._flusher)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.flush()
+        await self.sender.close()
+
+    def flush(self) -> None:
+        if self._attempts or self._outcomes:
+            attempts, outcomes = self._attempts, self._outcomes
+            self._attempts, self._outcomes = [], []
+            self.store.record(attempts, outcomes)
+
+    # inside -------------------------------------------------------------------------------
+
+    def _raise_if_broken(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def _flush_often(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                self.flush()
+            except Exception as exc:  # the store failed (disk full...): stop admitting, report it
+                self._error = exc
+                self._idle.set()
+                self._room.set()
+                return
+
+    async def _work(self, lane: _Lane) -> None:
+        while True:
+            row = await lane.ready.get()
+            await self._attempt(lane, row)
+
+    async def _attempt(self, lane: _Lane, row: DeliveryRow) -> None:
+        target = lane.target
+        tally = lane.tally
+        tally.in_flight += 1
+        self.total.in_flight += 1
+        at = now_ms()
+        scenario_ms = row.time_ms + row.elapsed_ms
+        result = await self.sender.attempt(target, row.event_id, row.body, scenario_ms // 1000)
+        tally.in_flight -= 1
+        self.total.in_flight -= 1
+        row.attempts += 1
+        tally.attempts += 1
+        self.total.attempts += 1
+        wait = None
+        if result.ok:
+            status = "delivered"
+        else:
+            wait = target.retry.next_wait(row.attempts, row.elapsed_ms / 1000, result.failure, self.rng)
+            status = "failed" if wait is None else "pending"
+        wait_ms = None if wait is None else round(wait * 1000)
+        self._attempts.append(
+            AttemptRow(
+                row.id,
+                row.attempts,
+                at,
+                scenario_ms,
+                round(result.duration_ms, 3),
+                result.status,
+                result.error,
+                result.headers,
+                result.body,
+                wait_ms,
+            )
+        )
+        if wait_ms is not None:
+            row.elapsed_ms += wait_ms
+        self._outcomes.append(Outcome(row.id, status, row.attempts, row.elapsed_ms, result.status, result.error))
+        if len(self._attempts) >= FLUSH_ROWS:
+            self.flush()
+        if self.on_attempt is not None:
+            self.on_attempt(row, result)
+        if wait is None:
+            self._final(lane, row, status)
+        else:
+            tally.retrying += 1
+            self.total.retrying += 1
+            self._later(wait * self.time_scale, lane, row)
+
+    def _later(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
+        loop = asyncio.get_running_loop()
+
+        def again() -> None:
+            self._timers.discard(handle)
+            lane.tally.retrying -= 1
+            self.total.retrying -= 1
+            lane.ready.put_nowait(row)
+
+        handle = loop.call_later(seconds, again)
+        self._timers.add(handle)
+
+    def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> None:
+        tally = lane.tally
+        tally.queued -= 1
+        self.total.queued -= 1
+        if status == "delivered":
+            tally.delivered += 1
+            self.total.delivered += 1
+        else:
+            tally.failed += 1
+            self.total.failed += 1
+        key = row.key if lane.target.ordering == "actor" else None
+        if key is not None:
+            waiting = lane.busy.get(key)
+            if waiting:
+                lane.ready.put_nowait(waiting.popleft())
+            else:
+                lane.busy.pop(key, None)
+        self._open -= 1
+        if self._open < MAX_OPEN:
+            self._room.set()
+        if self._open == 0:
+            self._idle.set()

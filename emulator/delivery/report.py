@@ -1,0 +1,60 @@
+"""What a person sees during and after a run: a progress bar on a terminal, a summary table."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from tqdm import tqdm
+
+from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.runner import Summary
+
+
+@contextlib.asynccontextmanager
+async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool) -> AsyncIterator[None]:
+    """Refresh a bar of sent / in flight / retrying / failed five times a second while the run lasts."""
+    if not enabled:
+        yield
+        return
+    bar = tqdm(total=0, unit="event", file=out, dynamic_ncols=True, leave=False, bar_format="{desc} {postfix}")
+    stop = asyncio.Event()
+
+    async def refresh() -> None:
+        while not stop.is_set():
+            if dispatcher_box:
+                t = dispatcher_box[0].total
+                bar.set_description_str(f"sent {t.delivered + t.failed:,}", refresh=False)
+                bar.set_postfix_str(
+                    f"delivered {t.delivered:,} · in flight {t.in_flight} · retrying {t.retrying} · failed {t.failed}"
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+
+    task = asyncio.create_task(refresh())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        bar.close()
+
+
+def summary_table(summaries: list[Summary], title: str = "") -> str:
+    """The end-of-run table: one row per target, then the totals."""
+    lines = []
+    for s in summaries:
+        head = f"run {s.run}"
+        if title:
+            head += f"  {title}"
+        head += f"  {s.events:,} events · {s.attempts:,} attempts · {s.seconds:.1f} s"
+        if s.status != "finished":
+            head += f"  ({s.status})"
+        lines.append(head)
+        width = max([len("target"), *(len(n) for n in s.targets)])
+        lines.append(f"  {'target':<{width}}  {'delivered':>10}  {'failed':>7}  {'attempts':>9}")
+        for name, t in s.targets.items():
+            lines.append(f"  {name:<{width}}  {t['delivered']:>10,}  {t['failed']:>7,}  {t['attempts']:>9,}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,282 @@
+"""Targets: where a vendor's events go and how they travel there.
+
+A target is written as a small mapping (an entry of ``emulator.yaml``'s ``targets``, or built
+from command-line flags). Anything it leaves out comes from its vendor's catalog (``delivery``:
+signing scheme, timeouts, retry policy), so a bare URL already behaves like the real product.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from yarl import URL
+
+from emulator import __version__
+from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
+from emulator.delivery.signing import SCHEMES, Signing, SigningError
+from emulator.errors import EmulatorError, Location, Problem, UnknownName
+from emulator.scenario.durations import parse_duration
+from emulator.vendors.registry import Registry
+
+HIDDEN = "<hidden>"
+DEFAULT_CONCURRENCY = 8
+USER_AGENT = f"idp-emulator/{__version__}"
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# header names whose values are credentials: kept out of the store unless they come from ${VARIABLE}
+_SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|signature|cookie|password|credential", re.I)
+
+Where = Callable[[tuple[str | int, ...]], Location | None]
+
+
+def nowhere(path: tuple[str | int, ...]) -> Location | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One webhook destination with everything resolved (secrets included, in memory only)."""
+
+    name: str
+    url: str
+    vendor: str
+    signing: Signing
+    headers: dict[str, str] = field(repr=False)  # may carry credentials
+    events: tuple[str, ...]
+    connect_timeout: float
+    read_timeout: float
+    retry: RetryPolicy
+    concurrency: int = DEFAULT_CONCURRENCY
+    ordering: str = "actor"
+    notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
+    stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
+    _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+
+    def wants(self, event_type: str) -> bool:
+        """Whether this target subscribes to ``event_type`` (its ``events`` globs)."""
+        return self._match is None or self._match(event_type) is not None
+
+
+def vendor_delivery(registry: Registry, vendor: str) -> dict[str, Any]:
+    """A vendor's delivery defaults from its catalog (``like: other`` borrows another vendor's)."""
+    data = dict(registry.vendor(vendor).catalog.delivery)
+    seen = {vendor}
+    while "like" in data:
+        other = str(data.pop("like"))
+        if other in seen:
+            raise Problem(f"vendor {vendor!r}: delivery 'like' loops through {other!r}")
+        seen.add(other)
+        data = {**registry.vendor(other).catalog.delivery, **{k: v for k, v in data.items() if k != "note"}}
+    return data
+
+
+def substitute_env(
+    value: Any, where: Where, path: tuple[str | int, ...] = (), env: Mapping[str, str] | None = None
+) -> Any:
+    """Replace ``${VARIABLE}`` in every string; a variable that is not set is an error at its place."""
+    env = os.environ if env is None else env
+    if isinstance(value, dict):
+        return {k: substitute_env(v, where, (*path, k), env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, where, (*path, i), env) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise Problem(f"{_dotted(path)}: environment variable {name} is not set", where(path))
+            return env[name]
+
+        return _ENV.sub(lookup, value)
+    return value
+
+
+def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as the store may keep it: credentials only as ``${VARIABLE}`` references."""
+
+    def keep(value: Any) -> Any:
+        if isinstance(value, list):
+            return [keep(v) for v in value]
+        if isinstance(value, str) and _ENV.fullmatch(value.strip()):
+            return value
+        return HIDDEN
+
+    out = {k: v for k, v in spec.items()}
+    if isinstance(out.get("signing"), dict):
+        signing = dict(out["signing"])
+        for key in ("secret", "value"):
+            if key in signing:
+                signing[key] = keep(signing[key])
+        out["signing"] = signing
+    if isinstance(out.get("basic_auth"), dict):
+        out["basic_auth"] = {**out["basic_auth"], "password": keep(out["basic_auth"].get("password", ""))}
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: keep(v) if _SENSITIVE_HEADER.search(k) else v for k, v in out["headers"].items()}
+    return out
+
+
+def hidden_fields(spec: Any, path: str = "") -> list[str]:
+    """Where a stored spec still lacks a credential (it was given literally, so it was not stored)."""
+    if isinstance(spec, dict):
+        return [f for k, v in spec.items() for f in hidden_fields(v, f"{path}.{k}" if path else k)]
+    if isinstance(spec, list):
+        return [f for i, v in enumerate(spec) for f in hidden_fields(v, f"{path}[{i}]")]
+    return [path] if spec == HIDDEN else []
+
+
+def build_target(
+    spec: dict[str, Any],
+    registry: Registry,
+    default_vendor: str | None = None,
+    where: Where = nowhere,
+    env: Mapping[str, str] | None = None,
+) -> Target:
+    """A target from its written form: vendor defaults first, then what the spec says."""
+    raw = spec
+    spec = substitute_env(spec, where, (), env)
+    name = spec.get("name") or "target"
+
+    def fail(message: str, *path: str | int) -> Problem:
+        return Problem(f"target {name!r}: {message}", where(path))
+
+    url = _check_url(spec.get("url"), fail)
+    vendor = spec.get("vendor") or default_vendor
+    if not vendor:
+        raise fail("no vendor: give the target a 'vendor' or pass --vendor", "url")
+    try:
+        defaults = vendor_delivery(registry, vendor)
+    except UnknownName as exc:
+        raise fail(exc.message, "vendor") from None
+    except EmulatorError as exc:
+        raise fail(str(exc), "vendor") from None
+
+    signing = _signing(spec.get("signing"), defaults.get("signing") or {}, fail)
+    timeouts = {**(defaults.get("timeouts") or {}), **(spec.get("timeouts") or {})}
+    connect = _duration(timeouts.get("connect", "10s"), fail, "timeouts", "connect")
+    read = _duration(timeouts.get("read", "30s"), fail, "timeouts", "read")
+    retry = _retry(spec.get("retry", "vendor"), vendor, registry, defaults, fail)
+
+    headers = {"User-Agent": USER_AGENT, **(defaults.get("headers") or {}), **(spec.get("headers") or {})}
+    for key, value in headers.items():
+        if not _token(key) or "\n" in value or "\r" in value:
+            raise fail(f"header {key!r}: names are letters, digits and -, values a single line", "headers", key)
+    auth = spec.get("basic_auth")
+    if auth:
+        pair = f"{auth.get('username', '')}:{auth.get('password', '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+
+    events = tuple(spec.get("events") or ())
+    match = re.compile("|".join(fnmatch.translate(g) for g in events)).match if events else None
+    ordering = spec.get("ordering", "actor")
+    if ordering not in ("actor", "unordered"):
+        raise fail(f"ordering: expected 'actor' or 'unordered', got {ordering!r}", "ordering")
+    concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
+        raise fail(f"concurrency: expected a whole number from 1 to 1000, got {concurrency!r}", "concurrency")
+    return Target(
+        name=name,
+        url=url,
+        vendor=vendor,
+        signing=signing,
+        headers=headers,
+        events=events,
+        connect_timeout=connect,
+        read_timeout=read,
+        retry=retry,
+        concurrency=concurrency,
+        ordering=ordering,
+        notice=signing.extra.get("unsigned", ""),
+        stored=stored_spec({**raw, "vendor": vendor}),
+        _match=match,
+    )
+
+
+def _token(name: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name))
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "value"
+
+
+def _check_url(value: Any, fail: Callable[..., Problem]) -> str:
+    if not isinstance(value, str) or not value:
+        raise fail("needs a url such as http://localhost:8000/webhooks", "url")
+    try:
+        url = URL(value)
+    except (ValueError, TypeError) as exc:
+        raise fail(f"url {value!r} is not a URL ({exc})", "url") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise fail(f"url {value!r}: expected http:// or https:// with a host", "url")
+    return value
+
+
+def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise fail(f"{'.'.join(path)}: {exc}", *path) from None
+    if seconds <= 0:
+        raise fail(f"{'.'.join(path)}: must be more than zero", *path)
+    return seconds
+
+
+def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) -> Signing:
+    spec = spec or {}
+    scheme = spec.get("scheme") or defaults.get("scheme") or "none"
+    if scheme not in SCHEMES:
+        raise UnknownName("signing scheme", scheme, SCHEMES)
+    # the vendor's algorithm or header belongs to the vendor's scheme only
+    base = defaults if scheme == defaults.get("scheme") else {}
+    secret = spec.get("secret")
+    secrets = tuple(secret) if isinstance(secret, list) else ((secret,) if secret else ())
+    value = spec.get("value", "")
+    if not spec.get("scheme") and not secrets and not value and scheme != "none":
+        # the vendor's scheme needs a secret nobody gave: send unsigned rather than refuse to run
+        return Signing("none", extra={"unsigned": f"{scheme} needs a secret; sending unsigned"})
+    try:
+        return Signing(
+            scheme=scheme,
+            secrets=secrets,
+            algorithm=str(spec.get("algorithm") or base.get("algorithm") or ""),
+            key_id=str(spec.get("key_id") or base.get("key_id") or ""),
+            header=str(spec.get("header") or base.get("header") or ""),
+            value=str(value or (secrets[0] if scheme == "header" and secrets else "")),
+            extra={"created": spec.get("created", base.get("created", True))},
+        )
+    except SigningError as exc:
+        raise fail(str(exc), "signing") from None
+
+
+def _retry(
+    spec: Any, vendor: str, registry: Registry, defaults: dict[str, Any], fail: Callable[..., Problem]
+) -> RetryPolicy:
+    try:
+        if isinstance(spec, dict):
+            return policy_from_spec(spec)
+        if spec in (None, "vendor"):
+            return policy_from_spec(_vendor_retry(defaults), vendor)
+        if not isinstance(spec, str):
+            raise PolicyError("expected 'vendor', a preset name, or a policy mapping")
+        known = preset(spec)
+        if known is not None:
+            return policy_from_spec(known, spec)
+        if spec in registry.names():
+            return policy_from_spec(_vendor_retry(vendor_delivery(registry, spec)), spec)
+        raise UnknownName("retry preset", spec, ("vendor", *preset_names(), *registry.names()))
+    except PolicyError as exc:
+        raise fail(f"retry: {exc}", "retry") from None
+    except UnknownName as exc:
+        raise fail(f"retry: {exc.message}", "retry") from None
+
+
+def _vendor_retry(defaults: dict[str, Any]) -> dict[str, Any]:
+    return dict(defaults.get("retry") or {"attempts": 1})

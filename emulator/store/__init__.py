@@ -1,0 +1,1 @@
+"""Persistence: runs, events, deliveries and attempts (SQLite)."""

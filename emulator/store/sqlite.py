@@ -1,0 +1,389 @@
+"""The store: runs, events, deliveries and attempts in one SQLite file (or in memory).
+
+SQLite because it is embedded, durable and needs no service. Writes come in batches (one
+transaction per batch of new deliveries, one per batch of finished attempts): a delivery is
+committed before its first attempt, so a crash or ``kill -9`` can only cause an attempt to be
+repeated, never a delivery to be lost. Secrets never reach this file: targets are stored as
+their configuration with secrets replaced by the ``${VARIABLE}`` they came from, or removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.errors import EmulatorError
+
+SCHEMA_VERSION = 1
+BODY_EXCERPT = 4096  # bytes of a response body kept per attempt
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    scenario TEXT NOT NULL,
+    vendors TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    started_ms INTEGER NOT NULL,
+    finished_ms INTEGER,
+    status TEXT NOT NULL,            -- running, finished, cancelled
+    options TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS targets (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,            -- JSON, secrets as ${VARIABLE} references or left out
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    vendor TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT,
+    error TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, id);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    event INTEGER NOT NULL REFERENCES events(id),
+    target TEXT NOT NULL,
+    key TEXT,                        -- ordering key (the actor) when the target keeps order
+    status TEXT NOT NULL,            -- pending, delivered, failed
+    attempts INTEGER NOT NULL DEFAULT 0,
+    elapsed_ms INTEGER NOT NULL DEFAULT 0,   -- scenario time spent waiting between attempts
+    last_status INTEGER,
+    last_error TEXT,
+    updated_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS deliveries_by_run ON deliveries(run_id, status);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    delivery INTEGER NOT NULL REFERENCES deliveries(id),
+    number INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,          -- wall-clock time the attempt started
+    scenario_ms INTEGER NOT NULL,    -- the attempt's time in scenario time (signed headers use it)
+    duration_ms REAL NOT NULL,
+    status INTEGER,                  -- HTTP status, or NULL when no response came
+    error TEXT,                      -- why it failed: network error, timeout, redirect, ...
+    response_headers TEXT,
+    response_body BLOB,
+    next_delay_ms INTEGER            -- the policy's wait before the next attempt, NULL when none
+);
+CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts(delivery);
+"""
+
+
+class StoreError(EmulatorError):
+    """The store cannot be opened or written (bad path, not a database, disk full, ...)."""
+
+
+@dataclass(slots=True)
+class EventRow:
+    vendor: str
+    event_id: str
+    type: str
+    time_ms: int
+    action: str
+    actor: str | None
+    error: str | None
+    body: bytes
+
+
+@dataclass(slots=True)
+class DeliveryRow:
+    """One delivery as the sender needs it (also what ``resume`` reads back)."""
+
+    id: int
+    run_id: str
+    target: str
+    event_id: str
+    type: str
+    time_ms: int
+    body: bytes
+    key: str | None
+    attempts: int = 0
+    elapsed_ms: int = 0
+
+
+@dataclass(slots=True)
+class AttemptRow:
+    delivery: int
+    number: int
+    at_ms: int
+    scenario_ms: int
+    duration_ms: float
+    status: int | None
+    error: str | None
+    response_headers: dict[str, str] | None
+    response_body: bytes | None
+    next_delay_ms: int | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """A delivery's state after an attempt: what ``record`` writes back."""
+
+    delivery: int
+    status: str  # pending (will retry), delivered, failed
+    attempts: int
+    elapsed_ms: int
+    last_status: int | None
+    last_error: str | None
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    """One connection to one store; used from a single thread (the event loop's)."""
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                fresh = not Path(self.path).exists()
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            if self.path != ":memory:" and fresh:
+                os.chmod(self.path, 0o600)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed delivery survives a power cut too, and commits are batched
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer idp-emulator (store version {version})")
+            self.db.executescript(_SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable idp-emulator store ({exc})") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot open the store ({exc.strerror or exc})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _write(self, work: Any) -> Any:
+        """Run ``work(cursor)`` in one immediate transaction; turn SQLite failures into StoreError."""
+        try:
+            cur = self.db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(cur)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            return result
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write to the store ({exc})") from None
+
+    # runs ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        scenario: str,
+        vendors: Sequence[str],
+        seed: int,
+        targets: dict[str, dict[str, Any]],
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.execute(
+                "INSERT INTO runs (id, scenario, vendors, seed, started_ms, status, options)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, scenario, ",".join(vendors), seed, now_ms(), json.dumps(options or {})),
+            )
+            cur.executemany(
+                "INSERT INTO targets (run_id, name, config) VALUES (?, ?, ?)",
+                [(run_id, name, json.dumps(config)) for name, config in targets.items()],
+            )
+
+        self._write(work)
+
+    def finish_run(self, run_id: str, status: str = "finished") -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "UPDATE runs SET finished_ms = ?, status = ? WHERE id = ?", (now_ms(), status, run_id)
+            )
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("id", "scenario", "vendors", "seed", "started_ms", "finished_ms", "status")
+        return dict(zip(keys, row, strict=True))
+
+    def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute("SELECT name, config FROM targets WHERE run_id = ?", (run_id,))
+        return {name: json.loads(config) for name, config in rows}
+
+    # deliveries ----------------------------------------------------------------------------
+
+    def add(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> list[DeliveryRow]:
+        """Store events and their deliveries (target name, ordering key) in one transaction.
+
+        Ids are taken inside the transaction, so two processes sharing a store never collide.
+        """
+
+        def work(cur: sqlite3.Cursor) -> list[DeliveryRow]:
+            event_id = cur.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+            delivery_id = cur.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+            stamp = now_ms()
+            events: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
+            out: list[DeliveryRow] = []
+            for event, routes in batch:
+                event_id += 1
+                events.append(
+                    (
+                        event_id,
+                        run_id,
+                        event.vendor,
+                        event.event_id,
+                        event.type,
+                        event.time_ms,
+                        event.action,
+                        event.actor,
+                        event.error,
+                        event.body,
+                    )
+                )
+                for target, key in routes:
+                    delivery_id += 1
+                    rows.append((delivery_id, run_id, event_id, target, key, stamp))
+                    out.append(
+                        DeliveryRow(
+                            delivery_id, run_id, target, event.event_id, event.type, event.time_ms, event.body, key
+                        )
+                    )
+            cur.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+            cur.executemany(
+                "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                rows,
+            )
+            return out
+
+        return self._write(work)
+
+    def record(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
+        """Write finished attempts and the deliveries' new state in one transaction."""
+        stamp = now_ms()
+
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.executemany(
+                "INSERT INTO attempts (delivery, number, at_ms, scenario_ms, duration_ms, status, error,"
+                " response_headers, response_body, next_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.delivery,
+                        a.number,
+                        a.at_ms,
+                        a.scenario_ms,
+                        a.duration_ms,
+                        a.status,
+                        a.error,
+                        None if a.response_headers is None else json.dumps(a.response_headers),
+                        a.response_body,
+                        a.next_delay_ms,
+                    )
+                    for a in attempts
+                ],
+            )
+            cur.executemany(
+                "UPDATE deliveries SET status = ?, attempts = ?, elapsed_ms = ?, last_status = ?, last_error = ?,"
+                " updated_ms = ? WHERE id = ?",
+                [(o.status, o.attempts, o.elapsed_ms, o.last_status, o.last_error, stamp, o.delivery) for o in rows],
+            )
+
+        self._write(work)
+
+    def pending(self, run_id: str | None = None, page: int = 1000) -> Iterator[DeliveryRow]:
+        """Every pending delivery, oldest first, read a page at a time (memory stays flat)."""
+        after = 0
+        while True:
+            sql = (
+                "SELECT d.id, d.run_id, d.target, e.event_id, e.type, e.time_ms, e.body, d.key, d.attempts,"
+                " d.elapsed_ms FROM deliveries d JOIN events e ON e.id = d.event"
+                " WHERE d.status = 'pending' AND d.id > ?"
+            )
+            params: list[Any] = [after]
+            if run_id is not None:
+                sql += " AND d.run_id = ?"
+                params.append(run_id)
+            rows = self.db.execute(sql + " ORDER BY d.id LIMIT ?", (*params, page)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield DeliveryRow(*row)
+            after = rows[-1][0]
+
+    def pending_runs(self) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending' ORDER BY run_id")
+        return [r[0] for r in rows]
+
+    def requeue_failed(self, run_id: str | None = None, deliveries: Sequence[int] = ()) -> int:
+        """Mark failed deliveries pending again (a resend keeps the event id); returns how many."""
+        sql = "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, updated_ms = ? WHERE status = 'failed'"
+        params: list[Any] = [now_ms()]
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params.append(run_id)
+        if deliveries:
+            sql += f" AND id IN ({','.join('?' * len(deliveries))})"
+            params.extend(deliveries)
+        return self._write(lambda cur: cur.execute(sql, params).rowcount)
+
+    # reading -------------------------------------------------------------------------------
+
+    def counts(self, run_id: str) -> dict[str, int]:
+        """Deliveries by status, and attempts, for one run."""
+        out = {"pending": 0, "delivered": 0, "failed": 0, "attempts": 0}
+        for status, count, attempts in self.db.execute(
+            "SELECT status, count(*), sum(attempts) FROM deliveries WHERE run_id = ? GROUP BY status", (run_id,)
+        ):
+            out[status] = count
+            out["attempts"] += attempts or 0
+        return out
+
+    def attempts(self, delivery: int) -> list[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT number, at_ms, scenario_ms, duration_ms, status, error, response_headers, response_body,"
+            " next_delay_ms FROM attempts WHERE delivery = ? ORDER BY number, id",
+            (delivery,),
+        )
+        keys = [c[0] for c in cur.description]
+        rows = []
+        for row in cur:
+            item = dict(zip(keys, row, strict=True))
+            if item["response_headers"] is not None:
+                item["response_headers"] = json.loads(item["response_headers"])
+            rows.append(item)
+        return rows
+
+    def deliveries(self, run_id: str) -> list[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
+            " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ? ORDER BY d.id",
+            (run_id,),
+        )
+        keys = [c[0] for c in cur.description]
+        return [dict(zip(keys, row, strict=True)) for row in cur]

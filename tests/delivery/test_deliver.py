@@ -1,0 +1,276 @@
+"""Runs delivered over real HTTP to a receiver on loopback: signatures, retries, the outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from receiver import Receiver, start_receiver
+from test_signing import CASES, WHSEC, check_fusionauth, check_idaas, check_keycloak, check_standard_webhooks
+
+from emulator.delivery.runner import deliver_run
+from emulator.delivery.targets import build_target
+from emulator.render import load, render_events
+from emulator.scenario.loader import load_scenario_text
+from emulator.store.sqlite import Store
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def target(registry, url, vendor="keycloak", **spec):
+    return build_target({"name": spec.pop("name", "t"), "url": url, "vendor": vendor, **spec}, registry)
+
+
+async def play(registry, targets, scenario="tour", store=None, seed=7, time_scale=0.0, **kw):
+    scenario = load(scenario) if "\n" not in scenario else load_scenario_text(scenario)
+    store = store or Store()
+    summary = await deliver_run(scenario, targets, store, seed, NOW, time_scale, registry=registry, **kw)
+    return summary, store
+
+
+def logins(count: int) -> str:
+    return f"name: logins\nactors: {{alice: {{}}}}\nsteps:\n  - login: {{actor: alice}}\n    repeat: {{count: {count}, every: 1s}}\n"
+
+
+# -- every scheme, end to end ---------------------------------------------------------------
+@pytest.mark.parametrize("case", sorted(CASES))
+async def test_each_scheme_verifies_after_a_run(aiohttp_server, registry, case):
+    receiver = await start_receiver(aiohttp_server)
+    signing, check = CASES[case]
+    t = dataclasses.replace(target(registry, receiver.url, "fusionauth"), signing=signing)
+    summary, _ = await play(registry, [t], "login")  # no waits: signed times are now, within tolerance
+    assert summary.ok and summary.delivered == len(receiver.requests) > 0
+    for request in receiver.requests:
+        check(request.body, request.headers, request.method, request.url)
+
+
+VENDOR_SECRETS = {
+    "keycloak": ({"secret": "kc-secret"}, check_keycloak),
+    "flip": ({"secret": "kc-secret"}, check_keycloak),
+    "fusionauth": (
+        {"secret": "fa-hmac-secret-of-32-bytes-length!"},
+        lambda *a: check_fusionauth(*a, key="fa-hmac-secret-of-32-bytes-length!"),
+    ),
+    "idaas": ({"secret": "idaas-token", "key_id": "webhook-1"}, check_idaas),
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(VENDOR_SECRETS))
+async def test_each_vendor_signs_with_its_own_scheme_by_default(aiohttp_server, registry, vendor):
+    receiver = await start_receiver(aiohttp_server)
+    signing, check = VENDOR_SECRETS[vendor]
+    summary, _ = await play(registry, [target(registry, receiver.url, vendor, signing=signing)], "login")
+    assert summary.ok and summary.delivered == len(receiver.requests) > 0
+    for request in receiver.requests:
+        check(request.body, request.headers, request.method, request.url)
+        assert request.headers["Content-Type"] == "application/json"
+
+
+async def test_strivacity_sends_its_static_header(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server)
+    t = target(registry, receiver.url, "strivacity", signing={"value": "Bearer k3y"})
+    summary, _ = await play(registry, [t], "login")
+    assert summary.ok and {r.headers["Authorization"] for r in receiver.requests} == {"Bearer k3y"}
+
+
+async def test_the_bytes_sent_are_the_rendered_events(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server)
+    summary, _ = await play(registry, [target(registry, receiver.url, ordering="actor")], "tour")
+    expected = [e.body for e in render_events(load("tour"), "keycloak", 7, NOW, registry)]
+    assert sorted(json.dumps(json.loads(r.body), sort_keys=True) for r in receiver.requests) == sorted(
+        json.dumps(b, sort_keys=True) for b in expected
+    )
+
+
+async def test_actor_ordering_keeps_each_actors_events_in_order(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server)
+    t = target(registry, receiver.url, concurrency=16, ordering="actor")
+    await play(registry, [t], "tour")
+    expected = [e for e in render_events(load("tour"), "keycloak", 7, NOW, registry)]
+    order = {e.id: i for i, e in enumerate(expected)}
+    actor_of = {e.id: e.actor for e in expected}
+    seen: dict[str, int] = {}
+    for request in receiver.requests:
+        actor = actor_of[request.event_id]
+        if actor is not None:
+            assert order[request.event_id] > seen.get(actor, -1), f"{actor}'s events arrived out of order"
+            seen[actor] = order[request.event_id]
+
+
+async def test_event_type_filters_and_fan_out(aiohttp_server, registry):
+    a = await start_receiver(aiohttp_server)
+    b = await start_receiver(aiohttp_server)
+    ta = target(registry, a.url, "fusionauth", name="logins", events=["user.login.*"])
+    tb = target(registry, b.url, "keycloak", name="everything")
+    summary, _ = await play(registry, [ta, tb], "tour")
+    assert {json.loads(r.body)["event"]["type"] for r in a.requests} == {
+        "user.login.success",
+        "user.login.failed",
+        "user.login.new-device",
+        "user.login.suspicious",
+    }
+    assert len(b.requests) == len(list(render_events(load("tour"), "keycloak", 7, NOW, registry)))
+    assert summary.targets["logins"]["delivered"] == len(a.requests)
+
+
+# -- retries --------------------------------------------------------------------------------
+async def test_standard_webhooks_schedule_under_a_time_scale(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,) if nth <= 3 else (200,)))
+    t = target(
+        registry, receiver.url, signing={"scheme": "standard-webhooks", "secret": WHSEC}, retry="standard-webhooks"
+    )
+    summary, store = await play(registry, [t], logins(1), time_scale=0.0005)
+    assert summary.ok and summary.attempts == 8  # 2 events x (3 failures + 1 success)
+    for attempts in receiver.by_event().values():
+        assert len(attempts) == 4
+        assert len({a.headers["webhook-id"] for a in attempts}) == 1  # the same id on every retry
+        stamps = [int(a.headers["webhook-timestamp"]) for a in attempts]
+        assert [b - a for a, b in zip(stamps, stamps[1:], strict=False)] == [5, 300, 1800]  # scenario time
+        gaps = [b.at - a.at for a, b in zip(attempts, attempts[1:], strict=False)]
+        for gap, nominal in zip(gaps, [5, 300, 1800], strict=True):
+            assert gap >= nominal * 0.0005 * 0.9  # real waits are the scaled schedule
+        check_standard_webhooks(attempts[0].body, attempts[0].headers, "POST", receiver.url)
+
+
+async def test_idaas_gives_up_after_three_attempts_on_5xx_and_never_retries_4xx(aiohttp_server, registry):
+    receiver = await start_receiver(
+        aiohttp_server, Receiver(lambda r, nth: (503,) if json.loads(r.body)["type"].endswith("succeeded") else (404,))
+    )
+    t = target(registry, receiver.url, "idaas", signing={"secret": "idaas-token"})
+    summary, store = await play(registry, [t], "login-failure", time_scale=0.001)
+    counts: dict[str, set[int]] = {}
+    for attempts in receiver.by_event().values():
+        counts.setdefault(json.loads(attempts[0].body)["type"], set()).add(len(attempts))
+    assert counts == {"authentication.succeeded": {3}, "authentication.failed": {1}}
+    assert not summary.ok and summary.failed == summary.events == len(receiver.by_event())
+    delays = [a["next_delay_ms"] for a in store.attempts(1)]
+    assert len(delays) in (1, 3)
+    if len(delays) == 3:
+        assert 1800 <= delays[0] <= 2200 and 3600 <= delays[1] <= 4400 and delays[2] is None
+
+
+async def test_fusionauth_retries_three_more_times(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    t = target(registry, receiver.url, "fusionauth")
+    summary, store = await play(registry, [t], "login")
+    assert [len(v) for v in receiver.by_event().values()] == [4]
+    assert summary.failed == 1 and summary.attempts == 4
+    log = store.attempts(1)
+    assert [a["number"] for a in log] == [1, 2, 3, 4]
+    assert [a["next_delay_ms"] for a in log] == [0, 0, 0, None]
+    assert store.deliveries(summary.run)[0]["status"] == "failed"
+
+
+async def test_keycloak_backoff_spacing(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (502,) if nth <= 3 else (200,)))
+    t = target(registry, receiver.url, "keycloak", events=["LOGIN"])
+    summary, store = await play(registry, [t], "login", time_scale=0.001)
+    assert summary.ok and summary.attempts == 4
+    delays = [a["next_delay_ms"] for a in store.attempts(1)]
+    for delay, base in zip(delays, [500, 2500, 12500], strict=False):
+        assert base * 0.5 <= delay <= base * 1.5
+
+
+async def test_retry_after_is_honoured(aiohttp_server, registry):
+    receiver = await start_receiver(
+        aiohttp_server, Receiver(lambda r, nth: (429, {"Retry-After": "30"}) if nth == 1 else (200,))
+    )
+    t = target(registry, receiver.url, retry={"attempts": 3, "schedule": ["1s"], "retry_on": ["429"]})
+    summary, store = await play(
+        registry,
+        [t],
+        "login",
+        time_scale=0.001,
+    )
+    assert summary.ok
+    assert store.attempts(1)[0]["next_delay_ms"] == 30_000
+
+
+async def test_gone_stops_at_once(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (410,)))
+    summary, store = await play(registry, [target(registry, receiver.url, retry="standard-webhooks")], "login")
+    assert summary.failed == summary.attempts == summary.events == 3
+    assert "410 Gone" in store.attempts(1)[0]["error"]
+
+
+async def test_abort_message_stops_standard_webhooks_retries(aiohttp_server, registry):
+    receiver = await start_receiver(
+        aiohttp_server, Receiver(lambda r, nth: (500, {"webhook-delivery": "abort-message"}))
+    )
+    t = target(
+        registry, receiver.url, signing={"scheme": "standard-webhooks", "secret": WHSEC}, retry="standard-webhooks"
+    )
+    summary, store = await play(registry, [t], "login")
+    assert summary.attempts == summary.failed == 3
+    assert "abort-message" in store.attempts(1)[0]["error"]
+
+
+# -- the outbox ------------------------------------------------------------------------------
+async def test_a_delivery_is_stored_before_its_first_attempt(aiohttp_server, registry, tmp_path):
+    db = tmp_path / "store.db"
+    seen_in_store: list[bool] = []
+
+    def look(request) -> None:
+        other = sqlite3.connect(db)  # a second connection sees only what was committed
+        row = other.execute(
+            "SELECT count(*) FROM deliveries d JOIN events e ON e.id = d.event WHERE e.event_id = ?",
+            (request.event_id,),
+        ).fetchone()
+        other.close()
+        seen_in_store.append(row[0] == 1)
+
+    receiver = await start_receiver(aiohttp_server, Receiver(on_request=look))
+    summary, _ = await play(registry, [target(registry, receiver.url)], "tour", store=Store(db))
+    assert summary.ok and seen_in_store and all(seen_in_store)
+
+
+async def test_the_log_keeps_each_attempt_and_a_bounded_excerpt(aiohttp_server, registry):
+    receiver = await start_receiver(
+        aiohttp_server,
+        Receiver(lambda r, nth: (500, {"X-Trace": "abc"}, b"E" * 10000) if nth == 1 else (200, None, b"ok")),
+    )
+    summary, store = await play(registry, [target(registry, receiver.url, events=["LOGIN"])], "login")
+    first, second = store.attempts(1)
+    assert first["status"] == 500 and first["response_headers"]["X-Trace"] == "abc"
+    assert len(first["response_body"]) == 4096 and first["error"] == "HTTP 500"
+    assert second["status"] == 200 and second["response_body"] == b"ok" and second["error"] is None
+    assert first["scenario_ms"] < second["scenario_ms"]
+
+
+async def test_secrets_never_reach_the_store(aiohttp_server, registry, tmp_path):
+    db = tmp_path / "store.db"
+    receiver = await start_receiver(aiohttp_server)
+    t = target(
+        registry,
+        receiver.url,
+        signing={"secret": "TOPSECRET-signing"},
+        headers={"X-Api-Key": "TOPSECRET-header", "X-Team": "billing"},
+        basic_auth={"username": "u", "password": "TOPSECRET-password"},
+    )
+    store = Store(db)
+    await play(registry, [t], "tour", store=store)
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"TOPSECRET" not in raw
+    assert b"billing" in raw  # an ordinary header is kept, so resume can send it
+    assert "TOPSECRET" not in repr(t)
+
+
+async def test_resend_keeps_the_event_id(aiohttp_server, registry):
+    from emulator.delivery.runner import resume
+
+    fail = {"on": True}
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,) if fail["on"] else (200,)))
+    t = target(registry, receiver.url, events=["LOGIN"], retry="none")
+    summary, store = await play(registry, [t], "login")
+    assert summary.failed == 1
+    fail["on"] = False
+    assert store.requeue_failed(summary.run) == 1
+    [again] = await resume(store, registry, time_scale=0)
+    assert again.delivered == 1
+    ids = [r.event_id for r in receiver.requests]
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert store.counts(summary.run)["delivered"] == 1

@@ -1,0 +1,107 @@
+"""Retry policies on their own: which failures are retried, how long each wait is, when to stop."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from emulator.delivery.retry import Failure, PolicyError, policy_from_spec, preset, retry_after_seconds
+from emulator.delivery.targets import build_target
+
+RNG = random.Random(1)
+
+
+def waits(policy, failure, limit=50):
+    out, elapsed, n = [], 0.0, 1
+    while n <= limit:
+        wait = policy.next_wait(n, elapsed, failure, RNG)
+        if wait is None:
+            return out
+        out.append(wait)
+        elapsed += wait
+        n += 1
+    return out
+
+
+def vendor_policy(registry, vendor):
+    return build_target({"name": "t", "url": "http://localhost/x", "vendor": vendor}, registry).retry
+
+
+def test_standard_webhooks_schedule():
+    policy = policy_from_spec(preset("standard-webhooks"), "standard-webhooks")
+    assert policy.attempts == 8
+    assert waits(policy, Failure(status=500)) == [5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert waits(policy, Failure(kind="timeout"))[:2] == [5, 300]
+    assert waits(policy, Failure(status=301)) == [5, 300, 1800, 7200, 18000, 36000, 36000]  # 3xx is a failure
+
+
+def test_gone_and_abort_stop_at_once():
+    policy = policy_from_spec(preset("standard-webhooks"))
+    assert policy.next_wait(1, 0, Failure(status=410), RNG) is None
+    assert policy.next_wait(1, 0, Failure(status=500, abort=True), RNG) is None
+
+
+def test_idaas_retries_only_5xx_twice_with_jitter(registry):
+    policy = vendor_policy(registry, "idaas")
+    assert policy.attempts == 3
+    got = waits(policy, Failure(status=503))
+    assert len(got) == 2
+    assert 1.8 <= got[0] <= 2.2 and 3.6 <= got[1] <= 4.4
+    assert waits(policy, Failure(status=429)) == []
+    assert waits(policy, Failure(status=404)) == []
+    assert waits(policy, Failure(kind="timeout")) == []
+
+
+def test_fusionauth_three_more_attempts_back_to_back(registry):
+    policy = vendor_policy(registry, "fusionauth")
+    assert waits(policy, Failure(status=500)) == [0, 0, 0]
+    assert waits(policy, Failure(kind="timeout")) == [0, 0, 0]
+
+
+def test_keycloak_exponential_from_500ms(registry):
+    policy = vendor_policy(registry, "keycloak")
+    got = waits(policy, Failure(status=500))
+    nominal = [0.5, 2.5, 12.5, 62.5, 180.0]
+    for wait, base in zip(got, nominal, strict=False):
+        assert base * 0.5 <= wait <= base * 1.5
+    assert sum(got) <= 900
+    assert all(w <= 180 * 1.5 for w in got)
+    assert waits(policy, Failure(kind="network")) == []  # the extension's code does not retry transport errors
+
+
+def test_flip_delivers_like_keycloak(registry):
+    flip = build_target(
+        {"name": "t", "url": "http://localhost/x", "vendor": "flip", "signing": {"secret": "s"}}, registry
+    )
+    keycloak = build_target({"name": "t", "url": "http://localhost/x", "vendor": "keycloak"}, registry)
+    assert flip.retry.attempts == keycloak.retry.attempts and flip.signing.scheme == "keycloak-hmac"
+
+
+def test_retry_after_is_honoured_and_capped():
+    policy = policy_from_spec({"attempts": 3, "schedule": ["1s"], "retry_on": ["429"]})
+    assert policy.next_wait(1, 0, Failure(status=429, retry_after="7"), RNG) == 7
+    assert policy.next_wait(1, 0, Failure(status=429, retry_after="999999"), RNG) == 3600
+    assert policy.next_wait(1, 0, Failure(status=429, retry_after="soon"), RNG) == 1
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10
+
+
+def test_max_elapsed_stops_early():
+    policy = policy_from_spec({"attempts": 100, "initial": "10s", "multiplier": 2, "max_elapsed": "60s"})
+    assert waits(policy, Failure(status=500)) == [10, 20]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"attempts": 0}, "attempts: expected a whole number from 1 to 1000"),
+        ({"schedule": []}, "schedule: expected a list"),
+        ({"schedule": ["soon"]}, "schedule[0]: expected a duration"),
+        ({"jitter": 2}, "jitter: expected a number from 0 to 1"),
+        ({"retry_on": ["6xx"]}, "retry_on: unknown class '6xx'"),
+        ({"atempts": 3}, "unknown retry setting 'atempts'"),
+    ],
+)
+def test_bad_policies_say_which_field(spec, message):
+    with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        policy_from_spec(spec)
