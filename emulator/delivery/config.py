@@ -91,7 +91,11 @@ def check(data: Any, positions: Positions) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(config_schema())
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        problems.append(Problem(_message(error), positions.at(tuple(error.absolute_path))))
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            unknown = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            path = (*path, unknown[0], "<key>") if unknown else path  # point at the key itself
+        problems.append(Problem(_message(error), positions.at(path)))
     return problems
 
 

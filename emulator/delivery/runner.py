@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -23,8 +23,9 @@ from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
 from emulator.errors import Problem
-from emulator.play.clock import epoch_ms
+from emulator.play.clock import epoch_ms, iso_utc, parse_start
 from emulator.render import render_events
+from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
 from emulator.store.sqlite import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
@@ -88,9 +89,76 @@ async def deliver_run(
 ) -> Summary:
     """Play ``scenario`` once for every vendor the targets name and deliver to every target."""
     registry = registry or Registry()
+    start = start or datetime.now(UTC).replace(microsecond=0)
     run_id = run_id or new_run_id()
     vendors = list(dict.fromkeys(t.vendor for t in targets))
-    store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets})
+    options = {
+        "scenario_text": scenario.text,
+        "scenario_file": scenario.source,
+        "start": iso_utc(start),
+        "templates": [str(d) for d in registry.template_dirs],
+    }
+    store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
+    play = _Play(scenario, seed, start, registry, pace, skip=0)
+    return await _deliver(store, run_id, targets, time_scale, seed, play, False, watch, on_attempt)
+
+
+async def resume(
+    store: Store,
+    registry: Registry | None = None,
+    config: Config | None = None,
+    secret: str | None = None,
+    time_scale: float = 1.0,
+    run_id: str | None = None,
+    watch: Callable[[Dispatcher], None] | None = None,
+) -> list[Summary]:
+    """Deliver everything still pending in ``store``; a run whose play was cut short (a crash,
+    a ``kill -9``) also plays on from its last stored event, with the same seed and start."""
+    summaries = []
+    for rid in [run_id] if run_id else store.unfinished_runs():
+        info = store.run(rid)
+        if info is None:
+            raise Problem(f"no run {rid!r} in {store.path}")
+        options = info["options"]
+        run_registry = registry or Registry(options.get("templates", []))
+        targets = _stored_targets(store, rid, run_registry, config, secret)
+        play = None
+        if info["status"] == "running" and options.get("scenario_text"):
+            scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
+            start = parse_start(options["start"])
+            play = _Play(scenario, info["seed"], start, run_registry, pace=False, skip=info["played"])
+        summaries.append(await _deliver(store, rid, targets, time_scale, info["seed"], play, True, watch, None))
+    return summaries
+
+
+@dataclass
+class _Play:
+    """What to play: the scenario's events for each vendor, skipping those already stored."""
+
+    scenario: Scenario
+    seed: int
+    start: datetime
+    registry: Registry
+    pace: bool
+    skip: int
+
+    def events(self, vendors: Sequence[str]) -> Iterator[Event]:
+        streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in vendors]
+        merged = heapq.merge(*streams, key=lambda e: e.time) if len(streams) > 1 else streams[0]
+        return islice(merged, self.skip, None)
+
+
+async def _deliver(
+    store: Store,
+    run_id: str,
+    targets: Sequence[Target],
+    time_scale: float,
+    seed: int,
+    play: _Play | None,
+    pending: bool,
+    watch: Callable[[Dispatcher], None] | None,
+    on_attempt: Callable[[DeliveryRow, Result], None] | None,
+) -> Summary:
     dispatcher = Dispatcher(store, targets, time_scale, seed, on_attempt=on_attempt)
     if watch is not None:
         watch(dispatcher)
@@ -99,38 +167,12 @@ async def deliver_run(
     dispatcher.start()
     status = "cancelled"
     try:
-        streams = [render_events(scenario, v, seed, start, registry) for v in vendors]
-        events: Iterator[Event] = heapq.merge(*streams, key=lambda e: e.time) if len(streams) > 1 else streams[0]
-        routes = {v: [t for t in targets if t.vendor == v] for v in vendors}
-        first_ms: int | None = None
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
-        for event in events:
-            ms = epoch_ms(event.time)
-            if pace:
-                first_ms = ms if first_ms is None else first_ms
-                due = t0 + (ms - first_ms) / 1000 * time_scale
-                if due > loop.time():
-                    if batch:
-                        await dispatcher.admit(store.add(run_id, batch))
-                        batch = []
-                    await asyncio.sleep(due - loop.time())
-            bound = [
-                (t.name, event.actor if t.ordering == "actor" else None)
-                for t in routes[event.vendor]
-                if t.wants(event.type)
-            ]
-            row = EventRow(
-                event.vendor, event.id, event.type, ms, event.action, event.actor, event.error, body_bytes(event)
-            )
-            batch.append((row, bound))
-            summary.events += 1
-            if len(batch) >= BATCH:
-                await dispatcher.admit(store.add(run_id, batch))
-                batch = []
-        if batch:
-            await dispatcher.admit(store.add(run_id, batch))
+        if pending:
+            rows = store.pending(run_id)
+            while page := list(islice(rows, BATCH)):
+                await dispatcher.admit(page)
+        if play is not None:
+            summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher)
         await dispatcher.drain()
         status = "finished"
     except Exception:
@@ -143,43 +185,44 @@ async def deliver_run(
     return summary
 
 
-async def resume(
-    store: Store,
-    registry: Registry | None = None,
-    config: Config | None = None,
-    secret: str | None = None,
-    time_scale: float = 1.0,
-    run_id: str | None = None,
-    watch: Callable[[Dispatcher], None] | None = None,
-) -> list[Summary]:
-    """Deliver everything still pending in ``store`` (after a crash, a kill, a cancel)."""
-    registry = registry or Registry()
-    summaries = []
-    runs = [run_id] if run_id else store.pending_runs()
-    for rid in runs:
-        info = store.run(rid)
-        if info is None:
-            raise Problem(f"no run {rid!r} in {store.path}")
-        targets = _stored_targets(store, rid, registry, config, secret)
-        dispatcher = Dispatcher(store, targets, time_scale, info["seed"])
-        if watch is not None:
-            watch(dispatcher)
-        summary = Summary(rid)
-        began = time.perf_counter()
-        dispatcher.start()
-        status = "cancelled"
-        try:
-            pending = store.pending(rid)
-            while page := list(islice(pending, BATCH)):
-                await dispatcher.admit(page)
-            await dispatcher.drain()
-            status = "finished"
-        finally:
-            await dispatcher.close()
-            store.finish_run(rid, status)
-            _fill(summary, dispatcher, began, status)
-        summaries.append(summary)
-    return summaries
+async def _produce(
+    store: Store, run_id: str, targets: Sequence[Target], play: _Play, time_scale: float, dispatcher: Dispatcher
+) -> int:
+    """Render, route and store events in batches, handing each stored batch to the dispatcher."""
+    vendors = list(dict.fromkeys(t.vendor for t in targets))
+    routes = {v: [t for t in targets if t.vendor == v] for v in vendors}
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    first_ms: int | None = None
+    count = 0
+    batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
+    for event in play.events(vendors):
+        ms = epoch_ms(event.time)
+        if play.pace:
+            first_ms = ms if first_ms is None else first_ms
+            due = t0 + (ms - first_ms) / 1000 * time_scale
+            if due > loop.time():
+                if batch:
+                    await dispatcher.admit(store.add(run_id, batch))
+                    batch = []
+                await asyncio.sleep(due - loop.time())
+        actor = event.actor
+        bound = [
+            (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
+        ]
+        batch.append(
+            (
+                EventRow(event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event)),
+                bound,
+            )
+        )
+        count += 1
+        if len(batch) >= BATCH:
+            await dispatcher.admit(store.add(run_id, batch))
+            batch = []
+    if batch:
+        await dispatcher.admit(store.add(run_id, batch))
+    return count
 
 
 def _stored_targets(

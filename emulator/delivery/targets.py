@@ -269,9 +269,9 @@ def _retry(
         known = preset(spec)
         if known is not None:
             return policy_from_spec(known, spec)
-        if spec in registry.names():
+        if spec in registry.names:
             return policy_from_spec(_vendor_retry(vendor_delivery(registry, spec)), spec)
-        raise UnknownName("retry preset", spec, ("vendor", *preset_names(), *registry.names()))
+        raise UnknownName("retry preset", spec, ("vendor", *preset_names(), *registry.names))
     except PolicyError as exc:
         raise fail(f"retry: {exc}", "retry") from None
     except UnknownName as exc:

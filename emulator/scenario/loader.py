@@ -6,6 +6,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path as FsPath
@@ -56,7 +57,7 @@ def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
         order = sorted(checker.problems, key=lambda p: (p.location.line, p.location.column))
         raise ScenarioError(order)
     assert scenario is not None
-    return scenario
+    return dataclasses.replace(scenario, text=text)
 
 
 _ACTOR_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")

@@ -59,3 +59,4 @@ class Scenario:
     steps: list[Step]
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    text: str = ""  # the YAML it was read from (a run keeps it, so a resumed run plays the same story)

@@ -31,8 +31,9 @@ CREATE TABLE IF NOT EXISTS runs (
     seed INTEGER NOT NULL,
     started_ms INTEGER NOT NULL,
     finished_ms INTEGER,
-    status TEXT NOT NULL,            -- running, finished, cancelled
-    options TEXT NOT NULL DEFAULT '{}'
+    status TEXT NOT NULL,            -- running (or crashed while running), finished, failed, cancelled
+    played INTEGER NOT NULL DEFAULT 0,        -- events stored so far: where a resumed play goes on
+    options TEXT NOT NULL DEFAULT '{}'        -- what replaying needs: scenario text, start, templates
 );
 CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL REFERENCES runs(id),
@@ -154,6 +155,10 @@ class Store:
         self.path = str(path)
         try:
             if self.path != ":memory:":
+                if Path(self.path).is_dir():
+                    raise StoreError(
+                        f"{self.path}: is a folder; give a file path for the store (e.g. {self.path}/emulator.db)"
+                    )
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
                 fresh = not Path(self.path).exists()
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -223,13 +228,18 @@ class Store:
         )
 
     def run(self, run_id: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status FROM runs WHERE id = ?", (run_id,)
-        ).fetchone()
+        cur = self.db.execute(
+            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status, played, options"
+            " FROM runs WHERE id = ?",
+            (run_id,),
+        )
+        row = cur.fetchone()
         if row is None:
             return None
-        keys = ("id", "scenario", "vendors", "seed", "started_ms", "finished_ms", "status")
-        return dict(zip(keys, row, strict=True))
+        info = dict(zip([c[0] for c in cur.description], row, strict=True))
+        info["options"] = json.loads(info["options"])
+        info["vendors"] = info["vendors"].split(",") if info["vendors"] else []
+        return info
 
     def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
         rows = self.db.execute("SELECT name, config FROM targets WHERE run_id = ?", (run_id,))
@@ -275,6 +285,7 @@ class Store:
                         )
                     )
             cur.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+            cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))
             cur.executemany(
                 "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"
                 " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
@@ -336,8 +347,12 @@ class Store:
                 yield DeliveryRow(*row)
             after = rows[-1][0]
 
-    def pending_runs(self) -> list[str]:
-        rows = self.db.execute("SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending' ORDER BY run_id")
+    def unfinished_runs(self) -> list[str]:
+        """Runs with pending deliveries, or whose play stopped without finishing (a crash)."""
+        rows = self.db.execute(
+            "SELECT id FROM runs WHERE status = 'running'"
+            " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending') ORDER BY started_ms, id"
+        )
         return [r[0] for r in rows]
 
     def requeue_failed(self, run_id: str | None = None, deliveries: Sequence[int] = ()) -> int:

@@ -31,6 +31,7 @@ class Registry:
         if any(not d.strip() for d in dirs):
             raise VendorError("--templates needs a folder name")
         self.roots = [Path(d) for d in dirs] + [PACKAGE_ROOT]
+        self.template_dirs = [Path(d).resolve() for d in dirs]  # what a run records, to replay alike
         for root in self.roots[:-1]:
             if not root.is_dir():
                 raise VendorError(f"templates folder {root} does not exist")

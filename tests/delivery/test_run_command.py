@@ -1,0 +1,175 @@
+"""`idp-emulator run`, `resume` and `resend` as a user runs them: separate processes, a real
+receiver on loopback, and a `kill -9` in the middle of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import sys
+
+from receiver import Receiver, start_receiver
+
+SECRET = "TOPSECRET-kc-signing-key"
+
+
+async def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "emulator",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode, out.decode(), err.decode()
+
+
+def logins(tmp_path, count: int):
+    path = tmp_path / "logins.yaml"
+    path.write_text(
+        "name: many-logins\nactors:\n  alice: {}\n  bob: {}\nsteps:\n"
+        f"  - login: {{actor: alice}}\n    repeat: {{count: {count // 2}, every: 1s}}\n"
+        f"  - login: {{actor: bob}}\n    repeat: {{count: {count // 2}, every: 1s}}\n"
+    )
+    return path
+
+
+async def test_run_prints_a_json_summary_and_exits_0(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server)
+    code, out, err = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", receiver.url, "--seed", "1",
+        "--db", str(tmp_path / "s.db"), "--secret", SECRET, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["delivered"] == 3 and summary["failed"] == 0 and summary["attempts"] == 3
+    assert len(receiver.requests) == 3
+    assert SECRET not in out + err
+    assert SECRET.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+
+
+async def test_a_failed_delivery_makes_the_exit_status_1_and_shows_in_the_table(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    code, out, err = await cli(
+        "run", "login", "--vendor", "fusionauth", "--target", receiver.url, "--seed", "1",
+        "--db", str(tmp_path / "s.db"), "--time-scale", "0",
+    )  # fmt: skip
+    assert code == 1
+    assert "fusionauth-jwt needs a secret; sending unsigned" in err
+    line = next(row for row in out.splitlines() if row.strip().startswith("127.0.0.1"))
+    assert line.split()[1:] == ["0", "1", "4"]  # delivered, failed, attempts (1 + 3 retries)
+
+
+async def test_fan_out_from_a_config_file(aiohttp_server, tmp_path):
+    a = await start_receiver(aiohttp_server)
+    b = await start_receiver(aiohttp_server)
+    config = tmp_path / "emulator.yaml"
+    config.write_text(
+        f"store: {tmp_path / 'runs.db'}\n"
+        "targets:\n"
+        f"  - {{name: fa, url: '{a.url}', vendor: fusionauth, signing: {{secret: '${{FA_SECRET}}'}}}}\n"
+        f"  - {{name: kc, url: '{b.url}', vendor: keycloak, events: [LOGIN]}}\n"
+    )
+    code, out, err = await cli(
+        "run", "login", "--config", str(config), "--seed", "2", "--json", env={"FA_SECRET": SECRET}
+    )
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["targets"] == {
+        "fa": {"delivered": 1, "failed": 0, "attempts": 1},
+        "kc": {"delivered": 1, "failed": 0, "attempts": 1},
+    }
+    assert "X-FusionAuth-Signature-JWT" in a.requests[0].headers
+
+
+async def test_bad_command_lines_are_explained(tmp_path):
+    db = str(tmp_path / "s.db")
+    cases = [
+        (["run", "login", "--db", db], "no target: pass --target URL"),
+        (["run", "login", "--target", "http://localhost:1/x", "--db", db], "pass --vendor"),
+        (["run", "login", "--vendor", "keycloak", "--target", "billing", "--db", db], "neither a URL"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--signing", "hmac", "--db", db],
+         "unknown signing scheme 'hmac'"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--retry", "fast", "--db", db],
+         "unknown retry preset 'fast'"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--time-scale", "nan", "--db", db],
+         "--time-scale: expected a number"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--header", "nocolon", "--db", db],
+         "expected 'Name: value'"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--db", str(tmp_path)],
+         "is a folder"),
+    ]  # fmt: skip
+    for args, message in cases:
+        code, _, err = await cli(*args)
+        assert code != 0 and message in err, (args, err)
+        assert "Traceback" not in err
+
+
+async def test_kill_9_in_the_middle_of_a_2000_event_run_then_resume_loses_nothing(aiohttp_server, tmp_path):
+    got_some = asyncio.Event()
+    ids: list[str] = []
+
+    def seen(request) -> None:
+        ids.append(request.event_id)
+        if len(ids) >= 300:
+            got_some.set()
+
+    receiver = await start_receiver(aiohttp_server, Receiver(on_request=seen))
+    db = tmp_path / "s.db"
+    env = {**os.environ, "IDP_EMULATOR_SECRET": SECRET}
+    scenario = logins(tmp_path, 1000)  # keycloak: LOGIN and CODE_TO_TOKEN per login, 2,000 events
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emulator", "run", str(scenario), "--vendor", "keycloak", "--target", receiver.url,
+        "--seed", "5", "--db", str(db), "--concurrency", "4",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    await asyncio.wait_for(got_some.wait(), 60)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    before = len(set(ids))
+    assert before < 2000, "the run finished before it could be killed"
+
+    code, out, err = await cli("resume", "--db", str(db), "--json", env={"IDP_EMULATOR_SECRET": SECRET})
+    assert code == 0, err
+    store = sqlite3.connect(db)
+    stored = {row[0] for row in store.execute("SELECT event_id FROM events")}
+    statuses = dict(store.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
+    assert len(stored) == 2000 and statuses == {"delivered": 2000}
+    assert set(ids) == stored  # every event at least once, nothing missing
+    # and they are the very events the scenario makes: a replay of the same seed and start
+    run = store.execute("SELECT options, status FROM runs").fetchone()
+    assert run[1] == "finished"
+    start = json.loads(run[0])["start"]
+    code, out, _ = await cli("render", str(scenario), "--vendor", "keycloak", "--seed", "5", "--start", start)
+    assert {json.loads(line)["id"] for line in out.splitlines()} == stored
+    # every id verifies: resumed attempts are signed again with the secret from the environment
+    import hashlib
+    import hmac
+
+    for request in receiver.requests[-20:]:
+        assert (
+            request.headers["X-Keycloak-Signature"]
+            == hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+        )
+
+
+async def test_resume_says_what_it_needs_for_a_secret_given_literally(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    db = str(tmp_path / "s.db")
+    code, _, _ = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", receiver.url, "--secret", SECRET,
+        "--db", db, "--retry", "none",
+    )  # fmt: skip
+    assert code == 1
+    code, _, err = await cli("resend", "--db", db)
+    assert code == 1 and "was given literally and is not stored" in err and "--secret" in err
+    receiver.answer = lambda r, nth: (200,)
+    code, out, err = await cli("resend", "--db", db, "--secret", SECRET, "--json")
+    assert code == 0, err
+    assert json.loads(out)["delivered"] == 3
