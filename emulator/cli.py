@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--events", action="append", default=[], metavar="GLOB", help="deliver only these event types")
     run.add_argument("--concurrency", type=int, default=None, help="attempts in flight per target (default 8)")
     run.add_argument("--ordering", choices=("actor", "unordered"), default=None, help="default: actor")
+    run.add_argument(
+        "--signed-time",
+        choices=("scenario", "now"),
+        default=None,
+        help="time in signed headers: the attempt's scenario time (default) or now (for tolerance checks)",
+    )
     run.add_argument("--seed", type=int, default=None, help="same seed, same events (default: random)")
     run.add_argument("--start", default=None, help="scenario start time, ISO 8601 (default: now)")
     _store_options(run)

@@ -188,6 +188,8 @@ def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, 
         spec["concurrency"] = args.concurrency
     if args.ordering:
         spec["ordering"] = args.ordering
+    if args.signed_time:
+        spec["signed_time"] = args.signed_time
     return spec
 
 

@@ -158,7 +158,8 @@ class Dispatcher:
         self.total.in_flight += 1
         at = now_ms()
         scenario_ms = row.time_ms + row.elapsed_ms
-        result = await self.sender.attempt(target, row.event_id, row.body, scenario_ms // 1000)
+        signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
+        result = await self.sender.attempt(target, row.event_id, row.body, signed_at)
         tally.in_flight -= 1
         self.total.in_flight -= 1
         row.attempts += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator
 from typing import TextIO
 
@@ -19,16 +20,19 @@ async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool)
     if not enabled:
         yield
         return
-    bar = tqdm(total=0, unit="event", file=out, dynamic_ncols=True, leave=False, bar_format="{desc} {postfix}")
+    size = shutil.get_terminal_size((100, 20))  # some terminals report 0 x 0, which would hide the bar
+    bar = tqdm(
+        total=None, file=out, ncols=size.columns or 100, nrows=size.lines or 20, leave=False, bar_format="{desc}"
+    )
     stop = asyncio.Event()
 
     async def refresh() -> None:
         while not stop.is_set():
             if dispatcher_box:
                 t = dispatcher_box[0].total
-                bar.set_description_str(f"sent {t.delivered + t.failed:,}", refresh=False)
-                bar.set_postfix_str(
-                    f"delivered {t.delivered:,} · in flight {t.in_flight} · retrying {t.retrying} · failed {t.failed}"
+                bar.set_description_str(
+                    f"sent {t.delivered + t.failed:,} · delivered {t.delivered:,} · in flight {t.in_flight}"
+                    f" · retrying {t.retrying} · failed {t.failed}"
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.2)

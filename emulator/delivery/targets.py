@@ -53,6 +53,7 @@ class Target:
     retry: RetryPolicy
     concurrency: int = DEFAULT_CONCURRENCY
     ordering: str = "actor"
+    signed_time: str = "scenario"  # or "now": the wall clock, for consumers that check a tolerance
     notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
     _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
@@ -175,6 +176,9 @@ def build_target(
     ordering = spec.get("ordering", "actor")
     if ordering not in ("actor", "unordered"):
         raise fail(f"ordering: expected 'actor' or 'unordered', got {ordering!r}", "ordering")
+    signed_time = spec.get("signed_time", "scenario")
+    if signed_time not in ("scenario", "now"):
+        raise fail(f"signed_time: expected 'scenario' or 'now', got {signed_time!r}", "signed_time")
     concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
         raise fail(f"concurrency: expected a whole number from 1 to 1000, got {concurrency!r}", "concurrency")
@@ -190,6 +194,7 @@ def build_target(
         retry=retry,
         concurrency=concurrency,
         ordering=ordering,
+        signed_time=signed_time,
         notice=signing.extra.get("unsigned", ""),
         stored=stored_spec({**raw, "vendor": vendor}),
         _match=match,

@@ -275,3 +275,20 @@ async def test_resend_keeps_the_event_id(aiohttp_server, registry):
     ids = [r.event_id for r in receiver.requests]
     assert len(ids) == 2 and ids[0] == ids[1]
     assert store.counts(summary.run)["delivered"] == 1
+
+
+async def test_signed_time_now_keeps_compressed_retries_within_a_consumers_tolerance(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,) if nth <= 3 else (200,)))
+    t = target(
+        registry,
+        receiver.url,
+        signing={"scheme": "standard-webhooks", "secret": WHSEC},
+        retry="standard-webhooks",
+        signed_time="now",
+        events=["LOGIN"],
+    )
+    summary, store = await play(registry, [t], "login", time_scale=0.0002)
+    assert summary.ok and len(receiver.requests) == 4
+    for request in receiver.requests:  # the standardwebhooks library accepts every attempt
+        check_standard_webhooks(request.body, request.headers, "POST", receiver.url)
+    assert [a["scenario_ms"] for a in store.attempts(1)][-1] - NOW.timestamp() * 1000 == (5 + 300 + 1800) * 1000
