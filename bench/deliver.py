@@ -346,8 +346,7 @@ STAGES = (
     ("one attempt (dispatcher)", "emulator/delivery/dispatcher.py", "_attempt"),
     ("  one attempt (sender)", "emulator/delivery/sender.py", "attempt"),
     ("    sign", "emulator/delivery/signing.py", "sign"),
-    ("    aiohttp: send the request", "aiohttp/client.py", "__aenter__"),
-    ("    read the answer", "emulator/delivery/sender.py", "_excerpt"),
+    ("    HTTP exchange (send, wait, parse)", "emulator/delivery/http.py", "post"),
     ("record attempts in the store", "emulator/store/sqlite.py", "record"),
 )
 

@@ -221,6 +221,10 @@ def _check_url(value: Any, fail: Callable[..., Problem]) -> str:
         raise fail(f"url {value!r} is not a URL ({exc})", "url") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise fail(f"url {value!r}: expected http:// or https:// with a host", "url")
+    if url.user is not None or url.password is not None:
+        raise fail("url: credentials in the URL would be stored with it; use basic_auth with ${VARIABLE}", "url")
+    if any(c in value for c in " \r\n\t"):
+        raise fail(f"url {value!r}: spaces and line breaks must be percent-encoded", "url")
     return value
 
 

@@ -1,0 +1,279 @@
+"""A lean HTTP/1.1 client for webhook POSTs: keep-alive connections, bounded reads, plain reasons.
+
+The sender does one thing a million times: POST known bytes and read a short answer. A general
+client spends most of its time on what this never needs (cookies, redirects, proxies, streaming
+uploads), so this one writes each request as one buffer over asyncio and parses the answer with
+httptools (llhttp, the parser Node.js uses). Timeouts are the target's: connect, read (the longest
+silence while waiting for the answer) and a total cap. Nothing here raises for what a receiver
+does: every outcome is a ``Response`` or an ``HttpFailure`` with a reason for people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import httptools
+from yarl import URL
+
+MAX_IDLE = 64  # idle keep-alive connections kept per host
+
+
+class HttpFailure(Exception):
+    """No usable answer: ``kind`` is ``timeout`` or ``network``; the message says what happened."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes  # at most ``limit`` bytes: the rest of a long answer is never read
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A URL taken apart once: where to connect and the fixed start of every request."""
+
+    scheme: str
+    host: str
+    port: int
+    head: bytes  # request line and Host header
+    label: str  # host:port, for messages
+    tls: ssl.SSLContext | None = field(default=None, compare=False)
+
+    @classmethod
+    def parse(cls, url: str) -> Endpoint:
+        u = URL(url)
+        if u.scheme not in ("http", "https") or not u.raw_host:
+            raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
+        host = u.raw_host
+        port = u.port or (443 if u.scheme == "https" else 80)
+        authority = f"[{host}]" if ":" in host else host
+        if u.explicit_port:
+            authority += f":{port}"
+        head = f"POST {u.raw_path_qs or '/'} HTTP/1.1\r\nHost: {authority}\r\n".encode("ascii")
+        tls = ssl.create_default_context() if u.scheme == "https" else None
+        return cls(u.scheme, host, port, head, f"{host}:{port}", tls)
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection carrying one request at a time."""
+
+    def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
+        self.pool = pool
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.waiter: asyncio.Future[Response] | None = None
+        self.parser: httptools.HttpResponseParser | None = None
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.limit = 0
+        self.got_bytes = False
+        self.headers_done = False
+        self.last_activity = 0.0
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.got_bytes = True
+        self.last_activity = asyncio.get_running_loop().time()
+        if self.parser is None or self.waiter is None or self.waiter.done():
+            self._close()  # bytes nobody asked for: this connection cannot be trusted again
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail("network", f"malformed response ({exc})")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        if self.headers_done and self.status >= 200:
+            self._finish(keep=False)  # an answer without a length ends when the connection does
+        elif isinstance(exc, ConnectionResetError):
+            waiter.set_exception(HttpFailure("network", "the connection was reset by the receiver"))
+        else:
+            waiter.set_exception(HttpFailure("network", "the receiver closed the connection without answering"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1")
+        text = value.decode("latin-1")
+        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
+
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        self.status = self.parser.get_status_code()
+        self.headers_done = True
+
+    def on_body(self, body: bytes) -> None:
+        if self.size <= self.limit:
+            self.chunks.append(body)
+            self.size += len(body)
+        if self.size > self.limit:
+            self._finish(keep=False)  # enough: do not read (or keep a connection for) the rest
+
+    def on_message_complete(self) -> None:
+        if self.status < 200:  # an interim answer (100 Continue): the real one follows
+            self._reset_message()
+            return
+        assert self.parser is not None
+        self._finish(keep=self.parser.should_keep_alive())
+
+    # inside
+    def _reset_message(self) -> None:
+        self.status = 0
+        self.headers = {}
+        self.chunks = []
+        self.size = 0
+        self.headers_done = False
+
+    def _finish(self, keep: bool) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        body = b"".join(self.chunks)[: self.limit]
+        waiter.set_result(Response(self.status, self.headers, body))
+        if not keep:
+            self._close()
+
+    def _fail(self, kind: str, reason: str) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(HttpFailure(kind, reason))
+        self._close()
+
+    def _close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    async def exchange(self, request: bytes, limit: int, read_timeout: float, deadline: float) -> Response:
+        loop = asyncio.get_running_loop()
+        self._reset_message()
+        self.limit = limit
+        self.got_bytes = False
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter = loop.create_future()
+        self.last_activity = loop.time()
+        assert self.transport is not None
+        self.transport.write(request)
+        handle = loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
+        try:
+            return await self.waiter
+        finally:
+            handle.cancel()
+            self.waiter = None
+            self.parser = None
+
+    def _check(self, read_timeout: float, deadline: float) -> None:
+        """Fires when the answer may be overdue: a silence longer than the read timeout, or the cap."""
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now >= deadline:
+            self._fail("timeout", "no complete answer in time (total timeout)")
+        elif now - self.last_activity >= read_timeout:
+            self._fail("timeout", f"no answer within {read_timeout:g} s (read timeout)")
+        else:
+            loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
+
+
+class Pool:
+    """Keep-alive connections per (scheme, host, port), shared by all targets of a run."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, str, int], list[_Connection]] = defaultdict(list)
+
+    async def post(
+        self,
+        endpoint: Endpoint,
+        request: bytes,
+        connect_timeout: float,
+        read_timeout: float,
+        total_timeout: float,
+        limit: int,
+    ) -> Response:
+        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + total_timeout
+        key = (endpoint.scheme, endpoint.host, endpoint.port)
+        idle = self._idle[key]
+        while idle:
+            conn = idle.pop()
+            if conn.closed:
+                continue
+            try:
+                return await self._use(conn, request, limit, read_timeout, deadline, idle)
+            except HttpFailure:
+                # a kept connection the receiver closed meanwhile: try once more on a new one
+                if conn.got_bytes:
+                    raise
+        conn = await self._connect(endpoint, key, connect_timeout)
+        return await self._use(conn, request, limit, read_timeout, deadline, idle)
+
+    async def _use(
+        self,
+        conn: _Connection,
+        request: bytes,
+        limit: int,
+        read_timeout: float,
+        deadline: float,
+        idle: list[_Connection],
+    ) -> Response:
+        response = await conn.exchange(request, limit, read_timeout, deadline)
+        if not conn.closed and len(idle) < MAX_IDLE:
+            idle.append(conn)
+        elif not conn.closed:
+            conn._close()
+        return response
+
+    async def _connect(self, endpoint: Endpoint, key: tuple[str, str, int], timeout: float) -> _Connection:
+        loop = asyncio.get_running_loop()
+        conn = _Connection(self, key)
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: conn,
+                    endpoint.host,
+                    endpoint.port,
+                    ssl=endpoint.tls,
+                    server_hostname=endpoint.host if endpoint.tls else None,
+                ),
+                timeout,
+            )
+        except TimeoutError:
+            raise HttpFailure(
+                "timeout", f"could not connect to {endpoint.label} within {timeout:g} s (connect timeout)"
+            ) from None
+        except socket.gaierror:
+            raise HttpFailure("network", f"cannot resolve host {endpoint.host} (DNS lookup failed)") from None
+        except ConnectionRefusedError:
+            raise HttpFailure("network", f"connection refused by {endpoint.label} (nothing listening?)") from None
+        except ssl.SSLError as exc:
+            raise HttpFailure("network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})") from None
+        except OSError as exc:
+            raise HttpFailure("network", f"cannot connect to {endpoint.label} ({exc.strerror or exc})") from None
+        return conn  # asyncio turns Nagle off for TCP: small requests leave at once
+
+    def close(self) -> None:
+        for connections in self._idle.values():
+            for conn in connections:
+                conn._close()
+        self._idle.clear()
