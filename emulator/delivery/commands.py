@@ -12,6 +12,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from yarl import URL
+
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.report import progress, summary_table
@@ -117,9 +119,10 @@ def _totals(summaries: list[Summary]) -> dict[str, Any]:
 class _open_store:
     def __init__(self, args: argparse.Namespace, config: Config | None) -> None:
         self.path = args.db or (config.store if config and config.store else None) or DEFAULT_DB
+        self.create = args.command == "run"
 
     def __enter__(self) -> Store:
-        self.store = Store(self.path)
+        self.store = Store(self.path, create=self.create)
         return self.store
 
     def __exit__(self, *exc: object) -> None:
@@ -156,7 +159,12 @@ def command_targets(args: argparse.Namespace, registry: Registry, config: Config
 
 
 def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, Any]:
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", re.sub(r"^[a-z]+://", "", url)).strip("-._")[:48] or "target"
+    try:
+        parts = URL(url)  # host, port and path only: a query string may carry a token
+        where = f"{parts.host or ''}-{parts.port or ''}{parts.path}"
+    except (ValueError, TypeError):
+        where = "target"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", where).strip("-._")[:48] or "target"
     name, n = base, 1
     while name in used:
         n += 1

@@ -10,14 +10,16 @@ queue after it. Finished attempts are written to the store in batches.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target
-from emulator.store.sqlite import AttemptRow, DeliveryRow, Outcome, Store, now_ms
+from emulator.store.sqlite import AttemptRow, DeliveryRow, Outcome, Store, StoreError, now_ms
 
 FLUSH_ROWS = 500  # attempts written per transaction at most
 FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
@@ -107,8 +109,8 @@ class Dispatcher:
     async def drain(self) -> None:
         """Wait until every admitted delivery is delivered or failed, then write everything."""
         await self._idle.wait()
-        self._raise_if_broken()
         self.flush()
+        self._raise_if_broken()
 
     async def close(self) -> None:
         """Stop workers and timers (pending deliveries stay pending in the store) and flush."""
@@ -124,10 +126,20 @@ class Dispatcher:
         await self.sender.close()
 
     def flush(self) -> None:
-        if self._attempts or self._outcomes:
-            attempts, outcomes = self._attempts, self._outcomes
-            self._attempts, self._outcomes = [], []
-            self.store.record(attempts, outcomes)
+        """Write finished attempts; on a store failure keep them, stop admitting and report it."""
+        if not (self._attempts or self._outcomes):
+            return
+        attempts, outcomes = self._attempts, self._outcomes
+        self._attempts, self._outcomes = [], []
+        latest = {o.delivery: o for o in outcomes}  # a retry's later outcome replaces its earlier one
+        try:
+            self.store.record(attempts, latest.values())
+        except Exception as exc:
+            self._attempts[:0], self._outcomes[:0] = attempts, outcomes
+            if self._error is None:
+                self._error = exc if isinstance(exc, StoreError) else StoreError(f"cannot record attempts ({exc})")
+            self._idle.set()
+            self._room.set()
 
     # inside -------------------------------------------------------------------------------
 
@@ -138,12 +150,8 @@ class Dispatcher:
     async def _flush_often(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            try:
-                self.flush()
-            except Exception as exc:  # the store failed (disk full...): stop admitting, report it
-                self._error = exc
-                self._idle.set()
-                self._room.set()
+            self.flush()
+            if self._error is not None:
                 return
 
     async def _work(self, lane: _Lane) -> None:
@@ -159,7 +167,12 @@ class Dispatcher:
         at = now_ms()
         scenario_ms = row.time_ms + row.elapsed_ms
         signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
-        result = await self.sender.attempt(target, row.event_id, row.body, signed_at)
+        try:
+            result = await self.sender.attempt(target, row.event_id, row.body, signed_at)
+        except Exception as exc:  # a fault of ours must not leave a delivery hanging: record it
+            result = Result(
+                False, None, f"internal error: {type(exc).__name__}: {exc}", 0.0, failure=Failure(kind="internal")
+            )
         tally.in_flight -= 1
         self.total.in_flight -= 1
         row.attempts += 1
@@ -169,7 +182,11 @@ class Dispatcher:
         if result.ok:
             status = "delivered"
         else:
-            wait = target.retry.next_wait(row.attempts, row.elapsed_ms / 1000, result.failure, self.rng)
+            try:
+                failure = result.failure or Failure(kind="internal")
+                wait = target.retry.next_wait(row.attempts - row.base, row.elapsed_ms / 1000, failure, self.rng)
+            except Exception:
+                wait = None
             status = "failed" if wait is None else "pending"
         wait_ms = None if wait is None else round(wait * 1000)
         self._attempts.append(
@@ -192,7 +209,8 @@ class Dispatcher:
         if len(self._attempts) >= FLUSH_ROWS:
             self.flush()
         if self.on_attempt is not None:
-            self.on_attempt(row, result)
+            with contextlib.suppress(Exception):
+                self.on_attempt(row, result)
         if wait is None:
             self._final(lane, row, status)
         else:

@@ -20,6 +20,7 @@ import httptools
 from yarl import URL
 
 MAX_IDLE = 64  # idle keep-alive connections kept per host
+MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, nginx 75 s)
 
 
 class HttpFailure(Exception):
@@ -55,7 +56,7 @@ class Endpoint:
         if u.scheme not in ("http", "https") or not u.raw_host:
             raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
         host = u.raw_host
-        port = u.port or (443 if u.scheme == "https" else 80)
+        port = u.port if u.port is not None else (443 if u.scheme == "https" else 80)
         authority = f"[{host}]" if ":" in host else host
         if u.explicit_port:
             authority += f":{port}"
@@ -82,6 +83,7 @@ class _Connection(asyncio.Protocol):
         self.got_bytes = False
         self.headers_done = False
         self.last_activity = 0.0
+        self.idle_since = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -101,6 +103,7 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         waiter = self.waiter
+
         if waiter is None or waiter.done():
             return
         if self.headers_done and self.status >= 200:
@@ -215,16 +218,14 @@ class Pool:
         deadline = loop.time() + total_timeout
         key = (endpoint.scheme, endpoint.host, endpoint.port)
         idle = self._idle[key]
+        now = loop.time()
         while idle:
             conn = idle.pop()
-            if conn.closed:
-                continue
-            try:
+            # a connection idle for long may be closing at the receiver's end right now; a POST is
+            # never sent twice, so rather than race that close, such a connection is not reused
+            if not conn.closed and now - conn.idle_since < MAX_IDLE_SECONDS:
                 return await self._use(conn, request, limit, read_timeout, deadline, idle)
-            except HttpFailure:
-                # a kept connection the receiver closed meanwhile: try once more on a new one
-                if conn.got_bytes:
-                    raise
+            conn._close()
         conn = await self._connect(endpoint, key, connect_timeout)
         return await self._use(conn, request, limit, read_timeout, deadline, idle)
 
@@ -239,6 +240,7 @@ class Pool:
     ) -> Response:
         response = await conn.exchange(request, limit, read_timeout, deadline)
         if not conn.closed and len(idle) < MAX_IDLE:
+            conn.idle_since = asyncio.get_running_loop().time()
             idle.append(conn)
         elif not conn.closed:
             conn._close()
@@ -266,6 +268,8 @@ class Pool:
             raise HttpFailure("network", f"cannot resolve host {endpoint.host} (DNS lookup failed)") from None
         except ConnectionRefusedError:
             raise HttpFailure("network", f"connection refused by {endpoint.label} (nothing listening?)") from None
+        except UnicodeError:
+            raise HttpFailure("network", f"cannot resolve host {endpoint.host} (not a valid host name)") from None
         except ssl.SSLError as exc:
             raise HttpFailure("network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})") from None
         except OSError as exc:

@@ -93,8 +93,8 @@ class RetryPolicy:
 def retry_after_seconds(value: str, now: float | None = None) -> float | None:
     """``Retry-After`` as seconds: delta-seconds or an HTTP date; None when unreadable."""
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(min(int(value[:12]), 10**9))
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

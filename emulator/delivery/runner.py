@@ -22,8 +22,8 @@ from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
-from emulator.errors import Problem
-from emulator.play.clock import epoch_ms, iso_utc, parse_start
+from emulator.errors import EmulatorError, Problem
+from emulator.play.clock import epoch_ms
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
@@ -95,11 +95,11 @@ async def deliver_run(
     options = {
         "scenario_text": scenario.text,
         "scenario_file": scenario.source,
-        "start": iso_utc(start),
+        "start": start.isoformat(),
         "templates": [str(d) for d in registry.template_dirs],
     }
     store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
-    play = _Play(scenario, seed, start, registry, pace, skip=0)
+    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0)
     return await _deliver(store, run_id, targets, time_scale, seed, play, False, watch, on_attempt)
 
 
@@ -123,10 +123,10 @@ async def resume(
         run_registry = registry or Registry(options.get("templates", []))
         targets = _stored_targets(store, rid, run_registry, config, secret)
         play = None
-        if info["status"] == "running" and options.get("scenario_text"):
+        if not info["play_done"] and options.get("scenario_text"):
             scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
-            start = parse_start(options["start"])
-            play = _Play(scenario, info["seed"], start, run_registry, pace=False, skip=info["played"])
+            start = datetime.fromisoformat(options["start"])
+            play = _Play(scenario, info["vendors"], info["seed"], start, run_registry, pace=False, skip=info["played"])
         summaries.append(await _deliver(store, rid, targets, time_scale, info["seed"], play, True, watch, None))
     return summaries
 
@@ -136,14 +136,15 @@ class _Play:
     """What to play: the scenario's events for each vendor, skipping those already stored."""
 
     scenario: Scenario
+    vendors: Sequence[str]  # in the run's order: events at the same time interleave the same way on replay
     seed: int
     start: datetime
     registry: Registry
     pace: bool
     skip: int
 
-    def events(self, vendors: Sequence[str]) -> Iterator[Event]:
-        streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in vendors]
+    def events(self) -> Iterator[Event]:
+        streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in self.vendors]
         merged = heapq.merge(*streams, key=lambda e: e.time) if len(streams) > 1 else streams[0]
         return islice(merged, self.skip, None)
 
@@ -172,7 +173,12 @@ async def _deliver(
             while page := list(islice(rows, BATCH)):
                 await dispatcher.admit(page)
         if play is not None:
-            summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher)
+            try:
+                summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher)
+            except EmulatorError:
+                store.play_done(run_id)  # the scenario cannot be played further: resume must not retry it
+                raise
+            store.play_done(run_id)
         await dispatcher.drain()
         status = "finished"
     except Exception:
@@ -189,14 +195,13 @@ async def _produce(
     store: Store, run_id: str, targets: Sequence[Target], play: _Play, time_scale: float, dispatcher: Dispatcher
 ) -> int:
     """Render, route and store events in batches, handing each stored batch to the dispatcher."""
-    vendors = list(dict.fromkeys(t.vendor for t in targets))
-    routes = {v: [t for t in targets if t.vendor == v] for v in vendors}
+    routes = {v: [t for t in targets if t.vendor == v] for v in play.vendors}
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     first_ms: int | None = None
     count = 0
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
-    for event in play.events(vendors):
+    for event in play.events():
         ms = epoch_ms(event.time)
         if play.pace:
             first_ms = ms if first_ms is None else first_ms

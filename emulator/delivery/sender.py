@@ -7,6 +7,7 @@ reason a person can read; nothing here raises on a receiver's behaviour.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,9 @@ from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, sign
 from emulator.delivery.targets import Target
 from emulator.store.sqlite import BODY_EXCERPT
+
+REDACTED = "<redacted>"
+_SENSITIVE = re.compile(r"auth|cookie|token|secret|password|api-?key|credential|signature", re.I)
 
 
 @dataclass(slots=True)
@@ -31,16 +35,32 @@ class Result:
 
 
 class _Prepared:
-    """What every attempt to one target shares, computed once: the endpoint and the fixed headers."""
+    """What every attempt to one target shares, computed once: the endpoint, the fixed headers,
+    and the credentials that must never be recorded even if a receiver echoes them back."""
 
-    __slots__ = ("endpoint", "fixed", "total")
+    __slots__ = ("credentials", "endpoint", "fixed", "total")
 
     def __init__(self, target: Target) -> None:
         self.endpoint = Endpoint.parse(target.url)
         headers = {**target.headers, "Content-Type": "application/json"}
         fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.fixed = self.endpoint.head + fixed.encode("latin-1")
-        self.total = target.connect_timeout + 2 * target.read_timeout
+        self.total = target.total_timeout
+        secrets = [*target.signing.secrets, target.signing.value]
+        secrets += [v for k, v in target.headers.items() if _SENSITIVE.search(k)]
+        self.credentials = [s.encode() for s in secrets if len(s) >= 4]
+
+    def redact(self, headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
+        """What the attempt log may keep of an answer: no cookies, tokens or echoed credentials."""
+        clean = {k: REDACTED if _SENSITIVE.search(k) else v for k, v in headers.items()}
+        for secret in self.credentials:
+            if secret in body:
+                body = body.replace(secret, REDACTED.encode())
+            text = secret.decode()
+            for k, v in clean.items():
+                if text in v:
+                    clean[k] = v.replace(text, REDACTED)
+        return clean, body
 
 
 class Sender:
@@ -77,9 +97,9 @@ class Sender:
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind))
         duration = (time.perf_counter() - started) * 1000
         status = response.status
-        answer = response.headers
+        answer, excerpt = prepared.redact(response.headers, response.body)
         if 200 <= status < 300:
-            return Result(True, status, None, duration, answer, response.body)
+            return Result(True, status, None, duration, answer, excerpt)
         if 300 <= status < 400:
             location = _header(answer, "location") or "?"
             error = f"HTTP {status} redirect to {location} (a redirect counts as a failure)"
@@ -91,7 +111,7 @@ class Sender:
         if abort:
             error += " with webhook-delivery: abort-message; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
-        return Result(False, status, error, duration, answer, response.body, failure)
+        return Result(False, status, error, duration, answer, excerpt, failure)
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

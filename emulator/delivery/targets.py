@@ -50,6 +50,7 @@ class Target:
     events: tuple[str, ...]
     connect_timeout: float
     read_timeout: float
+    total_timeout: float
     retry: RetryPolicy
     concurrency: int = DEFAULT_CONCURRENCY
     ordering: str = "actor"
@@ -118,6 +119,14 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
         out["basic_auth"] = {**out["basic_auth"], "password": keep(out["basic_auth"].get("password", ""))}
     if isinstance(out.get("headers"), dict):
         out["headers"] = {k: keep(v) if _SENSITIVE_HEADER.search(k) else v for k, v in out["headers"].items()}
+    url = out.get("url")
+    if isinstance(url, str) and "?" in url and not _ENV.search(url):
+        try:
+            query = URL(url).query
+        except (ValueError, TypeError):
+            query = {}
+        if any(_SENSITIVE_HEADER.search(k) for k in query):
+            out["url"] = HIDDEN  # a token in the query string is a credential too
     return out
 
 
@@ -160,12 +169,18 @@ def build_target(
     timeouts = {**(defaults.get("timeouts") or {}), **(spec.get("timeouts") or {})}
     connect = _duration(timeouts.get("connect", "10s"), fail, "timeouts", "connect")
     read = _duration(timeouts.get("read", "30s"), fail, "timeouts", "read")
+    total = _duration(timeouts.get("total", connect + 2 * read), fail, "timeouts", "total")
     retry = _retry(spec.get("retry", "vendor"), vendor, registry, defaults, fail)
 
     headers = {"User-Agent": USER_AGENT, **(defaults.get("headers") or {}), **(spec.get("headers") or {})}
     for key, value in headers.items():
-        if not _token(key) or "\n" in value or "\r" in value:
-            raise fail(f"header {key!r}: names are letters, digits and -, values a single line", "headers", key)
+        problem = header_problem(key, value)
+        if problem:
+            raise fail(f"header {key!r}: {problem}", "headers", key)
+    if signing.scheme == "header":
+        problem = header_problem(signing.header, signing.value)
+        if problem:
+            raise fail(f"signing header {signing.header!r}: {problem}", "signing")
     auth = spec.get("basic_auth")
     if auth:
         pair = f"{auth.get('username', '')}:{auth.get('password', '')}".encode()
@@ -191,6 +206,7 @@ def build_target(
         events=events,
         connect_timeout=connect,
         read_timeout=read,
+        total_timeout=total,
         retry=retry,
         concurrency=concurrency,
         ordering=ordering,
@@ -201,8 +217,22 @@ def build_target(
     )
 
 
-def _token(name: str) -> bool:
-    return bool(re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name))
+_FRAMING = {"content-length", "transfer-encoding", "host", "connection", "content-type"}
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why a header cannot be sent as given (None when it can): no injected lines, no framing."""
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name or ""):
+        return "a header name is letters, digits and - (no spaces or colons)"
+    if name.lower() in _FRAMING:
+        return "the sender writes this header itself"
+    if any(c in value for c in "\r\n\0"):
+        return "a header value must be a single line"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return "a header value must be Latin-1 text (HTTP/1.1); percent-encode or base64 anything else"
+    return None
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:
@@ -222,7 +252,11 @@ def _check_url(value: Any, fail: Callable[..., Problem]) -> str:
     if url.scheme not in ("http", "https") or not url.host:
         raise fail(f"url {value!r}: expected http:// or https:// with a host", "url")
     if url.user is not None or url.password is not None:
-        raise fail("url: credentials in the URL would be stored with it; use basic_auth with ${VARIABLE}", "url")
+        raise fail("url: credentials in a URL would be stored with it; use basic_auth with ${VARIABLE}", "url")
+    if url.port == 0:
+        raise fail("url: port 0 cannot be connected to", "url")
+    if any(len(label) > 63 for label in (url.raw_host or "").split(".")) or len(url.raw_host or "") > 253:
+        raise fail("url: the host name is too long for DNS (63 characters per label, 253 in all)", "url")
     if any(c in value for c in " \r\n\t"):
         raise fail(f"url {value!r}: spaces and line breaks must be percent-encoded", "url")
     return value

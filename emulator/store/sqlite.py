@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS runs (
     finished_ms INTEGER,
     status TEXT NOT NULL,            -- running (or crashed while running), finished, failed, cancelled
     played INTEGER NOT NULL DEFAULT 0,        -- events stored so far: where a resumed play goes on
+    play_done INTEGER NOT NULL DEFAULT 0,     -- 1 once every event is stored (or the play cannot go on)
     options TEXT NOT NULL DEFAULT '{}'        -- what replaying needs: scenario text, start, templates
 );
 CREATE TABLE IF NOT EXISTS targets (
@@ -62,6 +63,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     key TEXT,                        -- ordering key (the actor) when the target keeps order
     status TEXT NOT NULL,            -- pending, delivered, failed
     attempts INTEGER NOT NULL DEFAULT 0,
+    base INTEGER NOT NULL DEFAULT 0,         -- attempts before the latest resend (a resend retries anew)
     elapsed_ms INTEGER NOT NULL DEFAULT 0,   -- scenario time spent waiting between attempts
     last_status INTEGER,
     last_error TEXT,
@@ -116,6 +118,7 @@ class DeliveryRow:
     key: str | None
     attempts: int = 0
     elapsed_ms: int = 0
+    base: int = 0
 
 
 @dataclass(slots=True)
@@ -151,9 +154,12 @@ def now_ms() -> int:
 class Store:
     """One connection to one store; used from a single thread (the event loop's)."""
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:") -> None:
+    def __init__(self, path: str | os.PathLike[str] = ":memory:", create: bool = True) -> None:
         self.path = str(path)
+        if not create and self.path != ":memory:" and not Path(self.path).is_file():
+            raise StoreError(f"{self.path}: no store here (nothing to resume); pass --db with the run's store")
         try:
+            fresh = False
             if self.path != ":memory:":
                 if Path(self.path).is_dir():
                     raise StoreError(
@@ -164,13 +170,22 @@ class Store:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             if self.path != ":memory:" and fresh:
                 os.chmod(self.path, 0o600)
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer idp-emulator (store version {version})")
+            if version == 0:  # new, or someone else's database: look before changing anything
+                tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                others = sorted(tables - {"runs", "targets", "events", "deliveries", "attempts"})
+                if others:
+                    self.db.close()
+                    raise StoreError(
+                        f"{self.path}: a SQLite database of something else (tables {', '.join(others[:5])});"
+                        " give a new file for the store"
+                    )
             self.db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed delivery survives a power cut too, and commits are batched
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA busy_timeout=10000")
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: written by a newer idp-emulator (store version {version})")
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -220,6 +235,10 @@ class Store:
 
         self._write(work)
 
+    def play_done(self, run_id: str) -> None:
+        """Every event of the run is stored (or its play cannot go on): resume will not replay it."""
+        self._write(lambda cur: cur.execute("UPDATE runs SET play_done = 1 WHERE id = ?", (run_id,)))
+
     def finish_run(self, run_id: str, status: str = "finished") -> None:
         self._write(
             lambda cur: cur.execute(
@@ -229,7 +248,7 @@ class Store:
 
     def run(self, run_id: str) -> dict[str, Any] | None:
         cur = self.db.execute(
-            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status, played, options"
+            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status, played, play_done, options"
             " FROM runs WHERE id = ?",
             (run_id,),
         )
@@ -333,7 +352,7 @@ class Store:
         while True:
             sql = (
                 "SELECT d.id, d.run_id, d.target, e.event_id, e.type, e.time_ms, e.body, d.key, d.attempts,"
-                " d.elapsed_ms FROM deliveries d JOIN events e ON e.id = d.event"
+                " d.elapsed_ms, d.base FROM deliveries d JOIN events e ON e.id = d.event"
                 " WHERE d.status = 'pending' AND d.id > ?"
             )
             params: list[Any] = [after]
@@ -350,14 +369,17 @@ class Store:
     def unfinished_runs(self) -> list[str]:
         """Runs with pending deliveries, or whose play stopped without finishing (a crash)."""
         rows = self.db.execute(
-            "SELECT id FROM runs WHERE status = 'running'"
+            "SELECT id FROM runs WHERE status = 'running' OR play_done = 0"
             " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending') ORDER BY started_ms, id"
         )
         return [r[0] for r in rows]
 
     def requeue_failed(self, run_id: str | None = None, deliveries: Sequence[int] = ()) -> int:
         """Mark failed deliveries pending again (a resend keeps the event id); returns how many."""
-        sql = "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, updated_ms = ? WHERE status = 'failed'"
+        sql = (
+            "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, base = attempts, updated_ms = ?"
+            " WHERE status = 'failed'"
+        )
         params: list[Any] = [now_ms()]
         if run_id is not None:
             sql += " AND run_id = ?"

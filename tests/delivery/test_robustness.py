@@ -1,0 +1,177 @@
+"""What a careless or hostile receiver, user or disk can do to a run, and what the run does then."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from receiver import Receiver, start_receiver
+
+from emulator.delivery.runner import deliver_run, resume
+from emulator.delivery.targets import build_target
+from emulator.errors import Problem
+from emulator.render import load, render_events
+from emulator.scenario.loader import load_scenario_text
+from emulator.store.sqlite import Store, StoreError
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+LOGINS = "name: logins\nactors: {alice: {}, bob: {}}\nsteps:\n  - login: {actor: alice}\n    repeat: {count: 60, every: 1s}\n  - login: {actor: bob}\n    repeat: {count: 60, every: 1s}\n"
+
+
+def target(registry, url, vendor="keycloak", **spec):
+    return build_target({"name": spec.pop("name", "t"), "url": url, "vendor": vendor, **spec}, registry)
+
+
+async def test_a_hostile_retry_after_does_not_stall_the_run(aiohttp_server, registry):
+    receiver = await start_receiver(
+        aiohttp_server, Receiver(lambda r, nth: (429, {"Retry-After": "\u00b2"}) if nth == 1 else (200,))
+    )
+    t = target(registry, receiver.url, retry={"attempts": 2, "schedule": ["1s"], "retry_on": ["429"]})
+    store = Store()
+    summary = await asyncio.wait_for(deliver_run(load("login"), [t], store, 1, NOW, 0.001, registry=registry), 10)
+    assert summary.ok and store.attempts(1)[0]["next_delay_ms"] == 1000
+
+
+async def test_a_fault_of_ours_is_recorded_not_hung(aiohttp_server, registry, monkeypatch):
+    receiver = await start_receiver(aiohttp_server)
+
+    async def broken(self, *args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("emulator.delivery.sender.Sender.attempt", broken)
+    store = Store()
+    summary = await asyncio.wait_for(
+        deliver_run(load("login"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry), 10
+    )
+    assert summary.failed == 3 and store.attempts(1)[0]["error"] == "internal error: RuntimeError: boom"
+
+
+async def test_a_store_that_fails_mid_run_is_reported_not_hung(aiohttp_server, registry, monkeypatch):
+    receiver = await start_receiver(aiohttp_server)
+    store = Store()
+
+    def full(*args, **kwargs):
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(store, "record", full)
+    with pytest.raises(StoreError, match="disk full"):
+        await asyncio.wait_for(
+            deliver_run(load("tour"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry), 10
+        )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"signing": {"scheme": "header", "header": "Authorization", "value": "tok\r\nX-Injected: yes"}},
+            "single line",
+        ),
+        ({"signing": {"scheme": "header", "header": "Authorization", "value": "t\u00f6k\u65e5\u672c"}}, "Latin-1"),
+        ({"signing": {"scheme": "header", "header": "Bad Name", "value": "x"}}, "header name"),
+        ({"headers": {"Content-Length": "1"}}, "writes this header itself"),
+        ({"headers": {"Host": "evil.example"}}, "writes this header itself"),
+        ({"headers": {"X-T": "\u65e5\u672c"}}, "Latin-1"),
+        ({"url": "http://127.0.0.1:0/x"}, "port 0"),
+        ({"url": "http://" + "a" * 70 + ".example/x"}, "too long for DNS"),
+        ({"url": "http://user:pw@127.0.0.1/x"}, "credentials in a URL"),
+    ],
+)
+def test_targets_refuse_what_would_break_the_request(registry, spec, message):
+    spec = {"url": "http://127.0.0.1:9/x", **spec}
+    with pytest.raises(Problem, match=message):
+        target(registry, spec.pop("url"), "strivacity", **spec)
+
+
+def test_idaas_answers_within_3_seconds_in_all(registry):
+    assert target(registry, "http://127.0.0.1:9/x", "idaas").total_timeout == 3
+
+
+async def test_echoed_credentials_never_reach_the_log(aiohttp_server, registry):
+    def echo(request, nth):
+        auth = request.headers["Authorization"]
+        return (200, {"X-Echo-Auth": auth, "Set-Cookie": "session=abc"}, f"you sent {auth}".encode())
+
+    receiver = await start_receiver(aiohttp_server, Receiver(echo))
+    t = target(registry, receiver.url, basic_auth={"username": "u", "password": "hunter2pw"})
+    store = Store()
+    await deliver_run(load("login"), [t], store, 1, NOW, 0, registry=registry)
+    attempt = store.attempts(1)[0]
+    assert attempt["response_headers"]["X-Echo-Auth"] == "<redacted>"
+    assert attempt["response_headers"]["Set-Cookie"] == "<redacted>"
+    assert attempt["response_body"] == b"you sent <redacted>"
+
+
+async def test_resend_retries_with_the_full_policy_again(aiohttp_server, registry):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    t = target(registry, receiver.url, "fusionauth", events=["user.login.success"])
+    store = Store()
+    summary = await deliver_run(load("login"), [t], store, 1, NOW, 0, registry=registry)
+    assert summary.attempts == 4
+    store.requeue_failed()
+    [again] = await resume(store, registry, time_scale=0)
+    assert again.attempts == 4 and again.failed == 1
+    assert [a["number"] for a in store.attempts(1)] == list(range(1, 9))  # the log numbers on
+
+
+async def test_replay_after_a_crash_skips_exactly_what_was_stored(aiohttp_server, registry):
+    """Two vendors whose events share timestamps: the replay must interleave them as the run did."""
+    a = await start_receiver(aiohttp_server)
+    b = await start_receiver(aiohttp_server)
+    targets = [target(registry, a.url, "keycloak", name="zeta"), target(registry, b.url, "fusionauth", name="alpha")]
+    store = Store()
+    scenario = load_scenario_text(LOGINS)
+    summary = await deliver_run(scenario, targets, store, 3, NOW, 0, registry=registry)
+    stored = [r[0] for r in store.db.execute("SELECT event_id FROM events ORDER BY id")]
+    # a crash after 101 events: later events and their deliveries never reached the store
+    store.db.execute("DELETE FROM deliveries WHERE event > 101")
+    store.db.execute("DELETE FROM events WHERE id > 101")
+    store.db.execute("UPDATE runs SET played = 101, play_done = 0, status = 'running'")
+    a.requests.clear()
+    b.requests.clear()
+    [resumed] = await resume(store, registry, time_scale=0)
+    assert resumed.events == summary.events - 101
+    again = [r[0] for r in store.db.execute("SELECT event_id FROM events ORDER BY id")]
+    assert again == stored  # same events, same order, none twice
+    assert len(a.requests) + len(b.requests) == summary.events - 101
+
+
+async def test_a_cancelled_run_plays_on_when_resumed(aiohttp_server, registry):
+    got_some = asyncio.Event()
+    receiver = await start_receiver(aiohttp_server, Receiver(on_request=lambda r: got_some.set()))
+    t = target(registry, receiver.url, concurrency=1)
+    store = Store()
+    scenario = load_scenario_text(LOGINS)
+    task = asyncio.create_task(deliver_run(scenario, [t], store, 3, NOW, 0.01, pace=True, registry=registry))
+    await asyncio.wait_for(got_some.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert store.db.execute("SELECT status, play_done FROM runs").fetchone() == ("cancelled", 0)
+    [resumed] = await resume(store, registry, time_scale=0)
+    total = len(list(render_events(scenario, "keycloak", 3, NOW, registry)))
+    assert {r.event_id for r in receiver.requests} == {
+        e.id for e in render_events(scenario, "keycloak", 3, NOW, registry)
+    }
+    assert store.counts(resumed.run)["delivered"] == total
+
+
+def test_someone_elses_database_is_left_alone(tmp_path):
+    path = tmp_path / "theirs.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="a SQLite database of something else"):
+        Store(path)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "theirs.db-wal").exists()
+
+
+def test_resume_never_creates_a_store(tmp_path):
+    with pytest.raises(StoreError, match="no store here"):
+        Store(tmp_path / "nothing" / "x.db", create=False)
+    assert not (tmp_path / "nothing").exists()
