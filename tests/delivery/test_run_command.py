@@ -173,3 +173,15 @@ async def test_resume_says_what_it_needs_for_a_secret_given_literally(aiohttp_se
     code, out, err = await cli("resend", "--db", db, "--secret", SECRET, "--json")
     assert code == 0, err
     assert json.loads(out)["delivered"] == 3
+
+
+async def test_a_token_in_the_target_url_is_neither_printed_nor_stored(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server)
+    code, out, err = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", receiver.url + "?token=SUPERSECRET",
+        "--db", str(tmp_path / "s.db"), "--seed", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "SUPERSECRET" not in out + err
+    assert b"SUPERSECRET" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert receiver.requests[0].url.endswith("?token=SUPERSECRET")  # but it is sent
