@@ -424,3 +424,13 @@ class Store:
         )
         keys = [c[0] for c in cur.description]
         return [dict(zip(keys, row, strict=True)) for row in cur]
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's events in the order they were played, with their exact bodies."""
+        cur = self.db.execute(
+            "SELECT vendor, event_id, type, time_ms, action, actor, error, body FROM events"
+            " WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        keys = [c[0] for c in cur.description]
+        return [dict(zip(keys, row, strict=True)) for row in cur]

@@ -31,6 +31,7 @@ _TOP_KEYS = {
     "raw_types",
     "defaults",
     "delivery",
+    "wire",
 }
 
 
@@ -72,6 +73,7 @@ class Catalog:
     raw_types: list[str] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
     delivery: dict[str, Any] = field(default_factory=dict)
+    wire: dict[str, Any] = field(default_factory=dict)  # where a consumer reads id, type and user
     _bases: dict[str, str] | None = field(default=None, repr=False)
 
     def error_code(self, neutral: str) -> str:
@@ -220,6 +222,7 @@ def _load_catalog(path: Path) -> Catalog:
         raw_types=list(data.get("raw_types") or []),
         defaults=dict(data.get("defaults") or {}),
         delivery=dict(data.get("delivery") or {}),
+        wire=dict(data.get("wire") or {}),
     )
 
 

@@ -1,0 +1,1 @@
+"""Testing toolkit: the pytest plugin, a programmable webhook receiver, signature checks."""

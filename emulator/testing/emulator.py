@@ -1,0 +1,154 @@
+"""The emulator inside a test process: play a scenario or trigger one action, deliver, report.
+
+What a test needs from ``idp-emulator run`` without a command line: the same targets, signing,
+retries and store (in memory), with every result returned as data. It runs on the harness's
+loop, so both sync and async tests can use it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emulator.delivery.runner import Summary, deliver_run
+from emulator.delivery.targets import Target, build_target
+from emulator.render import load
+from emulator.scenario.loader import load_scenario_text
+from emulator.scenario.model import Scenario
+from emulator.store.sqlite import Store
+from emulator.testing.harness import LoopThread
+from emulator.testing.receiver import WebhookReceiver
+from emulator.vendors.registry import Registry
+
+
+@dataclass
+class PlayResult:
+    """A finished run: the summary, each event played, and each delivery's attempts."""
+
+    summary: Summary
+    events: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.summary.ok
+
+    @property
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.events]
+
+    def bodies(self, type: str | None = None) -> list[Any]:
+        return [json.loads(e["body"]) for e in self.events if type is None or e["type"] == type]
+
+
+class Emulator:
+    """Plays scenarios against targets from inside a test; ``play`` blocks, ``play_async`` awaits."""
+
+    def __init__(self, harness: LoopThread, registry: Registry | None = None) -> None:
+        self.harness = harness
+        self.registry = registry or Registry()
+        self.store = Store(":memory:")
+        self.runs: list[PlayResult] = []
+
+    def play(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
+        """Play ``scenario`` (a bundled name, a file, or YAML text) as ``vendor`` and deliver to ``target``.
+
+        ``target``: a URL, a webhook receiver, a target mapping (as in emulator.yaml), or a list
+        of these (fan-out). Options: ``seed`` (1), ``start`` (now), ``secret``, ``signing``,
+        ``retry`` (the vendor's), ``time_scale`` (0: retries back to back), ``signed_time``,
+        ``ordering``, ``events``, ``timeout`` (seconds to wait for the run, 60).
+        """
+        timeout = options.pop("timeout", 60)
+        return self.harness.run(self._play(scenario, vendor, target, options), timeout)
+
+    async def play_async(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
+        options.pop("timeout", None)
+        return await self.harness.run_async(self._play(scenario, vendor, target, options))
+
+    def trigger(self, action: str, vendor: str, target: Any, **options: Any) -> PlayResult:
+        """One action, like ``stripe trigger``: ``trigger("login", "keycloak", url, error="invalid_user_credentials")``.
+
+        ``actor`` gives the actor's fields (``{"email": ...}``); other action parameters
+        (``error``, ``provider``, ``first``, ...) go to the step; delivery options as in ``play``.
+        """
+        scenario, rest = _one_action(action, options)
+        return self.play(scenario, vendor, target, **rest)
+
+    async def trigger_async(self, action: str, vendor: str, target: Any, **options: Any) -> PlayResult:
+        scenario, rest = _one_action(action, options)
+        return await self.play_async(scenario, vendor, target, **rest)
+
+    async def _play(self, scenario: str | Path, vendor: str, target: Any, options: dict[str, Any]) -> PlayResult:
+        story = _scenario(scenario)
+        targets = [
+            self._target(t, vendor, options, i) for i, t in enumerate(target if isinstance(target, list) else [target])
+        ]
+        start = options.get("start") or datetime.now(UTC).replace(microsecond=0)
+        if isinstance(start, str):
+            start = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        summary = await deliver_run(
+            story,
+            targets,
+            self.store,
+            int(options.get("seed", 1)),
+            start,
+            float(options.get("time_scale", 0)),
+            registry=self.registry,
+        )
+        result = PlayResult(summary, self.store.events(summary.run), self.store.deliveries(summary.run))
+        self.runs.append(result)
+        return result
+
+    def _target(self, target: Any, vendor: str, options: dict[str, Any], index: int) -> Target:
+        if isinstance(target, dict):
+            return build_target({"name": f"target-{index + 1}", **target}, self.registry, vendor)
+        receiver = getattr(target, "receiver", target)
+        spec: dict[str, Any] = {"name": f"target-{index + 1}"}
+        if isinstance(receiver, WebhookReceiver):
+            spec["url"] = receiver.url
+            if receiver.vendor is None:  # it reads and checks what arrives as this vendor's
+                _adopt(receiver, vendor, options, self.registry)
+        else:
+            spec["url"] = str(target)
+        signing: dict[str, Any] = {}
+        if options.get("signing"):
+            signing["scheme"] = options["signing"]
+        if options.get("secret"):
+            signing["secret"] = options["secret"]
+        elif isinstance(receiver, WebhookReceiver) and receiver.secrets:
+            signing["secret"] = receiver.secrets[0]  # the receiver checks with this secret: sign with it
+        if signing:
+            spec["signing"] = signing
+        for key in ("retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth"):
+            if key in options:
+                spec[key] = options[key]
+        return build_target(spec, self.registry, vendor)
+
+
+def _adopt(receiver: WebhookReceiver, vendor: str, options: dict[str, Any], registry: Registry) -> None:
+    """A receiver with no vendor of its own reads and verifies as the vendor being played."""
+    fresh = WebhookReceiver(vendor, options.get("secret"), options.get("signing"), registry=registry)
+    receiver.vendor, receiver.wire, receiver.scheme = fresh.vendor, fresh.wire, fresh.scheme
+    receiver.secrets, receiver.algorithm, receiver.header = fresh.secrets, fresh.algorithm, fresh.header
+
+
+def _scenario(ref: str | Path) -> Scenario:
+    if isinstance(ref, str) and "\n" in ref:
+        return load_scenario_text(ref, "<inline scenario>")
+    return load(ref)
+
+
+def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    delivery = {"seed", "start", "secret", "signing", "retry", "time_scale", "signed_time", "ordering", "events",
+                "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
+    rest = {k: v for k, v in options.items() if k in delivery}
+    params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
+    actor = options.get("actor") or {}
+    step = {action: {"actor": "someone", **params}}
+    text = yaml.safe_dump({"name": f"trigger-{action}", "actors": {"someone": actor}, "steps": [step]}, sort_keys=False)
+    return text if "\n" in text else text + "\n", rest

@@ -1,0 +1,72 @@
+"""Reading a delivered webhook the way a consumer would: its id, type and user, per vendor.
+
+Where each vendor puts them is data (the ``wire`` section of its catalog); this only follows
+the paths, so a receiver can describe any vendor's webhook, including ones from a real IdP.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.vendors.registry import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    id: str | None
+    type: str | None
+    user: str | None
+    body: Any  # the parsed JSON, or None when the body is not JSON
+
+
+def follow(data: Any, path: str) -> Any:
+    """``event.user.email`` or ``labels.0`` through dicts and lists; None where the path ends."""
+    node = data
+    for part in path.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def read(body: bytes, wire: dict[str, Any]) -> Reading:
+    """What a consumer sees in ``body`` for a vendor described by ``wire``."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return Reading(None, None, None, None)
+
+    def first(paths: Any) -> str | None:
+        for path in paths if isinstance(paths, list) else [paths]:
+            value = follow(data, str(path)) if path else None
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return str(value)
+        return None
+
+    return Reading(first(wire.get("id", "id")), first(wire.get("type", "type")), first(wire.get("user", [])), data)
+
+
+def type_matches(pattern: str, event_type: str | None, wire: dict[str, Any]) -> bool:
+    """Whether ``pattern`` (a glob) names this type, with or without the vendor's prefix (access.LOGIN is LOGIN)."""
+    from fnmatch import fnmatchcase
+
+    if event_type is None:
+        return False
+    if fnmatchcase(event_type, pattern):
+        return True
+    for prefix in wire.get("prefixes", []):
+        if event_type.startswith(prefix) and fnmatchcase(event_type[len(prefix) :], pattern):
+            return True
+    return False
+
+
+def wire_of(vendor: str | None, registry: Registry | None = None) -> dict[str, Any]:
+    """The ``wire`` section of a vendor's catalog (empty for no vendor: generic id and type)."""
+    if not vendor:
+        return {}
+    return (registry or Registry()).vendor(vendor).catalog.wire
