@@ -109,6 +109,17 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--json", action="store_true")
     resend.add_argument("--templates", action="append", default=[], metavar="DIR")
 
+    listen = sub.add_parser("listen", help="receive webhooks in the terminal, check signatures, forward to your app")
+    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    listen.add_argument("--port", type=int, default=8026, help="port (default 8026; 0 picks a free one)")
+    listen.add_argument("--vendor", default=None, help="read and check webhooks as this vendor's")
+    listen.add_argument("--secret", default=os.environ.get("IDP_EMULATOR_SECRET"), help="secret to check signatures")
+    listen.add_argument("--signing", default=None, metavar="SCHEME", help="signing scheme (default: the vendor's)")
+    listen.add_argument("--respond", default=None, metavar="500,500,200", help="answers per event, then 200")
+    listen.add_argument("--forward-to", default=None, metavar="URL", help="forward each webhook to your app")
+    listen.add_argument("--print-body", action="store_true", help="print each body, indented")
+    listen.add_argument("--templates", action="append", default=[], metavar="DIR")
+
     sub.add_parser("list", help="list the bundled scenarios")
     schema = sub.add_parser("schema", help="print the JSON Schema for scenario files")
     schema.add_argument("--output", "-o", default=None, help="write to a file instead")
@@ -290,7 +301,16 @@ def cmd_resend(args: argparse.Namespace) -> int:
     return resend_command(args)
 
 
+def cmd_listen(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from emulator.testing.listen import listen
+
+    return asyncio.run(listen(args))
+
+
 _COMMANDS = {
+    "listen": cmd_listen,
     "run": cmd_run,
     "resume": cmd_resume,
     "resend": cmd_resend,

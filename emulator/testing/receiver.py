@@ -39,6 +39,7 @@ class Webhook:
     user: str | None
     verdict: Verdict
     answered: int | str = 200
+    types: tuple[str, ...] = ()
 
     def json(self) -> Any:
         import json
@@ -165,6 +166,7 @@ class WebhookReceiver:
             reading.type,
             reading.user,
             verdict,
+            types=reading.types,
         )
         answer: Answer = self._next_answer(webhook)
         status, answer_headers, answer_body = (answer if isinstance(answer, int) else 200), {}, b""
@@ -200,7 +202,7 @@ class WebhookReceiver:
         return [
             w
             for w in self.received
-            if (type is None or type_matches(type, w.type, self.wire)) and (user is None or w.user == user)
+            if (type is None or type_matches(type, w.types, self.wire)) and (user is None or w.user == user)
         ]
 
     async def wait_for(

@@ -19,10 +19,13 @@ class Reading:
     type: str | None
     user: str | None
     body: Any  # the parsed JSON, or None when the body is not JSON
+    types: tuple[str, ...] = ()  # every type the event carries (Strivacity's labels: registration and login)
 
 
 def follow(data: Any, path: str) -> Any:
     """``event.user.email`` or ``labels.0`` through dicts and lists; None where the path ends."""
+    if not path:
+        return data
     node = data
     for part in path.split("."):
         if isinstance(node, dict):
@@ -40,6 +43,8 @@ def read(body: bytes, wire: dict[str, Any]) -> Reading:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return Reading(None, None, None, None)
+    kinds = follow(data, str(wire.get("type", "type")))
+    types = tuple(str(k) for k in kinds if isinstance(k, str)) if isinstance(kinds, list) else ()
 
     def first(paths: Any) -> str | None:
         for path in paths if isinstance(paths, list) else [paths]:
@@ -48,20 +53,27 @@ def read(body: bytes, wire: dict[str, Any]) -> Reading:
                 return str(value)
         return None
 
-    return Reading(first(wire.get("id", "id")), first(wire.get("type", "type")), first(wire.get("user", [])), data)
+    event_type = types[0] if types else first(wire.get("type", "type"))
+    return Reading(
+        first(wire.get("id", "id")),
+        event_type,
+        first(wire.get("user", [])),
+        data,
+        types or ((event_type,) if event_type else ()),
+    )
 
 
-def type_matches(pattern: str, event_type: str | None, wire: dict[str, Any]) -> bool:
-    """Whether ``pattern`` (a glob) names this type, with or without the vendor's prefix (access.LOGIN is LOGIN)."""
+def type_matches(pattern: str, types: str | tuple[str, ...] | None, wire: dict[str, Any]) -> bool:
+    """Whether ``pattern`` (a glob) names one of the event's types, with or without the vendor's
+    prefix (``LOGIN`` matches ``access.LOGIN``)."""
     from fnmatch import fnmatchcase
 
-    if event_type is None:
-        return False
-    if fnmatchcase(event_type, pattern):
-        return True
-    for prefix in wire.get("prefixes", []):
-        if event_type.startswith(prefix) and fnmatchcase(event_type[len(prefix) :], pattern):
+    for event_type in (types,) if isinstance(types, str) else types or ():
+        if fnmatchcase(event_type, pattern):
             return True
+        for prefix in wire.get("prefixes", []):
+            if event_type.startswith(prefix) and fnmatchcase(event_type[len(prefix) :], pattern):
+                return True
     return False
 
 

@@ -1,0 +1,91 @@
+"""`idp-emulator listen` in a separate process: what it prints, how it answers, where it forwards."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from emulator.delivery.runner import deliver_run
+from emulator.delivery.targets import build_target
+from emulator.render import load
+from emulator.store.sqlite import Store
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+async def start_listen(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emulator", "listen", "--port", "0", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    assert first.startswith("listening on http://127.0.0.1:"), first
+    return proc, first.split()[2]
+
+
+async def stop(proc: asyncio.subprocess.Process) -> str:
+    proc.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 10)
+    assert proc.returncode == 0
+    return out.decode()
+
+
+async def deliver(registry, url: str, vendor: str = "keycloak", **spec):
+    t = build_target({"name": "t", "url": url, "vendor": vendor, **spec}, registry)
+    return await deliver_run(load("login"), [t], Store(), 1, NOW, 0.001, registry=registry)
+
+
+async def test_listen_prints_checks_and_answers(registry):
+    proc, url = await start_listen("--vendor", "keycloak", "--secret", "kc", "--respond", "500,200", "--print-body")
+    summary = await deliver(registry, url, signing={"secret": "kc"})
+    out = await stop(proc)
+    assert summary.ok and summary.attempts == 6
+    lines = [line for line in out.splitlines() if "POST /webhooks" in line]
+    assert len(lines) == 6
+    assert all("signature valid" in line and "user=" in line for line in lines)
+    assert [line.rsplit("-> ", 1)[1] for line in lines[:2]] == ["500", "200"]
+    assert "access.LOGIN" in lines[0] and '"authDetails": {' in out
+    assert "6 webhook(s) received" in out
+
+
+async def test_listen_reports_bad_signatures(registry):
+    proc, url = await start_listen("--vendor", "keycloak", "--secret", "right")
+    await deliver(registry, url, signing={"secret": "wrong"}, events=["LOGIN"])
+    out = await stop(proc)
+    assert "signature INVALID: X-Keycloak-Signature does not match the body" in out
+
+
+async def test_listen_forwards_to_the_app_and_answers_with_its_answer(aiohttp_server, registry):
+    seen: list[tuple[bytes, str]] = []
+
+    async def app_hook(request: web.Request) -> web.Response:
+        seen.append((await request.read(), request.headers.get("X-Keycloak-Signature", "")))
+        return web.Response(status=202 if len(seen) > 1 else 503)
+
+    app = web.Application()
+    app.router.add_post("/idp", app_hook)
+    server = await aiohttp_server(app)
+    proc, url = await start_listen(
+        "--vendor", "keycloak", "--secret", "kc", "--forward-to", str(server.make_url("/idp"))
+    )
+    summary = await deliver(registry, url, signing={"secret": "kc"}, events=["LOGIN"])
+    out = await stop(proc)
+    assert summary.ok and summary.attempts == 2  # the app's 503 went back to the sender, which retried
+    assert len(seen) == 2 and json.loads(seen[0][0])["type"] == "access.LOGIN" and seen[0][1]
+    assert "forwarded to" in out and ": 503" in out and ": 202" in out
+
+
+async def test_bad_listen_options_are_explained():
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "emulator", "listen", "--port", "0", "--respond", "500,700",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1 and "--respond: '700' is not a status code" in err.decode()

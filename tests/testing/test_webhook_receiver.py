@@ -1,0 +1,115 @@
+"""The programmable receiver, driven by real runs over loopback: answers, waits, readings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from emulator.delivery.runner import deliver_run
+from emulator.delivery.targets import build_target
+from emulator.render import load, render_events
+from emulator.store.sqlite import Store
+from emulator.testing.receiver import WebhookReceiver
+from emulator.testing.wire import type_matches
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+async def run(registry, receiver, scenario="login", vendor="fusionauth", **spec):
+    t = build_target({"name": "t", "url": receiver.url, "vendor": vendor, **spec}, registry)
+    store = Store()
+    summary = await deliver_run(load(scenario), [t], store, 1, NOW, 0.001, registry=registry)
+    return summary, store
+
+
+@pytest.mark.parametrize("vendor", ["flip", "keycloak", "fusionauth", "idaas", "strivacity"])
+async def test_it_reads_every_vendors_id_type_and_user(registry, vendor):
+    async with WebhookReceiver(vendor, registry=registry) as receiver:
+        await run(registry, receiver, "tour", vendor)
+        events = list(render_events(load("tour"), vendor, 1, NOW, registry))
+        assert {w.id for w in receiver.received} == {e.id for e in events}
+        by_id = {e.id: e for e in events}
+        for webhook in receiver.received:
+            assert type_matches(by_id[webhook.id].type, webhook.types, receiver.wire), (
+                webhook.type,
+                by_id[webhook.id].type,
+            )
+        assert sum(1 for w in receiver.received if w.user) > len(receiver.received) / 2
+
+
+async def test_answers_per_event_then_200(registry):
+    async with WebhookReceiver("fusionauth", "fa-secret-of-a-proper-length-123", registry=registry) as receiver:
+        receiver.respond(500, 500, 200)
+        summary, _ = await run(registry, receiver, signing={"secret": "fa-secret-of-a-proper-length-123"})
+        assert summary.ok and summary.attempts == 3
+        assert [w.answered for w in receiver.received] == [500, 500, 200]
+        receiver.assert_signed()
+
+
+async def test_answers_in_arrival_order(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        receiver.respond(503, per_event=False)  # only the very first request fails
+        summary, _ = await run(registry, receiver, vendor="keycloak", ordering="actor")
+        assert summary.ok and summary.attempts == 4
+        assert [w.answered for w in receiver.received].count(503) == 1
+
+
+async def test_drop_and_hang(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        receiver.respond("drop", "hang", then=200, per_event=False)
+        spec = {"retry": {"attempts": 3, "schedule": ["1s"], "retry_on": ["any"]}, "timeouts": {"read": "300ms"}}
+        summary, store = await run(registry, receiver, vendor="keycloak", events=["LOGIN"], **spec)
+        errors = [a["error"] for a in store.attempts(1)]
+        assert summary.ok and len(errors) == 3
+        assert "closed the connection without answering" in errors[0]
+        assert errors[1] == "no answer within 0.3 s (read timeout)"
+    # stopping returned although a handler was still hanging
+
+
+async def test_delay(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        receiver.respond(delay=0.2)
+        began = time.monotonic()
+        summary, _ = await run(registry, receiver, vendor="keycloak", events=["LOGIN"])
+        assert summary.ok and time.monotonic() - began >= 0.2
+
+
+async def test_waits_end_when_the_condition_holds_and_fail_readably(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        task = asyncio.create_task(run(registry, receiver, "tour", "keycloak"))
+        got = await receiver.wait_for(2, type="LOGOUT", timeout=10)
+        assert len(got) >= 2 and all(w.type == "access.LOGOUT" for w in got)
+        await task
+        quiet = await receiver.wait_quiet(period=0.05, timeout=5)
+        assert len(quiet) == len(receiver.received)
+        with pytest.raises(AssertionError) as info:
+            await receiver.wait_for(1, type="NO_SUCH_TYPE", timeout=0.1)
+        assert "waited 0.1 s for 1 webhook(s) of type NO_SUCH_TYPE" in str(info.value)
+        assert "access.LOGIN id=" in str(info.value)
+        with pytest.raises(AssertionError, match=r"expected 5 webhook\(s\) of type LOGOUT, got \d+"):
+            receiver.assert_received("LOGOUT", count=5)
+        assert receiver.assert_received("LOGIN*")
+        assert receiver.duplicates() == {}
+
+
+async def test_duplicates_are_counted(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        await run(registry, receiver, vendor="keycloak", events=["LOGIN"])
+        await run(registry, receiver, vendor="keycloak", events=["LOGIN"])  # same seed: same event id
+        assert list(receiver.duplicates().values()) == [2]
+
+
+async def test_bad_signatures_are_reported(registry):
+    async with WebhookReceiver("keycloak", "right-secret", registry=registry) as receiver:
+        await run(registry, receiver, vendor="keycloak", signing={"secret": "wrong-secret"}, events=["LOGIN"])
+        assert "X-Keycloak-Signature does not match" in str(receiver.received[0].verdict)
+        with pytest.raises(AssertionError, match="bad signature"):
+            receiver.assert_signed()
+
+
+def test_answers_are_checked():
+    with pytest.raises(ValueError, match="status code, 'drop' or 'hang'"):
+        WebhookReceiver().respond(700)
