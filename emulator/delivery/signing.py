@@ -179,3 +179,15 @@ def public_jwk(private_pem: str, key_id: str) -> dict[str, Any]:
         raise SigningError("only RSA and EC keys are published in a JWKS")
     jwk.update({"kid": key_id, "use": "sig"})
     return jwk
+
+
+def key_id_for(private_pem: str) -> str:
+    """A stable ``kid`` for a key that was given none: a short digest of its public half."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
+
+    try:
+        public = load_pem_private_key(private_pem.encode(), password=None).public_key()
+    except (ValueError, TypeError) as exc:
+        raise SigningError(f"not a PEM private key: {exc}") from None
+    der = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[union-attr]
+    return hashlib.sha256(der).hexdigest()[:16]

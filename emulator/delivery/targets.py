@@ -19,7 +19,7 @@ from yarl import URL
 
 from emulator import __version__
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
-from emulator.delivery.signing import SCHEMES, Signing, SigningError
+from emulator.delivery.signing import SCHEMES, Signing, SigningError, key_id_for
 from emulator.errors import EmulatorError, Location, Problem, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
@@ -289,14 +289,38 @@ def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) 
         return Signing(
             scheme=scheme,
             secrets=secrets,
-            algorithm=str(spec.get("algorithm") or base.get("algorithm") or ""),
-            key_id=str(spec.get("key_id") or base.get("key_id") or ""),
+            algorithm=str(spec.get("algorithm") or _key_algorithm(scheme, secrets) or base.get("algorithm") or ""),
+            key_id=str(spec.get("key_id") or base.get("key_id") or _default_kid(scheme, secrets)),
             header=str(spec.get("header") or base.get("header") or ""),
             value=str(value or (secrets[0] if scheme == "header" and secrets else "")),
             extra={"created": spec.get("created", base.get("created", True))},
         )
     except SigningError as exc:
         raise fail(str(exc), "signing") from None
+
+
+def _key_algorithm(scheme: str, secrets: tuple[str, ...]) -> str:
+    """RS256 or ES256 when a FusionAuth target is given a PEM key and no algorithm (an HMAC secret is HS256)."""
+    if scheme != "fusionauth-jwt" or not secrets or "-----BEGIN" not in secrets[0]:
+        return ""
+    return "ES256" if "EC PRIVATE KEY" in secrets[0] or _is_ec(secrets[0]) else "RS256"
+
+
+def _default_kid(scheme: str, secrets: tuple[str, ...]) -> str:
+    """An asymmetric key needs a kid so consumers can find it in the JWKS."""
+    if scheme == "fusionauth-jwt" and secrets and "-----BEGIN" in secrets[0]:
+        return key_id_for(secrets[0])
+    return ""
+
+
+def _is_ec(pem: str) -> bool:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    try:
+        return isinstance(load_pem_private_key(pem.encode(), password=None), ec.EllipticCurvePrivateKey)
+    except (ValueError, TypeError):
+        return False
 
 
 def _retry(

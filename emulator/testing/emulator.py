@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from emulator.delivery.runner import Summary, deliver_run
 from emulator.delivery.targets import Target, build_target
 from emulator.render import load
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
+from emulator.server.app import make_app, signing_keys
 from emulator.store.sqlite import Store
 from emulator.testing.harness import LoopThread
 from emulator.testing.receiver import WebhookReceiver
@@ -54,6 +56,28 @@ class Emulator:
         self.registry = registry or Registry()
         self.store = Store(":memory:")
         self.runs: list[PlayResult] = []
+        self.targets: list[Target] = []
+        self.url = ""  # where the emulator serves /api/health and /.well-known/jwks.json
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> Emulator:
+        """Serve on a free loopback port (the signing keys, for consumers that fetch a JWKS)."""
+        self._runner = web.AppRunner(make_app(lambda: signing_keys(self.targets)), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.store.close()
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.url}/.well-known/jwks.json"
 
     def play(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
         """Play ``scenario`` (a bundled name, a file, or YAML text) as ``vendor`` and deliver to ``target``.
@@ -88,6 +112,7 @@ class Emulator:
         targets = [
             self._target(t, vendor, options, i) for i, t in enumerate(target if isinstance(target, list) else [target])
         ]
+        self.targets.extend(targets)
         start = options.get("start") or datetime.now(UTC).replace(microsecond=0)
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
@@ -118,6 +143,9 @@ class Emulator:
         signing: dict[str, Any] = {}
         if options.get("signing"):
             signing["scheme"] = options["signing"]
+        for key in ("algorithm", "key_id"):
+            if options.get(key):
+                signing[key] = options[key]
         if options.get("secret"):
             signing["secret"] = options["secret"]
         elif isinstance(receiver, WebhookReceiver) and receiver.secrets:
@@ -144,7 +172,8 @@ def _scenario(ref: str | Path) -> Scenario:
 
 
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    delivery = {"seed", "start", "secret", "signing", "retry", "time_scale", "signed_time", "ordering", "events",
+    delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
+                "ordering", "events",
                 "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}

@@ -3,7 +3,8 @@
 Fixtures:
 
 - ``idp_emulator``: plays scenarios or triggers one action against any URL, in process, with an
-  in-memory store; ``play``/``trigger`` block, ``play_async``/``trigger_async`` await.
+  in-memory store; ``play``/``trigger`` block, ``play_async``/``trigger_async`` await. It serves
+  its signing keys on a free port (``idp_emulator.jwks_url``).
 - ``webhook_receiver``: a consumer on a free loopback port that records each request, checks its
   signature, and answers as told (``respond(500, 500, 200)``, ``"drop"``, ``delay=``); with
   waiting helpers (``wait_for``, ``wait_quiet``, and their ``_async`` forms) and assertions.
@@ -33,11 +34,13 @@ def _idp_emulator_loop() -> Iterator[LoopThread]:
 
 
 @pytest.fixture
-def idp_emulator(_idp_emulator_loop: LoopThread) -> Emulator:
+def idp_emulator(_idp_emulator_loop: LoopThread) -> Iterator[Emulator]:
     """The emulator, in process: ``idp_emulator.play("login", "keycloak", webhook_receiver)``."""
     from emulator.testing.emulator import Emulator
 
-    return Emulator(_idp_emulator_loop)
+    emulator = _idp_emulator_loop.run(Emulator(_idp_emulator_loop).start())
+    yield emulator
+    _idp_emulator_loop.run(emulator.stop())
 
 
 @pytest.fixture
