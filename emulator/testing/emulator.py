@@ -18,6 +18,7 @@ from aiohttp import web
 
 from emulator.delivery.runner import Summary, deliver_run
 from emulator.delivery.targets import Target, build_target
+from emulator.errors import ScenarioError
 from emulator.render import load
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
@@ -39,6 +40,15 @@ class PlayResult:
     @property
     def ok(self) -> bool:
         return self.summary.ok
+
+    def __repr__(self) -> str:
+        s = self.summary
+        failed = [
+            f"{d['type']} {d['event_id']}: {d['last_error']}" for d in self.deliveries if d["status"] != "delivered"
+        ]
+        more = f", not delivered: {failed[:5]}" if failed else ""
+        counts = f"{s.events} events, {s.delivered} delivered, {s.failed} failed, {s.attempts} attempts"
+        return f"<PlayResult {s.run} {s.status}: {counts}{more}>"
 
     @property
     def types(self) -> list[str]:
@@ -87,6 +97,7 @@ class Emulator:
         ``retry`` (the vendor's), ``time_scale`` (0: retries back to back), ``signed_time``,
         ``ordering``, ``events``, ``timeout`` (seconds to wait for the run, 60).
         """
+        __tracebackhide__ = True
         timeout = options.pop("timeout", 60)
         return self.harness.run(self._play(scenario, vendor, target, options), timeout)
 
@@ -100,15 +111,24 @@ class Emulator:
         ``actor`` gives the actor's fields (``{"email": ...}``); other action parameters
         (``error``, ``provider``, ``first``, ...) go to the step; delivery options as in ``play``.
         """
+        __tracebackhide__ = True
         scenario, rest = _one_action(action, options)
-        return self.play(scenario, vendor, target, **rest)
+        timeout = rest.pop("timeout", 60)
+        return self.harness.run(self._play(scenario, vendor, target, rest), timeout, name="trigger")
 
     async def trigger_async(self, action: str, vendor: str, target: Any, **options: Any) -> PlayResult:
         scenario, rest = _one_action(action, options)
         return await self.play_async(scenario, vendor, target, **rest)
 
     async def _play(self, scenario: str | Path, vendor: str, target: Any, options: dict[str, Any]) -> PlayResult:
-        story = _scenario(scenario)
+        try:
+            story = _scenario(scenario)
+        except ScenarioError as exc:
+            if isinstance(scenario, str) and scenario.startswith("name: trigger-"):
+                # the YAML was made from the call's keywords: speak of those, not of generated lines
+                reasons = "; ".join(p.message for p in exc.problems)
+                raise ValueError(f"trigger: {reasons} (the action's parameters: idp-emulator catalog)") from None
+            raise
         targets = [
             self._target(t, vendor, options, i) for i, t in enumerate(target if isinstance(target, list) else [target])
         ]

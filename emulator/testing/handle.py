@@ -40,7 +40,8 @@ class ReceiverHandle:
     def wait_for(
         self, count: int = 1, type: str | None = None, user: str | None = None, timeout: float = 5.0
     ) -> list[Webhook]:
-        return self.harness.run(self.receiver.wait_for(count, type, user, timeout))
+        __tracebackhide__ = True
+        return self.harness.run(self.receiver.wait_for(count, type, user, timeout), name="wait_for")
 
     async def wait_for_async(
         self, count: int = 1, type: str | None = None, user: str | None = None, timeout: float = 5.0
@@ -48,7 +49,8 @@ class ReceiverHandle:
         return await self.harness.run_async(self.receiver.wait_for(count, type, user, timeout))
 
     def wait_quiet(self, period: float = 0.2, timeout: float = 10.0) -> list[Webhook]:
-        return self.harness.run(self.receiver.wait_quiet(period, timeout))
+        __tracebackhide__ = True
+        return self.harness.run(self.receiver.wait_quiet(period, timeout), name="wait_quiet")
 
     async def wait_quiet_async(self, period: float = 0.2, timeout: float = 10.0) -> list[Webhook]:
         return await self.harness.run_async(self.receiver.wait_quiet(period, timeout))
@@ -56,9 +58,11 @@ class ReceiverHandle:
     def assert_received(
         self, type: str | None = None, count: int | None = None, user: str | None = None
     ) -> list[Webhook]:
+        __tracebackhide__ = True
         return self.receiver.assert_received(type, count, user)
 
     def assert_signed(self) -> None:
+        __tracebackhide__ = True
         self.receiver.assert_signed()
 
     def duplicates(self) -> dict[str, int]:

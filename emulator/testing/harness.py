@@ -21,8 +21,9 @@ class LoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="idp-emulator", daemon=True)
         self._thread.start()
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None, name: str = "play") -> T:
         """Run ``coro`` on the emulator's loop and wait for it (from sync code only)."""
+        __tracebackhide__ = True
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -30,13 +31,14 @@ class LoopThread:
         else:
             coro.close()
             raise RuntimeError(
-                "this call blocks, and an event loop is running here (an async test?): "
-                "await its _async form instead, e.g. await idp_emulator.play_async(...)"
+                f"{name}() blocks, and an event loop is running here (an async test?): "
+                f"await its _async form instead: await ...{name}_async(...)"
             )
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the emulator's loop while the caller's loop goes on."""
+        __tracebackhide__ = True
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
     def close(self) -> None:

@@ -33,12 +33,19 @@ def _idp_emulator_loop() -> Iterator[LoopThread]:
     harness.close()
 
 
+@pytest.fixture(scope="session")
+def _idp_emulator_registry() -> Any:
+    from emulator.vendors.registry import Registry
+
+    return Registry()  # compiled templates are shared by every test of the session
+
+
 @pytest.fixture
-def idp_emulator(_idp_emulator_loop: LoopThread) -> Iterator[Emulator]:
+def idp_emulator(_idp_emulator_loop: LoopThread, _idp_emulator_registry: Any) -> Iterator[Emulator]:
     """The emulator, in process: ``idp_emulator.play("login", "keycloak", webhook_receiver)``."""
     from emulator.testing.emulator import Emulator
 
-    emulator = _idp_emulator_loop.run(Emulator(_idp_emulator_loop).start())
+    emulator = _idp_emulator_loop.run(Emulator(_idp_emulator_loop, _idp_emulator_registry).start())
     yield emulator
     _idp_emulator_loop.run(emulator.stop())
 
