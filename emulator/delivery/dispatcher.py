@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from emulator.delivery.faults import plan
 from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target
@@ -36,6 +37,7 @@ class Tally:
     in_flight: int = 0
     retrying: int = 0
     queued: int = 0
+    dropped: int = 0  # by a drop fault, on purpose
 
 
 @dataclass
@@ -45,6 +47,7 @@ class _Lane:
     busy: dict[str, deque[DeliveryRow]] = field(default_factory=dict)  # ordering key -> waiting behind it
     tally: Tally = field(default_factory=Tally)
     workers: list[asyncio.Task[None]] = field(default_factory=list)
+    shuffle: list[DeliveryRow] = field(default_factory=list)  # held back by a reorder fault
 
 
 class Dispatcher:
@@ -61,6 +64,7 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.time_scale = time_scale
+        self.seed = seed
         self.rng = random.Random(f"{seed}:retries")
         self.lanes = {t.name: _Lane(t) for t in targets}
         self.sender = sender or Sender(sum(t.concurrency for t in self.lanes_targets()) or 1)
@@ -93,21 +97,80 @@ class Dispatcher:
                 await self._room.wait()
             self._raise_if_broken()
             lane = self.lanes[row.target]
-            self._open += 1
-            self._idle.clear()
-            lane.tally.queued += 1
-            self.total.queued += 1
-            key = row.key if lane.target.ordering == "actor" else None
-            if key is not None:
-                if key in lane.busy:
-                    lane.busy[key].append(row)
-                    continue
-                lane.busy[key] = deque()
-            lane.ready.put_nowait(row)
+            if lane.target.faults:
+                self._admit_with_faults(lane, row)
+                continue
+            self._open_row(lane)
+            self._enqueue(lane, row)
         await asyncio.sleep(0)
+
+    def _open_row(self, lane: _Lane) -> None:
+        self._open += 1
+        self._idle.clear()
+        lane.tally.queued += 1
+        self.total.queued += 1
+
+    def _enqueue(self, lane: _Lane, row: DeliveryRow) -> None:
+        key = row.key if lane.target.ordering == "actor" else None
+        if key is not None:
+            if key in lane.busy:
+                lane.busy[key].append(row)
+                return
+            lane.busy[key] = deque()
+        lane.ready.put_nowait(row)
+
+    def _admit_with_faults(self, lane: _Lane, row: DeliveryRow) -> None:
+        """Draw the delivery's faults and act on the delivery-level ones (drop, copies, delay, reorder)."""
+        target = lane.target
+        p = row.plan = plan(target.faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
+        fresh = row.injected is None and row.attempts == 0  # not drawn before a resume
+        if fresh and p.notes:
+            self.store.note(row.id, "; ".join(p.notes), "dropped" if p.drop else None)
+        if p.drop:
+            lane.tally.dropped += 1
+            self.total.dropped += 1
+            return
+        if p.reorder:
+            row.key = None  # reordering is the point: no per-actor order for these
+        if fresh and p.copies:
+            copies = self.store.copies(row, len(p.copies), f"duplicate of delivery {row.id}")
+            for copy, delay in zip(copies, p.copies, strict=True):
+                copy.plan = plan(target.faults, self.seed, target.name, copy.event_id, copy.type, True)
+                self._open_row(lane)
+                self._later_enqueue(delay + p.delay, lane, copy)
+        self._open_row(lane)
+        if p.delay:
+            self._later_enqueue(p.delay, lane, row)
+        elif p.reorder:
+            lane.shuffle.append(row)
+            if len(lane.shuffle) >= p.reorder:
+                self._release(lane)
+        else:
+            self._enqueue(lane, row)
+
+    def _later_enqueue(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
+        loop = asyncio.get_running_loop()
+
+        def go() -> None:
+            self._timers.discard(handle)
+            self._enqueue(lane, row)
+
+        handle = loop.call_later(seconds * self.time_scale, go)
+        self._timers.add(handle)
+
+    def _release(self, lane: _Lane) -> None:
+        """Send what a reorder fault held back, in an order drawn from the seed."""
+        held, lane.shuffle = lane.shuffle, []
+        random.Random(f"{self.seed}:{lane.target.name}:{held[0].id}").shuffle(held)
+        for row in held:
+            self.store.note(row.id, "reordered")
+            self._enqueue(lane, row)
 
     async def drain(self) -> None:
         """Wait until every admitted delivery is delivered or failed, then write everything."""
+        for lane in self.lanes.values():
+            if lane.shuffle:
+                self._release(lane)
         await self._idle.wait()
         self.flush()
         self._raise_if_broken()
@@ -168,7 +231,8 @@ class Dispatcher:
         scenario_ms = row.time_ms + row.elapsed_ms
         signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
         try:
-            result = await self.sender.attempt(target, row.event_id, row.body, signed_at)
+            faults = row.plan.request if row.plan is not None else ()
+            result = await self.sender.attempt(target, row.event_id, row.body, signed_at, faults)
         except Exception as exc:  # a fault of ours must not leave a delivery hanging: record it
             result = Result(
                 False, None, f"internal error: {type(exc).__name__}: {exc}", 0.0, failure=Failure(kind="internal")
@@ -201,6 +265,7 @@ class Dispatcher:
                 result.headers,
                 result.body,
                 wait_ms,
+                "; ".join(result.injected) or None,
             )
         )
         if wait_ms is not None:

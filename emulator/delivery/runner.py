@@ -42,6 +42,7 @@ class Summary:
     run: str
     delivered: int = 0
     failed: int = 0
+    dropped: int = 0  # by a drop fault
     attempts: int = 0
     events: int = 0
     seconds: float = 0.0
@@ -59,6 +60,7 @@ class Summary:
             "events": self.events,
             "delivered": self.delivered,
             "failed": self.failed,
+            "dropped": self.dropped,
             "attempts": self.attempts,
             "seconds": round(self.seconds, 3),
             "targets": self.targets,
@@ -260,6 +262,7 @@ def _fill(summary: Summary, dispatcher: Dispatcher, began: float, status: str) -
     summary.status = status
     summary.delivered = dispatcher.total.delivered
     summary.failed = dispatcher.total.failed
+    summary.dropped = dispatcher.total.dropped
     summary.attempts = dispatcher.total.attempts
     summary.targets = {
         name: {"delivered": lane.tally.delivered, "failed": lane.tally.failed, "attempts": lane.tally.attempts}

@@ -7,10 +7,13 @@ reason a person can read; nothing here raises on a receiver's behaviour.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
 from emulator.delivery.http import Endpoint, HttpFailure, Pool
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, sign
@@ -32,6 +35,7 @@ class Result:
     headers: dict[str, str] | None = None
     body: bytes | None = None
     failure: Failure | None = None
+    injected: list[str] = field(default_factory=list)  # request faults applied to this attempt
 
 
 class _Prepared:
@@ -42,7 +46,7 @@ class _Prepared:
 
     def __init__(self, target: Target) -> None:
         self.endpoint = Endpoint.parse(target.url)
-        headers = {**target.headers, "Content-Type": "application/json"}
+        headers = dict(target.headers)
         fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.fixed = self.endpoint.head + fixed.encode("latin-1")
         self.total = target.total_timeout
@@ -73,8 +77,13 @@ class Sender:
     async def close(self) -> None:
         self._pool.close()
 
-    async def attempt(self, target: Target, event_id: str, body: bytes, timestamp: int) -> Result:
-        """POST ``body`` to the target, signed for this attempt's ``timestamp`` (Unix seconds)."""
+    async def attempt(
+        self, target: Target, event_id: str, body: bytes, timestamp: int, faults: Sequence[Fault] = ()
+    ) -> Result:
+        """POST ``body`` to the target, signed for this attempt's ``timestamp`` (Unix seconds).
+
+        ``faults`` (request faults of the delivery's plan) change what goes on the wire.
+        """
         started = time.perf_counter()
         prepared = self._prepared.get(id(target))
         if prepared is None:
@@ -82,10 +91,34 @@ class Sender:
                 prepared = self._prepared[id(target)] = _Prepared(target)
             except (ValueError, UnicodeError) as exc:
                 return Result(False, None, f"cannot send to {target.url!r}: {exc}", 0.0, failure=Failure(kind="url"))
+        signing = target.signing
+        injected: list[str] = []
+        content_type = "application/json"
+        covered = body
+        if faults:
+            req = request_faults(list(faults), body, timestamp, signing.secrets)
+            body, covered, timestamp, content_type, injected = (
+                req.body,
+                req.signed,
+                req.timestamp,
+                req.content_type,
+                req.injected,
+            )
+            if req.secrets is not None and signing.scheme != "none":
+                if signing.scheme == "standard-webhooks":
+                    signing = dataclasses.replace(signing, secrets=req.secrets)
+                else:  # one signature per request: sign with the previous secret alone
+                    signing = dataclasses.replace(signing, secrets=req.secrets[-1:])
         try:
-            signature = sign(target.signing, Message(body, event_id, timestamp, "POST", target.url))
+            signature = sign(signing, Message(covered, event_id, timestamp, "POST", target.url))
         except SigningError as exc:
             return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
+        if faults and req.signature == "wrong":
+            signature = spoil(signature, signing.header)
+        elif faults and req.signature == "missing":
+            for name in signature_headers(signature, signing.header):
+                del signature[name]
+        signature["Content-Type"] = content_type
         signed = "".join(f"{k}: {v}\r\n" for k, v in signature.items())
         request = b"%b%bContent-Length: %d\r\n\r\n%b" % (prepared.fixed, signed.encode("latin-1"), len(body), body)
         try:
@@ -94,12 +127,12 @@ class Sender:
             )
         except HttpFailure as exc:
             duration = (time.perf_counter() - started) * 1000
-            return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind))
+            return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
         duration = (time.perf_counter() - started) * 1000
         status = response.status
         answer, excerpt = prepared.redact(response.headers, response.body)
         if 200 <= status < 300:
-            return Result(True, status, None, duration, answer, excerpt)
+            return Result(True, status, None, duration, answer, excerpt, injected=injected)
         if 300 <= status < 400:
             location = _header(answer, "location") or "?"
             error = f"HTTP {status} redirect to {location} (a redirect counts as a failure)"
@@ -111,7 +144,7 @@ class Sender:
         if abort:
             error += " with webhook-delivery: abort-message; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
-        return Result(False, status, error, duration, answer, excerpt, failure)
+        return Result(False, status, error, duration, answer, excerpt, failure, injected)
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 from yarl import URL
 
 from emulator import __version__
+from emulator.delivery.faults import Fault, FaultError, parse_faults
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, key_id_for
 from emulator.errors import EmulatorError, Location, Problem, UnknownName
@@ -54,6 +55,7 @@ class Target:
     retry: RetryPolicy
     concurrency: int = DEFAULT_CONCURRENCY
     ordering: str = "actor"
+    faults: tuple[Fault, ...] = ()
     signed_time: str = "scenario"  # or "now": the wall clock, for consumers that check a tolerance
     notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
@@ -119,6 +121,13 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
         out["basic_auth"] = {**out["basic_auth"], "password": keep(out["basic_auth"].get("password", ""))}
     if isinstance(out.get("headers"), dict):
         out["headers"] = {k: keep(v) if _SENSITIVE_HEADER.search(k) else v for k, v in out["headers"].items()}
+    if isinstance(out.get("faults"), list):  # a previous secret for the rotation fault is a secret too
+        out["faults"] = [
+            {"rotation": {**f["rotation"], "previous": keep(f["rotation"].get("previous", ""))}}
+            if isinstance(f, dict) and isinstance(f.get("rotation"), dict)
+            else f
+            for f in out["faults"]
+        ]
     url = out.get("url")
     if isinstance(url, str) and "?" in url and not _ENV.search(url):
         try:
@@ -191,6 +200,10 @@ def build_target(
     ordering = spec.get("ordering", "actor")
     if ordering not in ("actor", "unordered"):
         raise fail(f"ordering: expected 'actor' or 'unordered', got {ordering!r}", "ordering")
+    try:
+        faults = parse_faults(spec.get("faults"))
+    except FaultError as exc:
+        raise fail(str(exc), "faults") from None
     signed_time = spec.get("signed_time", "scenario")
     if signed_time not in ("scenario", "now"):
         raise fail(f"signed_time: expected 'scenario' or 'now', got {signed_time!r}", "signed_time")
@@ -211,6 +224,7 @@ def build_target(
         concurrency=concurrency,
         ordering=ordering,
         signed_time=signed_time,
+        faults=faults,
         notice=signing.extra.get("unsigned", ""),
         stored=stored_spec({**raw, "vendor": vendor}),
         _match=match,

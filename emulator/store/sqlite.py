@@ -61,7 +61,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event INTEGER NOT NULL REFERENCES events(id),
     target TEXT NOT NULL,
     key TEXT,                        -- ordering key (the actor) when the target keeps order
-    status TEXT NOT NULL,            -- pending, delivered, failed
+    status TEXT NOT NULL,            -- pending, delivered, failed, dropped (a fault)
+    copy_of INTEGER,                 -- a duplicate a fault made of this delivery
+    injected TEXT,                   -- faults on the delivery: dropped, delayed, duplicated, reordered
     attempts INTEGER NOT NULL DEFAULT 0,
     base INTEGER NOT NULL DEFAULT 0,         -- attempts before the latest resend (a resend retries anew)
     elapsed_ms INTEGER NOT NULL DEFAULT 0,   -- scenario time spent waiting between attempts
@@ -82,7 +84,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     error TEXT,                      -- why it failed: network error, timeout, redirect, ...
     response_headers TEXT,
     response_body BLOB,
-    next_delay_ms INTEGER            -- the policy's wait before the next attempt, NULL when none
+    next_delay_ms INTEGER,           -- the policy's wait before the next attempt, NULL when none
+    injected TEXT                    -- faults on this attempt: bad signature, stale timestamp, ...
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts(delivery);
 """
@@ -119,6 +122,9 @@ class DeliveryRow:
     attempts: int = 0
     elapsed_ms: int = 0
     base: int = 0
+    copy_of: int | None = None
+    injected: str | None = None  # delivery faults already drawn and recorded (not again on resume)
+    plan: Any = None  # the faults drawn for this delivery (in memory only)
 
 
 @dataclass(slots=True)
@@ -133,6 +139,7 @@ class AttemptRow:
     response_headers: dict[str, str] | None
     response_body: bytes | None
     next_delay_ms: int | None
+    injected: str | None = None
 
 
 @dataclass(slots=True)
@@ -321,7 +328,7 @@ class Store:
         def work(cur: sqlite3.Cursor) -> None:
             cur.executemany(
                 "INSERT INTO attempts (delivery, number, at_ms, scenario_ms, duration_ms, status, error,"
-                " response_headers, response_body, next_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " response_headers, response_body, next_delay_ms, injected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         a.delivery,
@@ -334,6 +341,7 @@ class Store:
                         None if a.response_headers is None else json.dumps(a.response_headers),
                         a.response_body,
                         a.next_delay_ms,
+                        a.injected,
                     )
                     for a in attempts
                 ],
@@ -352,7 +360,7 @@ class Store:
         while True:
             sql = (
                 "SELECT d.id, d.run_id, d.target, e.event_id, e.type, e.time_ms, e.body, d.key, d.attempts,"
-                " d.elapsed_ms, d.base FROM deliveries d JOIN events e ON e.id = d.event"
+                " d.elapsed_ms, d.base, d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event"
                 " WHERE d.status = 'pending' AND d.id > ?"
             )
             params: list[Any] = [after]
@@ -374,6 +382,37 @@ class Store:
         )
         return [r[0] for r in rows]
 
+    def copies(self, original: DeliveryRow, count: int, note: str) -> list[DeliveryRow]:
+        """Store ``count`` duplicates of a delivery (a fault): the same event, sent again."""
+
+        def work(cur: sqlite3.Cursor) -> list[DeliveryRow]:
+            first = cur.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0] + 1
+            event = cur.execute("SELECT event FROM deliveries WHERE id = ?", (original.id,)).fetchone()[0]
+            stamp = now_ms()
+            cur.executemany(
+                "INSERT INTO deliveries (id, run_id, event, target, key, status, copy_of, injected, updated_ms)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                [
+                    (first + i, original.run_id, event, original.target, None, original.id, note, stamp)
+                    for i in range(count)
+                ],
+            )
+            o = original
+            return [
+                DeliveryRow(first + i, o.run_id, o.target, o.event_id, o.type, o.time_ms, o.body, None, copy_of=o.id)
+                for i in range(count)
+            ]
+
+        return self._write(work)
+
+    def note(self, delivery: int, injected: str, status: str | None = None) -> None:
+        """Record a delivery-level fault (and a final status such as dropped)."""
+        sql = (
+            "UPDATE deliveries SET injected = ?, updated_ms = ?" + (", status = ?" if status else "") + " WHERE id = ?"
+        )
+        params = (injected, now_ms(), status, delivery) if status else (injected, now_ms(), delivery)
+        self._write(lambda cur: cur.execute(sql, params))
+
     def requeue_failed(self, run_id: str | None = None, deliveries: Sequence[int] = ()) -> int:
         """Mark failed deliveries pending again (a resend keeps the event id); returns how many."""
         sql = (
@@ -393,7 +432,7 @@ class Store:
 
     def counts(self, run_id: str) -> dict[str, int]:
         """Deliveries by status, and attempts, for one run."""
-        out = {"pending": 0, "delivered": 0, "failed": 0, "attempts": 0}
+        out = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0, "attempts": 0}
         for status, count, attempts in self.db.execute(
             "SELECT status, count(*), sum(attempts) FROM deliveries WHERE run_id = ? GROUP BY status", (run_id,)
         ):
@@ -404,7 +443,7 @@ class Store:
     def attempts(self, delivery: int) -> list[dict[str, Any]]:
         cur = self.db.execute(
             "SELECT number, at_ms, scenario_ms, duration_ms, status, error, response_headers, response_body,"
-            " next_delay_ms FROM attempts WHERE delivery = ? ORDER BY number, id",
+            " next_delay_ms, injected FROM attempts WHERE delivery = ? ORDER BY number, id",
             (delivery,),
         )
         keys = [c[0] for c in cur.description]
@@ -418,8 +457,8 @@ class Store:
 
     def deliveries(self, run_id: str) -> list[dict[str, Any]]:
         cur = self.db.execute(
-            "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
-            " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ? ORDER BY d.id",
+            "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
+            " d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ? ORDER BY d.id",
             (run_id,),
         )
         keys = [c[0] for c in cur.description]

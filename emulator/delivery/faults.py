@@ -1,0 +1,303 @@
+"""Faults: the misbehaviour of a real IdP's delivery, injected on purpose and on record.
+
+A target lists faults (``duplicate``, ``reorder``, ``delay``, ``drop``, ``bad_signature``,
+``timestamp``, ``rotation``, ``malformed_json``, ``truncate``, ``content_type``, ``oversize``),
+each with an optional ``probability`` and ``events`` globs. Whether a fault hits a delivery is
+drawn from the run's seed, the event id and the target, so the same run injects the same faults
+however deliveries interleave. Delivery faults change when and how often an event is sent;
+request faults change what one attempt puts on the wire. Both are written to the delivery log.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.scenario.durations import parse_duration
+
+KINDS = (
+    "duplicate",
+    "reorder",
+    "delay",
+    "drop",
+    "bad_signature",
+    "timestamp",
+    "rotation",
+    "malformed_json",
+    "truncate",
+    "content_type",
+    "oversize",
+)
+MAX_OVERSIZE = 256 * 1024 * 1024
+
+
+class FaultError(ValueError):
+    """A fault written wrongly; the message names the fault and the field."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    probability: float = 1.0
+    events: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
+
+    def applies(self, event_type: str) -> bool:
+        return self._match is None or self._match(event_type) is not None
+
+
+@dataclass
+class Plan:
+    """The faults one delivery gets, drawn once (and again, identically, after a resume)."""
+
+    drop: bool = False
+    delay: float = 0.0  # seconds of scenario time before the first attempt
+    copies: list[float] = field(default_factory=list)  # one entry per extra copy: its delay
+    reorder: int = 0  # window size, when the delivery takes part in reordering
+    request: list[Fault] = field(default_factory=list)  # applied to every attempt
+    notes: list[str] = field(default_factory=list)  # what the log says was injected
+
+    @property
+    def any(self) -> bool:
+        return bool(self.drop or self.delay or self.copies or self.reorder or self.request)
+
+
+def _seconds(value: Any, where: str) -> float:
+    try:
+        return parse_duration(value).total_seconds()
+    except ValueError as exc:
+        raise FaultError(f"{where}: {exc}") from None
+
+
+def _size(value: Any, where: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?\s*", str(value), re.I)
+        if not m:
+            raise FaultError(f"{where}: expected a size such as 10MB, got {value!r}")
+        size = int(float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[(m.group(2) or "B").upper()])
+    if not 0 < size <= MAX_OVERSIZE:
+        raise FaultError(f"{where}: between 1 byte and 256MB, got {value!r}")
+    return size
+
+
+_PARAMS: dict[str, set[str]] = {
+    "duplicate": {"copies", "delay"},
+    "reorder": {"window"},
+    "delay": {"fixed", "uniform", "exponential"},
+    "drop": set(),
+    "bad_signature": {"mode"},
+    "timestamp": {"offset"},
+    "rotation": {"previous"},
+    "malformed_json": set(),
+    "truncate": {"at"},
+    "content_type": {"value"},
+    "oversize": {"size"},
+}
+
+
+def parse_faults(raw: Any) -> tuple[Fault, ...]:
+    """Faults from their written form: a list of ``{kind: {params}}`` (or ``kind`` alone)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise FaultError("faults: expected a list such as [{duplicate: {copies: 2}}, drop]")
+    faults = []
+    for i, item in enumerate(raw):
+        where = f"faults[{i}]"
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise FaultError(f"{where}: one fault per entry, written as {{kind: {{settings}}}}")
+        [(kind, params)] = item.items()
+        if kind not in KINDS:
+            from emulator.errors import suggest
+
+            hint = suggest(kind, KINDS)
+            raise FaultError(f"{where}: unknown fault {kind!r}" + (f"; did you mean {hint!r}?" if hint else ""))
+        params = dict(params or {})
+        probability = params.pop("probability", 1.0)
+        if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
+            raise FaultError(f"{where}.{kind}.probability: a number from 0 to 1, got {probability!r}")
+        events = tuple(params.pop("events", ()) or ())
+        unknown = sorted(set(params) - _PARAMS[kind])
+        if unknown:
+            allowed = ", ".join(sorted(_PARAMS[kind] | {"probability", "events"}))
+            raise FaultError(f"{where}.{kind}: unknown setting {unknown[0]!r}; expected some of: {allowed}")
+        faults.append(
+            Fault(
+                kind,
+                float(probability),
+                events,
+                _check(kind, params, f"{where}.{kind}"),
+                re.compile("|".join(fnmatch.translate(g) for g in events)).match if events else None,
+            )
+        )
+    return tuple(faults)
+
+
+def _check(kind: str, params: dict[str, Any], where: str) -> dict[str, Any]:
+    """Settings made ready to use (durations to seconds, sizes to bytes), with defaults."""
+    out = dict(params)
+    if kind == "duplicate":
+        copies = out.get("copies", 1)
+        if isinstance(copies, bool) or not isinstance(copies, int) or not 1 <= copies <= 100:
+            raise FaultError(f"{where}.copies: a whole number from 1 to 100, got {copies!r}")
+        out["copies"] = copies
+        out["delay"] = _seconds(out.get("delay", 0), f"{where}.delay")
+    elif kind == "reorder":
+        window = out.get("window", 5)
+        if isinstance(window, bool) or not isinstance(window, int) or not 2 <= window <= 10_000:
+            raise FaultError(f"{where}.window: a whole number from 2 to 10000, got {window!r}")
+        out["window"] = window
+    elif kind == "delay":
+        if len(out) != 1:
+            raise FaultError(f"{where}: give one of fixed: 2s, uniform: [1s, 5s] or exponential: 2s (the mean)")
+        if "fixed" in out:
+            out["fixed"] = _seconds(out["fixed"], f"{where}.fixed")
+        elif "exponential" in out:
+            out["exponential"] = _seconds(out["exponential"], f"{where}.exponential")
+        else:
+            pair = out["uniform"]
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise FaultError(f"{where}.uniform: two durations, [shortest, longest]")
+            low, high = (_seconds(v, f"{where}.uniform") for v in pair)
+            if low > high:
+                raise FaultError(f"{where}.uniform: the first duration must not exceed the second")
+            out["uniform"] = (low, high)
+    elif kind == "bad_signature":
+        mode = out.get("mode", "wrong")
+        if mode not in ("wrong", "missing"):
+            raise FaultError(f"{where}.mode: 'wrong' or 'missing', got {mode!r}")
+        out["mode"] = mode
+    elif kind == "timestamp":
+        offset = out.get("offset", "-10m")
+        text = str(offset).strip()
+        sign = -1 if text.startswith("-") else 1
+        out["offset"] = sign * _seconds(text.lstrip("+-"), f"{where}.offset")
+    elif kind == "rotation":
+        if not isinstance(out.get("previous"), str) or not out["previous"]:
+            raise FaultError(f"{where}.previous: the previous secret (use ${{VARIABLE}})")
+    elif kind == "truncate":
+        at = out.get("at", 0.5)
+        if isinstance(at, bool) or not isinstance(at, int | float) or not 0 <= at < 1:
+            raise FaultError(f"{where}.at: the share of the body kept, from 0 up to (not including) 1, got {at!r}")
+        out["at"] = float(at)
+    elif kind == "content_type":
+        value = out.get("value", "text/plain")
+        if not isinstance(value, str) or any(c in value for c in "\r\n"):
+            raise FaultError(f"{where}.value: a single-line media type, got {value!r}")
+        out["value"] = value
+    elif kind == "oversize":
+        out["size"] = _size(out.get("size", "10MB"), f"{where}.size")
+    return out
+
+
+def plan(faults: tuple[Fault, ...], seed: int, target: str, event_id: str, event_type: str, copy: bool) -> Plan:
+    """Draw the faults of one delivery: the same inputs give the same plan, on any machine."""
+    result = Plan()
+    if not faults:
+        return result
+    rng = random.Random(f"{seed}:{target}:{event_id}:{int(copy)}")
+    for fault in faults:
+        hit = fault.applies(event_type) and rng.random() < fault.probability
+        if not hit:
+            continue
+        p = fault.params
+        if fault.kind == "drop" and not copy:
+            result.drop = True
+            result.notes.append("dropped")
+        elif fault.kind == "delay":
+            seconds = (
+                p["fixed"]
+                if "fixed" in p
+                else rng.uniform(*p["uniform"])
+                if "uniform" in p
+                else rng.expovariate(1 / p["exponential"])
+                if p["exponential"]
+                else 0.0
+            )
+            result.delay += seconds
+            result.notes.append(f"delayed {seconds:.3f} s")
+        elif fault.kind == "duplicate" and not copy:
+            result.copies += [p["delay"]] * p["copies"]
+            result.notes.append(f"duplicated x{p['copies']}")
+        elif fault.kind == "reorder":
+            result.reorder = max(result.reorder, p["window"])
+        elif fault.kind not in ("drop", "duplicate", "delay", "reorder"):
+            result.request.append(fault)
+    return result
+
+
+@dataclass
+class Request:
+    """What one attempt sends: possibly changed by request faults."""
+
+    body: bytes  # on the wire
+    signed: bytes  # what the signature covers
+    timestamp: int
+    content_type: str = "application/json"
+    secrets: tuple[str, ...] | None = None  # sign with these instead of the target's
+    signature: str = ""  # "wrong" or "missing"
+    injected: list[str] = field(default_factory=list)
+
+
+def request_faults(faults: list[Fault], body: bytes, timestamp: int, current: tuple[str, ...]) -> Request:
+    """Apply the request faults of a plan to one attempt's body, time and signing."""
+    req = Request(body, body, timestamp)
+    for fault in faults:
+        p = fault.params
+        if fault.kind == "malformed_json":
+            req.body = req.signed = req.body.rstrip()[:-1] + b',"'  # an object that never closes
+            req.injected.append("malformed JSON")
+        elif fault.kind == "truncate":
+            req.body = req.body[: int(len(req.body) * p["at"])]  # cut in transit: signed over the whole
+            req.injected.append(f"truncated to {len(req.body)} bytes")
+        elif fault.kind == "oversize":
+            pad = max(0, p["size"] - len(req.body) - 16)
+            stripped = req.body.rstrip()
+            if stripped.endswith(b"}"):
+                req.body = req.signed = stripped[:-1] + b',"padding":"' + b"x" * pad + b'"}'
+            else:
+                req.body = req.signed = req.body + b" " * pad
+            req.injected.append(f"oversized to {len(req.body)} bytes")
+        elif fault.kind == "content_type":
+            req.content_type = p["value"]
+            req.injected.append(f"Content-Type {p['value']}")
+        elif fault.kind == "timestamp":
+            req.timestamp = int(timestamp + p["offset"])
+            req.injected.append(f"timestamp {'+' if p['offset'] >= 0 else ''}{p['offset']:g} s")
+        elif fault.kind == "rotation":
+            req.secrets = (*current[:1], p["previous"])
+            req.injected.append("signed with the previous secret too (rotation)")
+        elif fault.kind == "bad_signature":
+            req.signature = p["mode"]
+            req.injected.append(f"{p['mode']} signature")
+    return req
+
+
+def signature_headers(headers: dict[str, str], header: str = "") -> list[str]:
+    """The names that carry a signature (not ids or timestamps, which a fault must leave alone)."""
+    return [n for n in headers if "signature" in n.lower() or (header and n.lower() == header.lower())]
+
+
+def spoil(headers: dict[str, str], header: str = "") -> dict[str, str]:
+    """A signature that cannot verify: the last data character of each signature value changed."""
+    out = dict(headers)
+    for name in signature_headers(headers, header):
+        value = headers[name]
+        if value:
+            last = value[-1]
+            if last in "=:":  # keep base64 padding and RFC 9421 framing readable; change the data
+                i = len(value.rstrip("=:")) - 1
+                value = value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1 :]
+            else:
+                value = value[:-1] + ("0" if last != "0" else "1")
+            out[name] = value
+    return out
