@@ -48,6 +48,8 @@ class _Lane:
     tally: Tally = field(default_factory=Tally)
     workers: list[asyncio.Task[None]] = field(default_factory=list)
     shuffle: list[DeliveryRow] = field(default_factory=list)  # held back by a reorder fault
+    disabled: str = ""  # why the target takes nothing more (410 Gone, too many failures in a row)
+    failures_in_a_row: int = 0
 
 
 class Dispatcher:
@@ -67,6 +69,8 @@ class Dispatcher:
         self.seed = seed
         self.rng = random.Random(f"{seed}:retries")
         self.lanes = {t.name: _Lane(t) for t in targets}
+        for lane in self.lanes.values():
+            lane.disabled = lane.target.disabled  # still disabled when a run is resumed
         self.sender = sender or Sender(sum(t.concurrency for t in self.lanes_targets()) or 1)
         self.total = Tally()
         self.on_attempt = on_attempt
@@ -220,7 +224,22 @@ class Dispatcher:
     async def _work(self, lane: _Lane) -> None:
         while True:
             row = await lane.ready.get()
-            await self._attempt(lane, row)
+            if lane.disabled:
+                self._refuse(lane, row)
+            else:
+                await self._attempt(lane, row)
+
+    def _refuse(self, lane: _Lane, row: DeliveryRow) -> None:
+        """A delivery to a disabled target: failed without an attempt, and the log says why."""
+        error = f"not sent: the target is disabled ({lane.disabled})"
+        self._outcomes.append(Outcome(row.id, "failed", row.attempts, row.elapsed_ms, None, error))
+        self._final(lane, row, "failed")
+
+    def _disable(self, lane: _Lane, reason: str, run_id: str) -> None:
+        if not lane.disabled:
+            lane.disabled = reason
+            with contextlib.suppress(Exception):  # a store failure shows at the next flush
+                self.store.disable_target(run_id, lane.target.name, reason)
 
     async def _attempt(self, lane: _Lane, row: DeliveryRow) -> None:
         target = lane.target
@@ -270,6 +289,8 @@ class Dispatcher:
         )
         if wait_ms is not None:
             row.elapsed_ms += wait_ms
+        if result.status == 410 and target.disable_on_gone:
+            self._disable(lane, "the receiver answered 410 Gone", row.run_id)
         self._outcomes.append(Outcome(row.id, status, row.attempts, row.elapsed_ms, result.status, result.error))
         if len(self._attempts) >= FLUSH_ROWS:
             self.flush()
@@ -302,9 +323,14 @@ class Dispatcher:
         if status == "delivered":
             tally.delivered += 1
             self.total.delivered += 1
+            lane.failures_in_a_row = 0
         else:
             tally.failed += 1
             self.total.failed += 1
+            lane.failures_in_a_row += 1
+            limit = lane.target.disable_after
+            if limit and lane.failures_in_a_row >= limit and not lane.disabled:
+                self._disable(lane, f"{lane.failures_in_a_row} failed deliveries in a row", row.run_id)
         key = row.key if lane.target.ordering == "actor" else None
         if key is not None:
             waiting = lane.busy.get(key)

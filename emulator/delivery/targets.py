@@ -56,6 +56,9 @@ class Target:
     concurrency: int = DEFAULT_CONCURRENCY
     ordering: str = "actor"
     faults: tuple[Fault, ...] = ()
+    disable_after: int = 0  # failed deliveries in a row that disable the target (0: never)
+    disable_on_gone: bool = True  # a 410 Gone answer disables the target (Standard Webhooks)
+    disabled: str = ""  # set when a resumed run had disabled it
     signed_time: str = "scenario"  # or "now": the wall clock, for consumers that check a tolerance
     notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
@@ -204,6 +207,15 @@ def build_target(
         faults = parse_faults(spec.get("faults"))
     except FaultError as exc:
         raise fail(str(exc), "faults") from None
+    disable_after = spec.get("disable_after", defaults.get("disable_after", 0))
+    if isinstance(disable_after, bool) or not isinstance(disable_after, int) or not 0 <= disable_after <= 1_000_000:
+        raise fail(
+            f"disable_after: a whole number of failed deliveries in a row (0: never), got {disable_after!r}",
+            "disable_after",
+        )
+    disable_on_gone = spec.get("disable_on_gone", True)
+    if not isinstance(disable_on_gone, bool):
+        raise fail(f"disable_on_gone: true or false, got {disable_on_gone!r}", "disable_on_gone")
     signed_time = spec.get("signed_time", "scenario")
     if signed_time not in ("scenario", "now"):
         raise fail(f"signed_time: expected 'scenario' or 'now', got {signed_time!r}", "signed_time")
@@ -225,6 +237,9 @@ def build_target(
         ordering=ordering,
         signed_time=signed_time,
         faults=faults,
+        disable_after=disable_after,
+        disable_on_gone=disable_on_gone,
+        disabled=str(spec.get("disabled") or ""),
         notice=signing.extra.get("unsigned", ""),
         stored=stored_spec({**raw, "vendor": vendor}),
         _match=match,

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL REFERENCES runs(id),
     name TEXT NOT NULL,
     config TEXT NOT NULL,            -- JSON, secrets as ${VARIABLE} references or left out
+    disabled TEXT,                   -- why the target was disabled during the run (410, failures)
     PRIMARY KEY (run_id, name)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -268,8 +269,16 @@ class Store:
         return info
 
     def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
-        rows = self.db.execute("SELECT name, config FROM targets WHERE run_id = ?", (run_id,))
-        return {name: json.loads(config) for name, config in rows}
+        """A run's targets as stored (with ``disabled`` when the run disabled one)."""
+        rows = self.db.execute("SELECT name, config, disabled FROM targets WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return {name: {**json.loads(config), **({"disabled": off} if off else {})} for name, config, off in rows}
+
+    def disable_target(self, run_id: str, name: str, reason: str) -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "UPDATE targets SET disabled = ? WHERE run_id = ? AND name = ?", (reason, run_id, name)
+            )
+        )
 
     # deliveries ----------------------------------------------------------------------------
 
@@ -418,6 +427,11 @@ class Store:
         sql = (
             "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, base = attempts, updated_ms = ?"
             " WHERE status = 'failed'"
+        )
+        # a resend means to try again: targets disabled by the run take deliveries again
+        where_run = " WHERE run_id = ?" if run_id is not None else ""
+        self._write(
+            lambda cur: cur.execute("UPDATE targets SET disabled = NULL" + where_run, (run_id,) if run_id else ())
         )
         params: list[Any] = [now_ms()]
         if run_id is not None:

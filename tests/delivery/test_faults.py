@@ -180,3 +180,50 @@ def test_the_previous_secret_is_not_stored(registry):
         registry,
     )
     assert "old!" not in json.dumps(t.stored)
+
+
+# -- targets that the vendor disables ------------------------------------------------------
+async def test_410_gone_disables_the_target(registry):
+    receiver = WebhookReceiver("keycloak", registry=registry)
+    await receiver.start()
+    receiver.respond(410, per_event=False)
+    t = build_target({"name": "t", "url": receiver.url, "vendor": "keycloak", "concurrency": 1}, registry)
+    store = Store()
+    summary = await deliver_run(load_scenario_text(MANY), [t], store, 1, NOW, 0.001, registry=registry)
+    await receiver.stop()
+    assert len(receiver.received) == 1 and summary.failed == summary.events == 40 and summary.attempts == 1
+    refused = store.deliveries(summary.run)[-1]
+    assert refused["last_error"] == "not sent: the target is disabled (the receiver answered 410 Gone)"
+    assert store.targets(summary.run)["t"]["disabled"] == "the receiver answered 410 Gone"
+
+
+async def test_failures_in_a_row_disable_the_target_until_a_resend(registry):
+    from emulator.delivery.runner import resume
+
+    receiver = WebhookReceiver("keycloak", registry=registry)
+    await receiver.start()
+    receiver.respond(500, per_event=False, then=500)
+    spec = {
+        "name": "t",
+        "url": receiver.url,
+        "vendor": "keycloak",
+        "concurrency": 1,
+        "retry": "none",
+        "disable_after": 3,
+    }
+    store = Store()
+    summary = await deliver_run(
+        load_scenario_text(MANY), [build_target(spec, registry)], store, 1, NOW, 0, registry=registry
+    )
+    assert len(receiver.received) == 3 and summary.failed == 40
+    assert store.targets(summary.run)["t"]["disabled"] == "3 failed deliveries in a row"
+    receiver.respond(then=200)
+    store.requeue_failed(summary.run)
+    [again] = await resume(store, registry, time_scale=0)
+    await receiver.stop()
+    assert again.delivered == 40 and "disabled" not in store.targets(summary.run)["t"]
+
+
+def test_idaas_disables_after_100_failures_in_a_row(registry):
+    t = build_target({"name": "t", "url": "http://127.0.0.1:9/", "vendor": "idaas"}, registry)
+    assert t.disable_after == 100 and t.disable_on_gone
