@@ -192,9 +192,13 @@ async def test_retry_after_is_honoured(aiohttp_server, registry):
 
 async def test_gone_stops_at_once(aiohttp_server, registry):
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (410,)))
-    summary, store = await play(registry, [target(registry, receiver.url, retry="standard-webhooks")], "login")
-    assert summary.failed == summary.attempts == summary.events == 3
+    t = target(registry, receiver.url, retry="standard-webhooks", concurrency=1)
+    summary, store = await play(registry, [t], "login")
+    assert summary.failed == summary.events == 3 and summary.attempts == 1  # and the target is disabled
     assert "410 Gone" in store.attempts(1)[0]["error"]
+    t = target(registry, receiver.url, retry="standard-webhooks", disable_on_gone=False)
+    summary, store = await play(registry, [t], "login")
+    assert summary.failed == summary.attempts == summary.events == 3  # each stops at once, none retried
 
 
 async def test_abort_message_stops_standard_webhooks_retries(aiohttp_server, registry):
