@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from emulator.delivery.faults import plan
+from emulator.delivery.faults import plan, step_faults
 from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target
@@ -101,7 +101,7 @@ class Dispatcher:
                 await self._room.wait()
             self._raise_if_broken()
             lane = self.lanes[row.target]
-            if lane.target.faults:
+            if lane.target.faults or row.event_faults:
                 self._admit_with_faults(lane, row)
                 continue
             self._open_row(lane)
@@ -126,7 +126,8 @@ class Dispatcher:
     def _admit_with_faults(self, lane: _Lane, row: DeliveryRow) -> None:
         """Draw the delivery's faults and act on the delivery-level ones (drop, copies, delay, reorder)."""
         target = lane.target
-        p = row.plan = plan(target.faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
+        faults = target.faults + step_faults(row.event_faults)
+        p = row.plan = plan(faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
         fresh = row.injected is None and row.attempts == 0  # not drawn before a resume
         if fresh and p.notes:
             self.store.note(row.id, "; ".join(p.notes), "dropped" if p.drop else None)
@@ -139,7 +140,7 @@ class Dispatcher:
         if fresh and p.copies:
             copies = self.store.copies(row, len(p.copies), f"duplicate of delivery {row.id}")
             for copy, delay in zip(copies, p.copies, strict=True):
-                copy.plan = plan(target.faults, self.seed, target.name, copy.event_id, copy.type, True)
+                copy.plan = plan(faults, self.seed, target.name, copy.event_id, copy.type, True)
                 self._open_row(lane)
                 self._later_enqueue(delay + p.delay, lane, copy)
         self._open_row(lane)

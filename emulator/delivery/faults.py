@@ -11,6 +11,8 @@ request faults change what one attempt puts on the wire. Both are written to the
 from __future__ import annotations
 
 import fnmatch
+import functools
+import json
 import random
 import re
 from collections.abc import Callable
@@ -197,6 +199,12 @@ def _check(kind: str, params: dict[str, Any], where: str) -> dict[str, Any]:
     elif kind == "oversize":
         out["size"] = _size(out.get("size", "10MB"), f"{where}.size")
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def step_faults(text: str | None) -> tuple[Fault, ...]:
+    """A scenario step's faults, as stored with its events (JSON), parsed once per distinct list."""
+    return parse_faults(json.loads(text)) if text else ()
 
 
 def plan(faults: tuple[Fault, ...], seed: int, target: str, event_id: str, event_type: str, copy: bool) -> Plan:

@@ -20,6 +20,7 @@ from typing import Any
 
 from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.faults import FaultError, step_faults
 from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
 from emulator.errors import EmulatorError, Problem
@@ -217,12 +218,10 @@ async def _produce(
         bound = [
             (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
         ]
-        batch.append(
-            (
-                EventRow(event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event)),
-                bound,
-            )
-        )
+        row = EventRow(event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event))
+        if event.faults:
+            row.faults = _step_faults(event.faults)
+        batch.append((row, bound))
         count += 1
         if len(batch) >= BATCH:
             await dispatcher.admit(store.add(run_id, batch))
@@ -255,6 +254,16 @@ def _stored_targets(
             build_target(spec, registry, spec.get("vendor"), where) if where else build_target(spec, registry)
         )
     return targets
+
+
+def _step_faults(raw: tuple[Any, ...]) -> str:
+    """A step's faults checked now (a mistake stops the run at its start) and kept as JSON."""
+    text = json.dumps(list(raw), sort_keys=True)
+    try:
+        step_faults(text)
+    except FaultError as exc:
+        raise Problem(f"a step's faults: {exc}") from None
+    return text
 
 
 def _fill(summary: Summary, dispatcher: Dispatcher, began: float, status: str) -> None:

@@ -24,6 +24,7 @@ class Occurrence:
     location: Location
     seq: int
     gap_bits: int = 0
+    faults: tuple[Any, ...] = ()  # the step's delivery faults, passed through untouched
 
     def offset_ms(self, index: int) -> int:
         """Milliseconds from the first event of this action to its ``index``-th (gaps of 12-139 ms)."""

@@ -124,7 +124,10 @@ class Player:
                 step.location,
             )
         ctx = self._context(action, actor, params, error, step.location)
-        yield self._occurrence(action, error, ctx, step.location)
+        occurrence = self._occurrence(action, error, ctx, step.location)
+        if step.faults:
+            occurrence.faults = step.faults
+        yield occurrence
         if lockout:
             lock_ctx = dict(ctx, action="lockout", error=None)
             lock_ctx["lockout"] = {

@@ -158,7 +158,7 @@ class _Checker:
             return Wait(duration, self.pos.at(path)) if duration is not None else None
         if keys == ["repeat"]:
             return self.repeat_block(item["repeat"], (*path, "repeat"))
-        actions = [k for k in keys if k != "repeat"]
+        actions = [k for k in keys if k not in ("repeat", "faults")]
         if len(actions) != 1:
             self.fail(f"a step has exactly one action, found: {', '.join(map(str, actions))}", path)
             return None
@@ -168,6 +168,12 @@ class _Checker:
             self.unknown("action", name, known, (*path, name, "<key>"))
             return None
         step = self.action(name, item[name], (*path, name))
+        if step is not None and "faults" in item:
+            faults = item["faults"]
+            if not isinstance(faults, list) or not faults:
+                self.fail("'faults' takes a list, such as [{duplicate: {copies: 2}}, drop]", (*path, "faults"))
+                return None
+            step = dataclasses.replace(step, faults=tuple(faults))
         if step is None or "repeat" not in item:
             return step
         spec = self.repeat_spec(item["repeat"], (*path, "repeat"), allow_steps=False)

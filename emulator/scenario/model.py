@@ -29,6 +29,7 @@ class ActionStep:
     action: str
     params: dict[str, Any]
     location: Location
+    faults: tuple[Any, ...] = ()  # delivery faults for this step's events (checked by the delivery stage)
 
 
 @dataclass(frozen=True)

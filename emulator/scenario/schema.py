@@ -88,6 +88,14 @@ def scenario_schema() -> dict[str, Any]:
                 "properties": {
                     name: {"oneOf": [body, {"type": "string", "description": "the actor"}]},
                     "repeat": repeat,
+                    "faults": {
+                        "type": "array",
+                        "minItems": 1,
+                        "description": "Delivery faults for this step's events, as a target's faults "
+                        "(duplicate, reorder, delay, drop, bad_signature, timestamp, rotation, malformed_json, "
+                        "truncate, content_type, oversize).",
+                        "items": {"type": ["string", "object"]},
+                    },
                 },
                 "required": [name],
             }

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS events (
     action TEXT NOT NULL,
     actor TEXT,
     error TEXT,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    faults TEXT                      -- JSON: delivery faults the scenario's step asked for
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, id);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -106,6 +107,7 @@ class EventRow:
     actor: str | None
     error: str | None
     body: bytes
+    faults: str | None = None  # JSON
 
 
 @dataclass(slots=True)
@@ -125,6 +127,7 @@ class DeliveryRow:
     base: int = 0
     copy_of: int | None = None
     injected: str | None = None  # delivery faults already drawn and recorded (not again on resume)
+    event_faults: str | None = None  # JSON: the step's faults for this event
     plan: Any = None  # the faults drawn for this delivery (in memory only)
 
 
@@ -309,17 +312,18 @@ class Store:
                         event.actor,
                         event.error,
                         event.body,
+                        event.faults,
                     )
                 )
                 for target, key in routes:
                     delivery_id += 1
                     rows.append((delivery_id, run_id, event_id, target, key, stamp))
-                    out.append(
-                        DeliveryRow(
-                            delivery_id, run_id, target, event.event_id, event.type, event.time_ms, event.body, key
-                        )
+                    row = DeliveryRow(
+                        delivery_id, run_id, target, event.event_id, event.type, event.time_ms, event.body, key
                     )
-            cur.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+                    row.event_faults = event.faults
+                    out.append(row)
+            cur.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
             cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))
             cur.executemany(
                 "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"
@@ -369,7 +373,8 @@ class Store:
         while True:
             sql = (
                 "SELECT d.id, d.run_id, d.target, e.event_id, e.type, e.time_ms, e.body, d.key, d.attempts,"
-                " d.elapsed_ms, d.base, d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event"
+                " d.elapsed_ms, d.base, d.copy_of, d.injected, e.faults"
+                " FROM deliveries d JOIN events e ON e.id = d.event"
                 " WHERE d.status = 'pending' AND d.id > ?"
             )
             params: list[Any] = [after]
@@ -408,7 +413,18 @@ class Store:
             )
             o = original
             return [
-                DeliveryRow(first + i, o.run_id, o.target, o.event_id, o.type, o.time_ms, o.body, None, copy_of=o.id)
+                DeliveryRow(
+                    first + i,
+                    o.run_id,
+                    o.target,
+                    o.event_id,
+                    o.type,
+                    o.time_ms,
+                    o.body,
+                    None,
+                    copy_of=o.id,
+                    event_faults=o.event_faults,
+                )
                 for i in range(count)
             ]
 
@@ -481,7 +497,7 @@ class Store:
     def events(self, run_id: str) -> list[dict[str, Any]]:
         """A run's events in the order they were played, with their exact bodies."""
         cur = self.db.execute(
-            "SELECT vendor, event_id, type, time_ms, action, actor, error, body FROM events"
+            "SELECT vendor, event_id, type, time_ms, action, actor, error, body, faults FROM events"
             " WHERE run_id = ? ORDER BY id",
             (run_id,),
         )

@@ -38,6 +38,7 @@ class Event:
     actor: str | None
     error: str | None
     seq: int
+    faults: tuple[Any, ...] = ()  # delivery faults the scenario's step asks for
 
     def record(self) -> dict[str, Any]:
         """The JSON Lines record ``render`` prints."""
@@ -154,6 +155,7 @@ class Dialect:
             actor=actor.get("name"),
             error=error,
             seq=occ.seq,
+            faults=occ.faults,
         )
 
     def _raw(self, occ: Occurrence) -> list[Event]:

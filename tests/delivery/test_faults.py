@@ -227,3 +227,32 @@ async def test_failures_in_a_row_disable_the_target_until_a_resend(registry):
 def test_idaas_disables_after_100_failures_in_a_row(registry):
     t = build_target({"name": "t", "url": "http://127.0.0.1:9/", "vendor": "idaas"}, registry)
     assert t.disable_after == 100 and t.disable_on_gone
+
+
+STEP_FAULTS = """\
+name: step-faults
+actors: {alice: {}}
+steps:
+  - login: {actor: alice}
+  - login: {actor: alice}
+    faults: [{duplicate: {copies: 1}}, {bad_signature: {mode: missing}}]
+"""
+
+
+async def test_a_scenario_step_can_ask_for_faults(registry):
+    summary, store, receiver = await run(registry, [], STEP_FAULTS)
+    played = [e.id for e in render_events(load_scenario_text(STEP_FAULTS), "keycloak", 1, NOW, registry)]
+    second = played[2:]
+    assert sorted(receiver.duplicates()) == sorted(second)  # only the faulty step's events came twice
+    for w in receiver.received:
+        assert (w.verdict.ok is False) == (w.id in second)
+    assert all(store.events(summary.run)[i]["faults"] is None for i in range(2))
+
+
+def test_validate_reports_bad_step_faults_at_their_step(tmp_path, capsys):
+    from emulator.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(STEP_FAULTS.replace("duplicate", "duplicat"))
+    assert main(["validate", str(path)]) == 1
+    assert f"{path}:5:12: faults[0]: unknown fault 'duplicat'; did you mean 'duplicate'?" in capsys.readouterr().out
