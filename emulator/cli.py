@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--concurrency", type=int, default=None, help="attempts in flight per target (default 8)")
     run.add_argument("--ordering", choices=("actor", "unordered"), default=None, help="default: actor")
     run.add_argument(
+        "--transaction",
+        default=None,
+        choices=("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"),
+        help="FusionAuth's webhook transaction type: transactional events commit only if enough webhooks answer 2xx",
+    )
+    run.add_argument(
         "--signed-time",
         choices=("scenario", "now"),
         default=None,

@@ -44,7 +44,10 @@ def run_command(args: argparse.Namespace) -> int:
     title = f"{scenario.name} (seed {seed})"
 
     def play(store: Store, watch: Callable[[Dispatcher], None]) -> Awaitable[Summary]:
-        return deliver_run(scenario, targets, store, seed, start, time_scale, args.pace, registry, watch=watch)
+        transaction = args.transaction or (config.transaction if config else None)
+        return deliver_run(
+            scenario, targets, store, seed, start, time_scale, args.pace, registry, watch=watch, transaction=transaction
+        )
 
     return _execute(args, config, lambda store, watch: _one(play(store, watch)), title)
 

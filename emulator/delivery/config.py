@@ -32,6 +32,7 @@ class Config:
     store: str | None = None
     time_scale: float | None = None
     templates: list[str] = field(default_factory=list)
+    transaction: str | None = None
     positions: Positions | None = None
 
     def where(self, index: int) -> Any:
@@ -82,6 +83,7 @@ def load_config(path: str | Path) -> Config:
         store=data.get("store"),
         time_scale=data.get("time_scale"),
         templates=list(data.get("templates", [])),
+        transaction=data.get("transaction"),
         positions=positions,
     )
 

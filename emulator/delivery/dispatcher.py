@@ -243,6 +243,24 @@ class Dispatcher:
                 self.store.disable_target(run_id, lane.target.name, reason)
 
     async def _attempt(self, lane: _Lane, row: DeliveryRow) -> None:
+        tried = await self._try(lane, row)
+        self._settle(lane, row, *tried)
+
+    async def attempt_together(self, rows: list[DeliveryRow], decide: Callable[[list[Result]], bool]) -> list[Result]:
+        """First attempts of one event's deliveries, all at once, then ``decide`` whether the failed
+        ones may be retried (FusionAuth's transactions: retries only when the transaction held)."""
+        lanes = [self.lanes[r.target] for r in rows]
+        for lane in lanes:
+            self._open_row(lane)
+        tried = await asyncio.gather(*(self._try(lane, row) for lane, row in zip(lanes, rows, strict=True)))
+        results = [t[0] for t in tried]
+        retry = decide(results)
+        for lane, row, (result, wait, at, scenario_ms) in zip(lanes, rows, tried, strict=True):
+            self._settle(lane, row, result, wait if retry else None, at, scenario_ms)
+        return results
+
+    async def _try(self, lane: _Lane, row: DeliveryRow) -> tuple[Result, float | None, int, int]:
+        """One attempt, and the wait the retry policy would ask for after it (None: no more)."""
         target = lane.target
         tally = lane.tally
         tally.in_flight += 1
@@ -263,15 +281,20 @@ class Dispatcher:
         tally.attempts += 1
         self.total.attempts += 1
         wait = None
-        if result.ok:
-            status = "delivered"
-        else:
+        if not result.ok:
             try:
                 failure = result.failure or Failure(kind="internal")
                 wait = target.retry.next_wait(row.attempts - row.base, row.elapsed_ms / 1000, failure, self.rng)
             except Exception:
                 wait = None
-            status = "failed" if wait is None else "pending"
+        return result, wait, at, scenario_ms
+
+    def _settle(
+        self, lane: _Lane, row: DeliveryRow, result: Result, wait: float | None, at: int, scenario_ms: int
+    ) -> None:
+        """Record the attempt, then finish the delivery or schedule its next attempt."""
+        target = lane.target
+        status = "delivered" if result.ok else ("failed" if wait is None else "pending")
         wait_ms = None if wait is None else round(wait * 1000)
         self._attempts.append(
             AttemptRow(
@@ -301,7 +324,7 @@ class Dispatcher:
         if wait is None:
             self._final(lane, row, status)
         else:
-            tally.retrying += 1
+            lane.tally.retrying += 1
             self.total.retrying += 1
             self._later(wait * self.time_scale, lane, row)
 

@@ -61,4 +61,11 @@ def summary_table(summaries: list[Summary], title: str = "") -> str:
         lines.append(f"  {'target':<{width}}  {'delivered':>10}  {'failed':>7}  {'attempts':>9}")
         for name, t in s.targets.items():
             lines.append(f"  {name:<{width}}  {t['delivered']:>10,}  {t['failed']:>7,}  {t['attempts']:>9,}")
+        for step in s.steps:
+            if not step["committed"]:
+                lines.append(
+                    f"  not committed: {step['event']} ({step['action']}, {step['actor'] or '-'}): "
+                    f"{step['succeeded']} of {step['webhooks']} webhooks answered 2xx, {step['transaction']} needs "
+                    f"{step['needed']}; the caller got HTTP 504 [WebhookTransactionException]"
+                )
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.faults import FaultError, step_faults
 from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
+from emulator.delivery.transactions import Transactions, transactions_for
 from emulator.errors import EmulatorError, Problem
 from emulator.play.clock import epoch_ms
 from emulator.render import render_events
@@ -49,6 +50,7 @@ class Summary:
     seconds: float = 0.0
     status: str = "finished"
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)  # transactional events: committed or not
 
     @property
     def ok(self) -> bool:
@@ -65,6 +67,7 @@ class Summary:
             "attempts": self.attempts,
             "seconds": round(self.seconds, 3),
             "targets": self.targets,
+            **({"transactions": self.steps} if self.steps else {}),
         }
 
 
@@ -89,8 +92,14 @@ async def deliver_run(
     run_id: str | None = None,
     watch: Callable[[Dispatcher], None] | None = None,
     on_attempt: Callable[[DeliveryRow, Result], None] | None = None,
+    transaction: str | None = None,
 ) -> Summary:
-    """Play ``scenario`` once for every vendor the targets name and deliver to every target."""
+    """Play ``scenario`` once for every vendor the targets name and deliver to every target.
+
+    ``transaction`` is the tenant's webhook transaction type (FusionAuth: None, Any, SimpleMajority,
+    SuperMajority, AbsoluteMajority): transactional events then commit only when enough webhooks
+    answer 2xx, and ``Summary.steps`` says, event by event, what the IdP did.
+    """
     registry = registry or Registry()
     start = start or datetime.now(UTC).replace(microsecond=0)
     run_id = run_id or new_run_id()
@@ -100,9 +109,10 @@ async def deliver_run(
         "scenario_file": scenario.source,
         "start": start.isoformat(),
         "templates": [str(d) for d in registry.template_dirs],
+        "transaction": transaction,
     }
     store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
-    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0)
+    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction)
     return await _deliver(store, run_id, targets, time_scale, seed, play, False, watch, on_attempt)
 
 
@@ -129,7 +139,16 @@ async def resume(
         if not info["play_done"] and options.get("scenario_text"):
             scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
             start = datetime.fromisoformat(options["start"])
-            play = _Play(scenario, info["vendors"], info["seed"], start, run_registry, pace=False, skip=info["played"])
+            play = _Play(
+                scenario,
+                info["vendors"],
+                info["seed"],
+                start,
+                run_registry,
+                pace=False,
+                skip=info["played"],
+                transaction=options.get("transaction"),
+            )
         summaries.append(await _deliver(store, rid, targets, time_scale, info["seed"], play, True, watch, None))
     return summaries
 
@@ -145,6 +164,7 @@ class _Play:
     registry: Registry
     pace: bool
     skip: int
+    transaction: str | None = None  # the tenant's webhook transaction type (FusionAuth), when set
 
     def events(self) -> Iterator[Event]:
         streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in self.vendors]
@@ -177,7 +197,7 @@ async def _deliver(
                 await dispatcher.admit(page)
         if play is not None:
             try:
-                summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher)
+                summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher, summary.steps)
             except EmulatorError:
                 store.play_done(run_id)  # the scenario cannot be played further: resume must not retry it
                 raise
@@ -194,11 +214,46 @@ async def _deliver(
     return summary
 
 
+async def _transaction(dispatcher: Dispatcher, rows: list[DeliveryRow], rules: Transactions, event: Event) -> dict:
+    """Send one transactional event's webhooks together and report what the IdP would have done."""
+    verdict: dict[str, Any] = {}
+
+    def decide(results: list[Result]) -> bool:
+        succeeded = sum(1 for r in results if r.ok)
+        held = rules.holds(succeeded, len(results))
+        verdict.update(
+            event=event.type,
+            id=event.id,
+            action=event.action,
+            actor=event.actor,
+            transaction=rules.kind,
+            webhooks=len(results),
+            succeeded=succeeded,
+            needed=rules.needed(len(results)),
+            committed=held,
+        )
+        if not held:
+            verdict["answer"] = rules.answer
+        return held and rules.retries
+
+    await dispatcher.attempt_together(rows, decide)
+    return verdict
+
+
 async def _produce(
-    store: Store, run_id: str, targets: Sequence[Target], play: _Play, time_scale: float, dispatcher: Dispatcher
+    store: Store,
+    run_id: str,
+    targets: Sequence[Target],
+    play: _Play,
+    time_scale: float,
+    dispatcher: Dispatcher,
+    steps: list[dict[str, Any]],
 ) -> int:
     """Render, route and store events in batches, handing each stored batch to the dispatcher."""
     routes = {v: [t for t in targets if t.vendor == v] for v in play.vendors}
+    transactions = {
+        v: transactions_for(play.registry.vendor(v).catalog.delivery, play.transaction, v) for v in play.vendors
+    }
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     first_ms: int | None = None
@@ -221,8 +276,17 @@ async def _produce(
         row = EventRow(event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event))
         if event.faults:
             row.faults = _step_faults(event.faults)
-        batch.append((row, bound))
         count += 1
+        rules = transactions.get(event.vendor)
+        if rules is not None and bound and rules.applies(event.type):
+            # the IdP waits for these webhooks before it answers: send them now, together
+            if batch:
+                await dispatcher.admit(store.add(run_id, batch))
+                batch = []
+            rows = store.add(run_id, [(row, [(name, None) for name, _ in bound])])
+            steps.append(await _transaction(dispatcher, rows, rules, event))
+            continue
+        batch.append((row, bound))
         if len(batch) >= BATCH:
             await dispatcher.admit(store.add(run_id, batch))
             batch = []

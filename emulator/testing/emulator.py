@@ -144,6 +144,7 @@ class Emulator:
             start,
             float(options.get("time_scale", 0)),
             registry=self.registry,
+            transaction=options.get("transaction"),
         )
         result = PlayResult(summary, self.store.events(summary.run), self.store.deliveries(summary.run))
         self.runs.append(result)
@@ -193,7 +194,7 @@ def _scenario(ref: str | Path) -> Scenario:
 
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
-                "ordering", "events",
+                "ordering", "events", "transaction",
                 "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}

@@ -1,0 +1,56 @@
+"""Webhook transactions (FusionAuth's): whether enough webhooks answered 2xx for the IdP to commit.
+
+The rules are vendor data (``delivery.transactions`` in the catalog: a share of webhooks per
+transaction type, the transactional event types, the answer the caller gets); this module only
+counts. The runner sends a transactional event's first attempts together, asks ``decide``, and
+lets the failed deliveries be retried only when the transaction held and its type is not None.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from emulator.errors import Problem
+
+
+@dataclass(frozen=True)
+class Transactions:
+    """One vendor's transaction rules, with the run's chosen type."""
+
+    kind: str  # None, Any, SimpleMajority, SuperMajority, AbsoluteMajority
+    share: str  # "0", "1", "1/2", "2/3", "all"
+    events: frozenset[str]
+    answer: str
+
+    def applies(self, event_type: str) -> bool:
+        return event_type in self.events
+
+    def needed(self, webhooks: int) -> int:
+        """How many of ``webhooks`` must answer 2xx for the operation to commit."""
+        if self.share == "all":
+            return webhooks
+        if "/" in self.share:
+            return math.ceil(Fraction(self.share) * webhooks)
+        return min(int(self.share), webhooks)
+
+    def holds(self, succeeded: int, webhooks: int) -> bool:
+        return succeeded >= self.needed(webhooks)
+
+    @property
+    def retries(self) -> bool:
+        """Whether failed webhooks of a committed operation are retried (not under None)."""
+        return self.share != "0"
+
+
+def transactions_for(delivery: dict[str, Any], kind: str | None, vendor: str) -> Transactions | None:
+    """The rules of a vendor's catalog for the run's transaction type; None when either is absent."""
+    spec = delivery.get("transactions")
+    if not kind or not spec:
+        return None
+    rules = {str(k): str(v) for k, v in (spec.get("rules") or {}).items()}
+    if kind not in rules:
+        raise Problem(f"transaction type {kind!r} is not one of {vendor}'s: {', '.join(rules)}")
+    return Transactions(kind, rules[kind], frozenset(spec.get("events") or ()), str(spec.get("answer", "")))

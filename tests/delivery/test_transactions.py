@@ -1,0 +1,91 @@
+"""FusionAuth's webhook transactions, end to end: five types, 1 to 3 webhooks, every mix of answers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from emulator.delivery.runner import deliver_run
+from emulator.delivery.targets import build_target
+from emulator.render import load
+from emulator.store.sqlite import Store
+from emulator.testing.receiver import WebhookReceiver
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+NEEDED = {  # (type, webhooks) -> how many must answer 2xx, from FusionAuth's documented table
+    **{("None", n): 0 for n in (1, 2, 3)},
+    **{("Any", n): 1 for n in (1, 2, 3)},
+    ("SimpleMajority", 1): 1, ("SimpleMajority", 2): 1, ("SimpleMajority", 3): 2,
+    ("SuperMajority", 1): 1, ("SuperMajority", 2): 2, ("SuperMajority", 3): 2,
+    **{("AbsoluteMajority", n): n for n in (1, 2, 3)},
+}  # fmt: skip
+CASES = [
+    (kind, mix)
+    for kind in ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
+    for n in (1, 2, 3)
+    for mix in itertools.product((True, False), repeat=n)
+]
+
+
+@pytest.fixture
+async def receivers():
+    started = [await WebhookReceiver("fusionauth").start() for _ in range(3)]
+    yield started
+    for r in started:
+        await r.stop()
+
+
+@pytest.mark.parametrize(
+    ("kind", "mix"), CASES, ids=[f"{k}-{''.join('ok' if m else 'x' for m in mix)}" for k, mix in CASES]
+)
+async def test_transaction_table(registry, receivers, kind, mix):
+    used = receivers[: len(mix)]
+    for receiver, good in zip(used, mix, strict=True):
+        receiver.received.clear()
+        receiver.respond(then=200 if good else 500)
+    targets = [
+        build_target(
+            {"name": f"w{i}", "url": r.url, "vendor": "fusionauth", "events": ["user.login.success"]}, registry
+        )
+        for i, r in enumerate(used)
+    ]
+    store = Store()
+    summary = await deliver_run(load("login"), targets, store, 1, NOW, 0, registry=registry, transaction=kind)
+    [step] = summary.steps
+    succeeded, held = sum(mix), sum(mix) >= NEEDED[kind, len(mix)]
+    assert (step["succeeded"], step["webhooks"], step["needed"], step["committed"]) == (
+        succeeded, len(mix), NEEDED[kind, len(mix)], held,
+    )  # fmt: skip
+    retried = held and kind != "None"
+    for receiver, good in zip(used, mix, strict=True):
+        # a failed webhook gets FusionAuth's 3 more attempts only when the transaction held (and is not None)
+        assert len(receiver.received) == (1 if good or not retried else 4)
+    if not held:
+        assert step["answer"].startswith('504 {"generalErrors":[{"code":"[WebhookTransactionException]"')
+        assert (
+            json.loads(step["answer"].split(" ", 1)[1])["generalErrors"][0]["code"] == "[WebhookTransactionException]"
+        )
+
+
+async def test_non_transactional_events_never_wait(registry, receivers):
+    receiver = receivers[0]
+    receiver.received.clear()
+    receiver.respond(then=500)
+    t = build_target({"name": "w", "url": receiver.url, "vendor": "fusionauth"}, registry)
+    summary = await deliver_run(load("password-reset"), [t], Store(), 1, NOW, 0, registry=registry, transaction="Any")
+    transactional = {s["event"] for s in summary.steps}
+    assert "user.password.reset.send" not in transactional  # non-transactional: sent, never blocks
+    assert summary.events > len(summary.steps)
+
+
+def test_an_unknown_transaction_type_is_named(registry):
+    import asyncio
+
+    from emulator.errors import Problem
+
+    t = build_target({"name": "w", "url": "http://127.0.0.1:9/", "vendor": "fusionauth"}, registry)
+    with pytest.raises(Problem, match="transaction type 'Most' is not one of fusionauth's"):
+        asyncio.run(deliver_run(load("login"), [t], Store(), 1, NOW, 0, registry=registry, transaction="Most"))
