@@ -23,7 +23,7 @@ from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.faults import FaultError, step_faults
 from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
-from emulator.delivery.transactions import Transactions, transactions_for
+from emulator.delivery.transactions import Transactions, step_transaction, transactions_for
 from emulator.errors import EmulatorError, Problem
 from emulator.play.clock import epoch_ms
 from emulator.render import render_events
@@ -278,6 +278,8 @@ async def _produce(
             row.faults = _step_faults(event.faults)
         count += 1
         rules = transactions.get(event.vendor)
+        if event.transaction:
+            rules = step_transaction(event.transaction, play.registry.vendor(event.vendor).catalog.delivery)
         if rules is not None and bound and rules.applies(event.type):
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:

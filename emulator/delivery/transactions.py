@@ -24,9 +24,10 @@ class Transactions:
     share: str  # "0", "1", "1/2", "2/3", "all"
     events: frozenset[str]
     answer: str
+    every_event: bool = False  # a step's own transaction covers all its events
 
     def applies(self, event_type: str) -> bool:
-        return event_type in self.events
+        return self.every_event or event_type in self.events
 
     def needed(self, webhooks: int) -> int:
         """How many of ``webhooks`` must answer 2xx for the operation to commit."""
@@ -43,6 +44,18 @@ class Transactions:
     def retries(self) -> bool:
         """Whether failed webhooks of a committed operation are retried (not under None)."""
         return self.share != "0"
+
+
+GENERIC_RULES = {"None": "0", "Any": "1", "SimpleMajority": "1/2", "SuperMajority": "2/3", "AbsoluteMajority": "all"}
+GENERIC_ANSWER = "the IdP refused the action: not enough of its webhooks answered 2xx"
+
+
+def step_transaction(kind: str, delivery: dict[str, Any]) -> Transactions:
+    """A scenario step's own transaction: every event of the step counts, with the vendor's answer if any."""
+    spec = delivery.get("transactions") or {}
+    rules = {str(k): str(v) for k, v in (spec.get("rules") or GENERIC_RULES).items()}
+    share = rules.get(kind, GENERIC_RULES[kind])
+    return Transactions(kind, share, frozenset(), str(spec.get("answer") or GENERIC_ANSWER), every_event=True)
 
 
 def transactions_for(delivery: dict[str, Any], kind: str | None, vendor: str) -> Transactions | None:

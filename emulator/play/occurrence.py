@@ -25,6 +25,7 @@ class Occurrence:
     seq: int
     gap_bits: int = 0
     faults: tuple[Any, ...] = ()  # the step's delivery faults, passed through untouched
+    transaction: str | None = None  # the step's transaction type, passed through untouched
 
     def offset_ms(self, index: int) -> int:
         """Milliseconds from the first event of this action to its ``index``-th (gaps of 12-139 ms)."""

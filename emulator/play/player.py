@@ -127,6 +127,8 @@ class Player:
         occurrence = self._occurrence(action, error, ctx, step.location)
         if step.faults:
             occurrence.faults = step.faults
+        if step.transaction:
+            occurrence.transaction = step.transaction
         yield occurrence
         if lockout:
             lock_ctx = dict(ctx, action="lockout", error=None)

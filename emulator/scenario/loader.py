@@ -21,6 +21,7 @@ from emulator.scenario.vocabulary import Param, vocabulary
 from emulator.scenario.yamlpos import Path, Positions, load_yaml
 
 TOP_KEYS = {"name", "description", "defaults", "actors", "steps"}
+TRANSACTION_TYPES = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
 MAX_REPEAT = 1_000_000  # the JSON Schema uses the same bound
 _TYPE_WORDS = {
     str: "text",
@@ -158,7 +159,7 @@ class _Checker:
             return Wait(duration, self.pos.at(path)) if duration is not None else None
         if keys == ["repeat"]:
             return self.repeat_block(item["repeat"], (*path, "repeat"))
-        actions = [k for k in keys if k not in ("repeat", "faults")]
+        actions = [k for k in keys if k not in ("repeat", "faults", "transaction")]
         if len(actions) != 1:
             self.fail(f"a step has exactly one action, found: {', '.join(map(str, actions))}", path)
             return None
@@ -174,6 +175,12 @@ class _Checker:
                 self.fail("'faults' takes a list, such as [{duplicate: {copies: 2}}, drop]", (*path, "faults"))
                 return None
             step = dataclasses.replace(step, faults=tuple(faults))
+        if step is not None and "transaction" in item:
+            kind = item["transaction"]
+            if kind not in TRANSACTION_TYPES:
+                self.unknown("transaction type", str(kind), TRANSACTION_TYPES, (*path, "transaction"))
+                return None
+            step = dataclasses.replace(step, transaction=kind)
         if step is None or "repeat" not in item:
             return step
         spec = self.repeat_spec(item["repeat"], (*path, "repeat"), allow_steps=False)

@@ -30,6 +30,7 @@ class ActionStep:
     params: dict[str, Any]
     location: Location
     faults: tuple[Any, ...] = ()  # delivery faults for this step's events (checked by the delivery stage)
+    transaction: str | None = None  # the step commits only if enough of its webhooks answer 2xx
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,11 @@ def scenario_schema() -> dict[str, Any]:
                 "properties": {
                     name: {"oneOf": [body, {"type": "string", "description": "the actor"}]},
                     "repeat": repeat,
+                    "transaction": {
+                        "enum": ["None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"],
+                        "description": "The step waits for its webhooks and commits only if enough answer 2xx "
+                        "(Any: one; SimpleMajority: half; SuperMajority: two thirds; AbsoluteMajority: all).",
+                    },
                     "faults": {
                         "type": "array",
                         "minItems": 1,

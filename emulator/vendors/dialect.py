@@ -39,6 +39,7 @@ class Event:
     error: str | None
     seq: int
     faults: tuple[Any, ...] = ()  # delivery faults the scenario's step asks for
+    transaction: str | None = None  # the step's transaction type, if it set one
 
     def record(self) -> dict[str, Any]:
         """The JSON Lines record ``render`` prints."""
@@ -156,6 +157,7 @@ class Dialect:
             error=error,
             seq=occ.seq,
             faults=occ.faults,
+            transaction=occ.transaction,
         )
 
     def _raw(self, occ: Occurrence) -> list[Event]:

@@ -89,3 +89,37 @@ def test_an_unknown_transaction_type_is_named(registry):
     t = build_target({"name": "w", "url": "http://127.0.0.1:9/", "vendor": "fusionauth"}, registry)
     with pytest.raises(Problem, match="transaction type 'Most' is not one of fusionauth's"):
         asyncio.run(deliver_run(load("login"), [t], Store(), 1, NOW, 0, registry=registry, transaction="Most"))
+
+
+STEP = """\
+name: guarded-login
+actors: {alice: {}}
+steps:
+  - login: {actor: alice}
+    transaction: AbsoluteMajority
+  - logout: {actor: alice}
+"""
+
+
+@pytest.mark.parametrize("answer", [200, 500])
+async def test_a_step_commits_only_if_its_webhooks_answer_2xx(registry, receivers, answer):
+    from emulator.scenario.loader import load_scenario_text
+
+    receiver = receivers[0]
+    receiver.respond(then=answer)
+    t = build_target({"name": "w", "url": receiver.url, "vendor": "keycloak", "retry": "none"}, registry)
+    summary = await deliver_run(load_scenario_text(STEP), [t], Store(), 1, NOW, 0, registry=registry)
+    assert [s["event"] for s in summary.steps] == ["LOGIN", "CODE_TO_TOKEN"]  # the logout is not guarded
+    assert all(s["committed"] is (answer == 200) for s in summary.steps)
+    if answer == 500:
+        assert summary.steps[0]["answer"] == "the IdP refused the action: not enough of its webhooks answered 2xx"
+
+
+def test_an_unknown_step_transaction_is_named(tmp_path):
+    from emulator.errors import ScenarioError
+    from emulator.scenario.loader import load_scenario_text
+
+    with pytest.raises(
+        ScenarioError, match=r"s.yaml:5:18: unknown transaction type 'All'; expected one of: AbsoluteMajority, Any"
+    ):
+        load_scenario_text(STEP.replace("AbsoluteMajority", "All"), "s.yaml")
