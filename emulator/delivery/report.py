@@ -54,6 +54,8 @@ def summary_table(summaries: list[Summary], title: str = "") -> str:
         if title:
             head += f"  {title}"
         head += f"  {s.events:,} events · {s.attempts:,} attempts · {s.seconds:.1f} s"
+        if s.dropped:
+            head += f" · {s.dropped:,} dropped by a fault"
         if s.status != "finished":
             head += f"  ({s.status})"
         lines.append(head)
