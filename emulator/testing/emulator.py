@@ -95,7 +95,8 @@ class Emulator:
         ``target``: a URL, a webhook receiver, a target mapping (as in emulator.yaml), or a list
         of these (fan-out). Options: ``seed`` (1), ``start`` (now), ``secret``, ``signing``,
         ``retry`` (the vendor's), ``time_scale`` (0: retries back to back), ``signed_time``,
-        ``ordering``, ``events``, ``timeout`` (seconds to wait for the run, 60).
+        ``ordering``, ``events``, ``faults`` (as in emulator.yaml), ``transaction`` (FusionAuth's
+        type), ``timeout`` (seconds to wait for the run, 60).
         """
         __tracebackhide__ = True
         timeout = options.pop("timeout", 60)
@@ -173,7 +174,10 @@ class Emulator:
             signing["secret"] = receiver.secrets[0]  # the receiver checks with this secret: sign with it
         if signing:
             spec["signing"] = signing
-        for key in ("retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth"):
+        for key in (
+            "retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth", "faults",
+            "disable_after", "disable_on_gone",
+        ):  # fmt: skip
             if key in options:
                 spec[key] = options[key]
         return build_target(spec, self.registry, vendor)
@@ -194,7 +198,7 @@ def _scenario(ref: str | Path) -> Scenario:
 
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
-                "ordering", "events", "transaction",
+                "ordering", "events", "transaction", "faults", "disable_after", "disable_on_gone",
                 "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}

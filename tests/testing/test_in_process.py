@@ -76,3 +76,11 @@ async def test_blocking_calls_in_an_async_test_say_what_to_use(emulator, receive
     result = await emulator.play_async("login", "keycloak", receiver)
     assert result.ok
     assert len(await receiver.wait_for_async(3)) == 3
+
+
+def test_faults_and_transactions_from_a_test(emulator, receiver):
+    result = emulator.play("login", "keycloak", receiver, faults=[{"duplicate": {"copies": 1}}], seed=3)
+    assert result.ok and len(receiver.duplicates()) == len(result.events) == 3
+    receiver.respond(then=500)
+    failed = emulator.trigger("login", "fusionauth", receiver, transaction="Any")
+    assert failed.summary.steps[0]["committed"] is False
