@@ -115,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--json", action="store_true")
     resend.add_argument("--templates", action="append", default=[], metavar="DIR")
 
+    serve = sub.add_parser("serve", help="run the emulator as a fake IdP with a REST API on a local port")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8025, help="port (default 8025; 0 picks a free one)")
+    serve.add_argument("--db", default=None, metavar="PATH", help=f"SQLite store (default: {DEFAULT_DB})")
+    serve.add_argument("--config", default=os.environ.get("IDP_EMULATOR_CONFIG"), metavar="FILE")
+    serve.add_argument("--token", default=os.environ.get("IDP_EMULATOR_TOKEN"), help="require Bearer TOKEN on /api/")
+
     listen = sub.add_parser("listen", help="receive webhooks in the terminal, check signatures, forward to your app")
     listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     listen.add_argument("--port", type=int, default=8026, help="port (default 8026; 0 picks a free one)")
@@ -314,6 +321,14 @@ def cmd_resend(args: argparse.Namespace) -> int:
     return resend_command(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from emulator.server.serve import serve
+
+    return asyncio.run(serve(args, DEFAULT_DB))
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -323,6 +338,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
+    "serve": cmd_serve,
     "listen": cmd_listen,
     "run": cmd_run,
     "resume": cmd_resume,

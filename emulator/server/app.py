@@ -1,4 +1,4 @@
-"""The HTTP face of a running emulator (aiohttp): health and the signing keys, so far.
+"""The HTTP face of a running emulator (aiohttp): the REST API, the sinks, the signing keys.
 
 Consumers that verify FusionAuth's RS256/ES256 webhook JWTs fetch the public keys from
 ``/.well-known/jwks.json``, as they would from FusionAuth itself.
@@ -6,16 +6,18 @@ Consumers that verify FusionAuth's RS256/ES256 webhook JWTs fetch the public key
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from emulator import __version__
 from emulator.delivery.signing import key_id_for, public_jwk
 from emulator.delivery.targets import Target
-
-JWKS = web.AppKey("jwks", Callable[[], list[dict[str, Any]]])
+from emulator.server.api import ROUTES, SERVICE
+from emulator.server.openapi import openapi
+from emulator.server.problems import MAX_BODY, problem_response, problems
+from emulator.server.service import Service
 
 
 def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
@@ -30,17 +32,33 @@ def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
     return list(keys.values())
 
 
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "version": __version__})
-
-
 async def jwks(request: web.Request) -> web.Response:
-    return web.json_response({"keys": request.app[JWKS]()}, headers={"Cache-Control": "max-age=60"})
+    keys = signing_keys(request.app[SERVICE].targets)
+    return web.json_response({"keys": keys}, headers={"Cache-Control": "max-age=60"})
 
 
-def make_app(keys: Callable[[], list[dict[str, Any]]]) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
-    app[JWKS] = keys
-    app.router.add_get("/api/health", health)
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(openapi(ROUTES))
+
+
+@web.middleware
+async def bearer(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """With a token, every /api/ call needs ``Authorization: Bearer <token>``."""
+    token = request.app[SERVICE].token
+    if token and request.path.startswith("/api/"):
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return problem_response(401, "Unauthorized", "this server needs Authorization: Bearer <token>")
+    return await handler(request)
+
+
+def make_app(service: Service) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[bearer, problems])
+    app[SERVICE] = service
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+    app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/.well-known/jwks.json", jwks)
     return app

@@ -22,7 +22,8 @@ from emulator.errors import ScenarioError
 from emulator.render import load
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
-from emulator.server.app import make_app, signing_keys
+from emulator.server.app import make_app
+from emulator.server.service import Service
 from emulator.store.sqlite import Store
 from emulator.testing.harness import LoopThread
 from emulator.testing.receiver import WebhookReceiver
@@ -66,13 +67,13 @@ class Emulator:
         self.registry = registry or Registry()
         self.store = Store(":memory:")
         self.runs: list[PlayResult] = []
-        self.targets: list[Target] = []
-        self.url = ""  # where the emulator serves /api/health and /.well-known/jwks.json
+        self.service = Service(self.store, self.registry)
+        self.url = ""  # where the emulator serves its API and /.well-known/jwks.json
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> Emulator:
-        """Serve on a free loopback port (the signing keys, for consumers that fetch a JWKS)."""
-        self._runner = web.AppRunner(make_app(lambda: signing_keys(self.targets)), access_log=None)
+        """Serve the API on a free loopback port (and the signing keys, for consumers that fetch a JWKS)."""
+        self._runner = web.AppRunner(make_app(self.service), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -133,7 +134,7 @@ class Emulator:
         targets = [
             self._target(t, vendor, options, i) for i, t in enumerate(target if isinstance(target, list) else [target])
         ]
-        self.targets.extend(targets)
+        self.service.targets.extend(targets)
         start = options.get("start") or datetime.now(UTC).replace(microsecond=0)
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))

@@ -1,0 +1,349 @@
+"""The REST API under ``/api/``: vendors, scenarios, runs, events, deliveries, sinks, health.
+
+Handlers are thin: they check the request, call the runner or the store, and answer JSON.
+Every client mistake becomes a problem document (``problems.py``), never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from emulator import __version__
+from emulator.delivery.runner import resume
+from emulator.delivery.targets import build_target
+from emulator.play.clock import iso_utc
+from emulator.render import load
+from emulator.scenario.bundled import bundled_names, resolve_scenario
+from emulator.scenario.loader import load_scenario_text
+from emulator.server.problems import ApiProblem, field, read_json
+from emulator.server.service import Service, SinkRequest, now
+from emulator.vendors.overview import catalog_data
+
+SERVICE = web.AppKey("service", Service)
+MAX_PAGE = 500
+RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction"}
+TRANSACTIONS = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
+
+
+def _service(request: web.Request) -> Service:
+    return request.app[SERVICE]
+
+
+# health ------------------------------------------------------------------------------------------
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def ready(request: web.Request) -> web.Response:
+    _service(request).store.counts("")  # the store answers
+    return web.json_response({"status": "ready"})
+
+
+# vendors and scenarios ---------------------------------------------------------------------------
+async def vendors(request: web.Request) -> web.Response:
+    registry = _service(request).registry
+    items = [{"name": n, "title": registry.vendor(n).catalog.title} for n in registry.names]
+    return web.json_response({"vendors": items})
+
+
+async def vendor(request: web.Request) -> web.Response:
+    name = request.match_info["vendor"]
+    registry = _service(request).registry
+    if name not in registry.names:
+        raise ApiProblem(404, "Unknown vendor", f"no vendor {name!r}; known: {', '.join(registry.names)}", "vendor")
+    return web.json_response(catalog_data(registry, name))
+
+
+async def scenarios(request: web.Request) -> web.Response:
+    items = []
+    for name in bundled_names():
+        scenario = load(name)
+        items.append({"name": name, "description": scenario.description.strip()})
+    return web.json_response({"scenarios": items})
+
+
+async def scenario(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if name not in bundled_names():
+        raise ApiProblem(404, "Unknown scenario", f"no bundled scenario {name!r}", "name")
+    path = Path(resolve_scenario(name))
+    return web.json_response({"name": name, "yaml": path.read_text("utf-8")})
+
+
+async def validate(request: web.Request) -> web.Response:
+    data = await read_json(request)
+    text = field(data, "yaml", str, required=True)
+    load_scenario_text(text, "<request>")  # a ScenarioError becomes a 422 listing every problem
+    return web.json_response({"valid": True})
+
+
+# runs --------------------------------------------------------------------------------------------
+async def start_run(request: web.Request) -> web.Response:
+    service = _service(request)
+    data = await read_json(request)
+    unknown = sorted(set(data) - RUN_FIELDS)
+    if unknown:
+        raise ApiProblem(
+            422, "Unknown field", f"{unknown[0]!r} is not a run setting: {', '.join(sorted(RUN_FIELDS))}", unknown[0]
+        )
+    name = field(data, "scenario", str)
+    text = field(data, "yaml", str)
+    if bool(name) == bool(text):
+        raise ApiProblem(422, "Scenario needed", "give either 'scenario' (a bundled name) or 'yaml'", "scenario")
+    if name and name not in bundled_names():
+        raise ApiProblem(422, "Unknown scenario", f"no bundled scenario {name!r}", "scenario")
+    story = load(name) if name else load_scenario_text(text, "<request>")
+    vendor = field(data, "vendor", str, required=True)
+    if vendor not in service.registry.names:
+        raise ApiProblem(
+            422, "Unknown vendor", f"no vendor {vendor!r}; known: {', '.join(service.registry.names)}", "vendor"
+        )
+    raw_targets = field(data, "targets", list, required=True)
+    if not raw_targets:
+        raise ApiProblem(422, "No target", "'targets' needs at least one URL or target", "targets")
+    targets = []
+    for i, raw in enumerate(raw_targets):
+        spec = {"url": raw} if isinstance(raw, str) else raw
+        if not isinstance(spec, dict):
+            raise ApiProblem(422, "Wrong type", "a target is a URL or an object", f"targets[{i}]")
+        try:
+            targets.append(build_target({"name": f"target-{i + 1}", **spec}, service.registry, vendor))
+        except Exception as exc:  # a bad target is the client's mistake
+            raise ApiProblem(422, "Invalid target", str(exc), f"targets[{i}]") from None
+    seed = field(data, "seed", int, default=1)
+    scale = field(data, "time_scale", (int, float), default=1.0)
+    if not 0 <= scale <= 1_000_000:
+        raise ApiProblem(422, "Out of range", "'time_scale' must be from 0 to 1000000", "time_scale")
+    transaction = field(data, "transaction", str)
+    if transaction is not None and transaction not in TRANSACTIONS:
+        raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTIONS)}", "transaction")
+    run_id = service.start_run(story, targets, seed, float(scale), transaction)
+    return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
+
+
+async def runs(request: web.Request) -> web.Response:
+    rows = _service(request).store.db.execute(
+        "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
+        " ORDER BY started_ms DESC LIMIT 100"
+    )
+    keys = ("run", "scenario", "vendors", "seed", "started", "finished", "status")
+    items = []
+    for row in rows:
+        item = dict(zip(keys, row, strict=True))
+        item["started"] = _iso(item["started"])
+        item["finished"] = _iso(item["finished"])
+        items.append(item)
+    return web.json_response({"runs": items})
+
+
+async def run(request: web.Request) -> web.Response:
+    service = _service(request)
+    run_id = request.match_info["run"]
+    info = service.store.run(run_id)
+    if info is None:
+        raise ApiProblem(404, "Unknown run", f"no run {run_id!r}", "run")
+    live = service.runs.get(run_id)
+    body: dict[str, Any] = {
+        "run": run_id,
+        "scenario": info["scenario"],
+        "vendors": info["vendors"],
+        "seed": info["seed"],
+        "status": info["status"],
+        "started": _iso(info["started_ms"]),
+        "finished": _iso(info["finished_ms"]),
+        "events": info["played"],
+        "deliveries": service.store.counts(run_id),
+    }
+    progress = service.progress(run_id)
+    if progress:
+        body["progress"] = progress
+    if live is not None and live.summary is not None and live.summary.steps:
+        body["transactions"] = live.summary.steps
+    if live is not None and live.error:
+        body["error"] = live.error
+    return web.json_response(body)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    service = _service(request)
+    run_id = request.match_info["run"]
+    live = service.runs.get(run_id)
+    if live is None:
+        raise ApiProblem(404, "Unknown run", f"no run {run_id!r} in progress here", "run")
+    if not live.task.done():
+        live.task.cancel()
+    return web.json_response({"run": run_id, "status": "cancelling"}, status=202)
+
+
+# events and deliveries ---------------------------------------------------------------------------
+def _page(request: web.Request) -> tuple[int, int]:
+    try:
+        limit = int(request.query.get("limit", "100"))
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise ApiProblem(400, "Wrong type", "'limit' and 'after' are whole numbers", "limit") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise ApiProblem(400, "Out of range", f"'limit' is from 1 to {MAX_PAGE}", "limit")
+    return limit, after
+
+
+async def events(request: web.Request) -> web.Response:
+    limit, after = _page(request)
+    where, params = ["id > ?"], [after]
+    for name, column in (
+        ("run", "run_id"),
+        ("type", "type"),
+        ("actor", "actor"),
+        ("error", "error"),
+        ("vendor", "vendor"),
+    ):
+        if name in request.query:
+            where.append(f"{column} = ?")
+            params.append(request.query[name])
+    rows = (
+        _service(request)
+        .store.db.execute(
+            "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body FROM events"
+            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        )
+        .fetchall()
+    )
+    items = [
+        {
+            "id": r[0],
+            "run": r[1],
+            "vendor": r[2],
+            "event_id": r[3],
+            "type": r[4],
+            "time": _iso(r[5]),
+            "action": r[6],
+            "actor": r[7],
+            "error": r[8],
+            "body": json.loads(r[9]),
+        }
+        for r in rows
+    ]
+    return web.json_response({"events": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
+async def deliveries(request: web.Request) -> web.Response:
+    limit, after = _page(request)
+    where, params = ["d.id > ?"], [after]
+    for name, column in (("run", "d.run_id"), ("status", "d.status"), ("target", "d.target")):
+        if name in request.query:
+            where.append(f"{column} = ?")
+            params.append(request.query[name])
+    rows = (
+        _service(request)
+        .store.db.execute(
+            "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
+            f" FROM deliveries d JOIN events e ON e.id = d.event WHERE {' AND '.join(where)} ORDER BY d.id LIMIT ?",
+            (*params, limit),
+        )
+        .fetchall()
+    )
+    keys = ("id", "run", "target", "event_id", "type", "status", "attempts", "last_status", "last_error")
+    items = [dict(zip(keys, r, strict=True)) for r in rows]
+    return web.json_response({"deliveries": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
+def _delivery_id(request: web.Request) -> int:
+    raw = request.match_info["delivery"]
+    if not raw.isdigit():
+        raise ApiProblem(400, "Wrong type", "a delivery id is a whole number", "delivery")
+    return int(raw)
+
+
+async def delivery(request: web.Request) -> web.Response:
+    store = _service(request).store
+    delivery_id = _delivery_id(request)
+    row = store.db.execute(
+        "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
+        " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?",
+        (delivery_id,),
+    ).fetchone()
+    if row is None:
+        raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
+    keys = ("id", "run", "target", "event_id", "type", "status", "attempts", "injected")
+    body = dict(zip(keys, row, strict=True))
+    attempts = store.attempts(delivery_id)
+    for a in attempts:
+        raw = a.pop("response_body") or b""
+        try:
+            a["response_body"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            a["response_body_base64"] = base64.b64encode(raw).decode()
+    body["attempt_log"] = attempts
+    return web.json_response(body)
+
+
+async def resend(request: web.Request) -> web.Response:
+    service = _service(request)
+    delivery_id = _delivery_id(request)
+    row = service.store.db.execute("SELECT run_id, status FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+    if row is None:
+        raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
+    if row[1] != "failed":
+        raise ApiProblem(409, "Not failed", f"delivery {delivery_id} is {row[1]}; only failed deliveries are resent")
+    service.store.requeue_failed(row[0], [delivery_id])
+    task = resume(service.store, service.registry, time_scale=1.0, run_id=row[0])
+    service.background(task)
+    return web.json_response({"delivery": delivery_id, "status": "pending"}, status=202)
+
+
+# sinks -------------------------------------------------------------------------------------------
+async def sink_receive(request: web.Request) -> web.Response:
+    body = await request.read()
+    name = request.match_info["name"]
+    _service(request).sink(name, SinkRequest(request.method, request.path_qs, dict(request.headers), body, now()))
+    return web.json_response({"received": True})
+
+
+async def sink_list(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    kept = _service(request).sinks.get(name, ())
+    items = []
+    for r in kept:
+        try:
+            body: Any = json.loads(r.body)
+        except (ValueError, UnicodeDecodeError):
+            body = r.body.decode("utf-8", "replace")
+        items.append({"method": r.method, "path": r.path, "headers": r.headers, "body": body, "at": r.at})
+    return web.json_response({"sink": name, "requests": items})
+
+
+def _iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    from datetime import UTC, datetime
+
+    return iso_utc(datetime.fromtimestamp(ms / 1000, UTC))
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/health", health),
+    ("GET", "/api/ready", ready),
+    ("GET", "/api/vendors", vendors),
+    ("GET", "/api/vendors/{vendor}", vendor),
+    ("GET", "/api/scenarios", scenarios),
+    ("GET", "/api/scenarios/{name}", scenario),
+    ("POST", "/api/scenarios/validate", validate),
+    ("POST", "/api/runs", start_run),
+    ("GET", "/api/runs", runs),
+    ("GET", "/api/runs/{run}", run),
+    ("POST", "/api/runs/{run}/cancel", cancel),
+    ("GET", "/api/events", events),
+    ("GET", "/api/deliveries", deliveries),
+    ("GET", "/api/deliveries/{delivery}", delivery),
+    ("POST", "/api/deliveries/{delivery}/resend", resend),
+    ("GET", "/api/sinks/{name}", sink_list),
+    ("POST", "/sink/{name}", sink_receive),
+]

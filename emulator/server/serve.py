@@ -1,0 +1,58 @@
+"""``idp-emulator serve``: the emulator as a long-running fake IdP on a local port."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from aiohttp import web
+
+from emulator import __version__
+from emulator.delivery.config import load_config
+from emulator.errors import Problem
+from emulator.server.app import make_app
+from emulator.server.service import Service
+from emulator.store.sqlite import Store
+from emulator.vendors.registry import Registry
+
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+async def serve(args: argparse.Namespace, default_db: str) -> int:
+    config = load_config(args.config) if args.config else None
+    store = Store(args.db or (config.store if config and config.store else None) or default_db)
+    service = Service(store, Registry([*(config.templates if config else [])]), token=args.token)
+    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, args.host, args.port)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise Problem(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{host}:{port}"
+    print(f"idp-emulator {__version__} serving on {base}  (store: {store.path})", flush=True)
+    print(f"  API       {base}/api/   (OpenAPI: {base}/api/openapi.json)", flush=True)
+    print(f"  sink      {base}/sink/<name>   (see what arrived: {base}/api/sinks/<name>)", flush=True)
+    print(f"  JWKS      {base}/.well-known/jwks.json", flush=True)
+    if args.host not in LOOPBACK and not args.token:
+        print("  warning: listening beyond loopback without --token: anyone who can reach it can use it", flush=True)
+    service.background(service.resume_pending())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await service.close()
+        await runner.cleanup()
+        store.close()
+    print("stopped; anything not delivered stays pending and is sent at the next start", file=sys.stderr)
+    return 0

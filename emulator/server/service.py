@@ -1,0 +1,109 @@
+"""What a running emulator holds: the store, the vendors, the runs in progress, the sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume
+from emulator.delivery.targets import Target
+from emulator.scenario.model import Scenario
+from emulator.store.sqlite import Store
+from emulator.vendors.registry import Registry
+
+SINK_KEEP = 10_000  # requests kept per sink (the oldest go first)
+
+
+@dataclass
+class LiveRun:
+    task: asyncio.Task[Summary]
+    dispatcher: Dispatcher | None = None
+    summary: Summary | None = None
+    error: str | None = None
+
+
+@dataclass
+class SinkRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Service:
+    store: Store
+    registry: Registry
+    token: str | None = None
+    runs: dict[str, LiveRun] = field(default_factory=dict)
+    sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)  # every target used, for the JWKS
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def background(self, coro: Any) -> None:
+        """Run ``coro`` (a resend's delivery, say) without waiting for it; keep it until it ends."""
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def start_run(
+        self, scenario: Scenario, targets: list[Target], seed: int, time_scale: float, transaction: str | None
+    ) -> str:
+        """Start a run in the background; its id comes back at once."""
+        run_id = new_run_id()
+        self.targets.extend(targets)
+        live = LiveRun(task=None)  # type: ignore[arg-type]
+
+        def watch(dispatcher: Dispatcher) -> None:
+            live.dispatcher = dispatcher
+
+        start = datetime.now(UTC).replace(microsecond=0)
+        coro = deliver_run(
+            scenario, targets, self.store, seed, start, time_scale, registry=self.registry, run_id=run_id,
+            watch=watch, transaction=transaction,
+        )  # fmt: skip
+        live.task = asyncio.create_task(coro)
+        live.task.add_done_callback(lambda task: self._done(live, task))
+        self.runs[run_id] = live
+        return run_id
+
+    def _done(self, live: LiveRun, task: asyncio.Task[Summary]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            live.error = str(exc)
+        else:
+            live.summary = task.result()
+
+    async def resume_pending(self) -> list[Summary]:
+        """What a crash left pending, delivered at start (as ``idp-emulator resume`` would)."""
+        return await resume(self.store, self.registry, time_scale=1.0)
+
+    def sink(self, name: str, request: SinkRequest) -> None:
+        self.sinks.setdefault(name, deque(maxlen=SINK_KEEP)).append(request)
+
+    async def close(self) -> None:
+        for live in self.runs.values():
+            if not live.task.done():
+                live.task.cancel()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*(r.task for r in self.runs.values()), *self.tasks, return_exceptions=True)
+
+    def progress(self, run_id: str) -> dict[str, Any] | None:
+        live = self.runs.get(run_id)
+        if live is None or live.dispatcher is None or live.task.done():
+            return None
+        t = live.dispatcher.total
+        return {"delivered": t.delivered, "failed": t.failed, "in_flight": t.in_flight, "retrying": t.retrying}
+
+
+def now() -> float:
+    return time.time()

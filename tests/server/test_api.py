@@ -1,0 +1,189 @@
+"""The REST API through a real aiohttp test client: every route, its answers and its refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator.server.app import make_app
+from emulator.server.service import Service
+from emulator.store.sqlite import Store
+
+
+@pytest.fixture
+async def api(aiohttp_client, registry):
+    service = Service(Store(), registry)
+    client = await aiohttp_client(make_app(service))
+    client.service = service
+    yield client
+    await service.close()
+
+
+async def finished(client, run_id: str) -> dict:
+    await client.service.runs[run_id].task  # the run's own task: no polling
+    return await (await client.get(f"/api/runs/{run_id}")).json()
+
+
+async def problem(response, status: int, field: str | None = None) -> dict:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    body = await response.json()
+    assert body["status"] == status and body["detail"]
+    if field:
+        assert body["field"] == field
+    return body
+
+
+async def start(client, **body) -> str:
+    sink = str(client.make_url("/sink/t"))
+    payload = {"scenario": "login", "vendor": "keycloak", "targets": [sink], "time_scale": 0, **body}
+    response = await client.post("/api/runs", json=payload)
+    assert response.status == 202, await response.text()
+    return (await response.json())["run"]
+
+
+async def test_health_ready_vendors_and_scenarios(api):
+    assert (await (await api.get("/api/health")).json())["status"] == "ok"
+    assert (await (await api.get("/api/ready")).json())["status"] == "ready"
+    names = [v["name"] for v in (await (await api.get("/api/vendors")).json())["vendors"]]
+    assert names == ["flip", "fusionauth", "idaas", "keycloak", "strivacity"]
+    catalog = await (await api.get("/api/vendors/fusionauth")).json()
+    assert "user.login.success" in json.dumps(catalog)
+    await problem(await api.get("/api/vendors/okta"), 404, "vendor")
+    scenarios = [s["name"] for s in (await (await api.get("/api/scenarios")).json())["scenarios"]]
+    assert "sso-first-login" in scenarios
+    assert "login:" in (await (await api.get("/api/scenarios/login")).json())["yaml"]
+    await problem(await api.get("/api/scenarios/../../etc/passwd"), 404)
+
+
+async def test_validate(api):
+    ok = await api.post("/api/scenarios/validate", json={"yaml": "name: x\nactors: {a: {}}\nsteps:\n  - login: a\n"})
+    assert (await ok.json()) == {"valid": True}
+    bad = await problem(
+        await api.post("/api/scenarios/validate", json={"yaml": "name: x\nsteps:\n  - lgin: a\n"}), 422, "yaml"
+    )
+    assert any("did you mean 'login'" in p for p in bad["problems"])
+    await problem(await api.post("/api/scenarios/validate", json={}), 422, "yaml")
+    await problem(await api.post("/api/scenarios/validate", json={"yaml": 5}), 422, "yaml")
+
+
+async def test_a_run_end_to_end_to_a_sink(api):
+    run_id = await start(api, seed=3)
+    body = await finished(api, run_id)
+    assert body["status"] == "finished" and body["deliveries"]["delivered"] == 3 and body["events"] == 3
+    sink = (await (await api.get("/api/sinks/t")).json())["requests"]
+    assert [r["body"]["type"] for r in sink] == ["access.LOGIN", "access.CODE_TO_TOKEN", "access.LOGOUT"]
+    listed = (await (await api.get("/api/runs")).json())["runs"]
+    assert listed[0]["run"] == run_id
+    events = (await (await api.get("/api/events", params={"run": run_id, "type": "LOGIN"})).json())["events"]
+    assert len(events) == 1 and events[0]["body"]["id"] == events[0]["event_id"]
+    page = await (await api.get("/api/events", params={"limit": 2})).json()
+    assert len(page["events"]) == 2 and page["next"] == page["events"][-1]["id"]
+    rest = await (await api.get("/api/events", params={"after": page["next"]})).json()
+    assert len(rest["events"]) == 1 and rest["next"] is None
+    deliveries = (await (await api.get("/api/deliveries", params={"run": run_id})).json())["deliveries"]
+    assert [d["status"] for d in deliveries] == ["delivered"] * 3
+    one = await (await api.get(f"/api/deliveries/{deliveries[0]['id']}")).json()
+    assert one["attempt_log"][0]["status"] == 200 and json.loads(one["attempt_log"][0]["response_body"])
+
+
+async def test_inline_yaml_and_transactions(api):
+    yaml = "name: inline\nactors: {a: {}}\nsteps:\n  - login: a\n    transaction: Any\n"
+    run_id = await start(
+        api,
+        scenario=None,
+        yaml=yaml,
+        vendor="fusionauth",
+        targets=[{"url": "http://127.0.0.1:9/none", "retry": "none"}],
+    )
+    body = await finished(api, run_id)
+    assert body["transactions"][0]["committed"] is False and body["deliveries"]["failed"] == 1
+
+
+async def test_resend_a_failed_delivery(api):
+    run_id = await start(api, targets=[{"url": "http://127.0.0.1:9/refused", "retry": "none"}])
+    await finished(api, run_id)
+    failed = (await (await api.get("/api/deliveries", params={"status": "failed"})).json())["deliveries"]
+    assert len(failed) == 3
+    response = await api.post(f"/api/deliveries/{failed[0]['id']}/resend")
+    assert response.status == 202
+    await problem(await api.post(f"/api/deliveries/{failed[0]['id']}/resend"), 409)
+    await problem(await api.post("/api/deliveries/999999/resend"), 404, "delivery")
+    await problem(await api.get("/api/deliveries/abc"), 400, "delivery")
+    await problem(await api.get("/api/deliveries/999999"), 404, "delivery")
+
+
+async def test_cancel(api):
+    run_id = await start(
+        api, scenario="brute-force", time_scale=1, targets=[{"url": str(api.make_url("/sink/c")), "concurrency": 1}]
+    )
+    response = await api.post(f"/api/runs/{run_id}/cancel")
+    assert response.status == 202
+    body = await (await api.get(f"/api/runs/{run_id}")).json()
+    assert body["run"] == run_id
+    await problem(await api.post("/api/runs/run_nope/cancel"), 404, "run")
+    await problem(await api.get("/api/runs/run_nope"), 404, "run")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"vendor": "keycloak", "targets": ["http://x/"]}, 422, "scenario"),
+        ({"scenario": "login", "yaml": "x", "vendor": "keycloak", "targets": ["http://x/"]}, 422, "scenario"),
+        ({"scenario": "nope", "vendor": "keycloak", "targets": ["http://x/"]}, 422, "scenario"),
+        ({"scenario": "login", "targets": ["http://x/"]}, 422, "vendor"),
+        ({"scenario": "login", "vendor": "okta", "targets": ["http://x/"]}, 422, "vendor"),
+        ({"scenario": "login", "vendor": "keycloak"}, 422, "targets"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": []}, 422, "targets"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": ["ftp://x/"]}, 422, "targets[0]"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": [5]}, 422, "targets[0]"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": ["http://x/"], "seed": "one"}, 422, "seed"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": ["http://x/"], "seed": True}, 422, "seed"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": ["http://x/"], "time_scale": -1}, 422, "time_scale"),
+        (
+            {"scenario": "login", "vendor": "keycloak", "targets": ["http://x/"], "transaction": "Most"},
+            422,
+            "transaction",
+        ),
+        ({"yaml": "steps: [", "vendor": "keycloak", "targets": ["http://x/"]}, 422, "yaml"),
+        ({"scenario": "login", "vendor": "keycloak", "targets": ["http://x/"], "retry": "none"}, 422, "retry"),
+    ],
+)
+async def test_bad_run_requests_are_problems(api, body, status, field):
+    await problem(await api.post("/api/runs", json=body), status, field)
+
+
+async def test_malformed_and_oversized_bodies(api):
+    await problem(await api.post("/api/runs", data=b"{not json", headers={"Content-Type": "application/json"}), 400)
+    await problem(await api.post("/api/runs", json=[1, 2]), 422)
+    await problem(await api.post("/api/runs", data=b"x" * (2 * 1024 * 1024)), 413)
+    await problem(await api.get("/api/events", params={"limit": "lots"}), 400, "limit")
+    await problem(await api.get("/api/events", params={"limit": "0"}), 400, "limit")
+    await problem(await api.get("/api/nothing-here"), 404)
+
+
+async def test_token(aiohttp_client, registry):
+    service = Service(Store(), registry, token="s3cret")
+    client = await aiohttp_client(make_app(service))
+    await problem(await client.get("/api/health"), 401)
+    await problem(await client.get("/api/health", headers={"Authorization": "Bearer wrong"}), 401)
+    assert (await client.get("/api/health", headers={"Authorization": "Bearer s3cret"})).status == 200
+    assert (await client.post("/sink/open", json={})).status == 200  # sinks stay open for webhooks
+
+
+async def test_openapi_describes_every_route(api):
+    doc = await (await api.get("/api/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    routes = {
+        (r.method.lower(), r.resource.canonical)
+        for r in api.app.router.routes()
+        if r.method != "HEAD" and r.resource.canonical not in ("/api/openapi.json", "/.well-known/jwks.json")
+    }
+    documented = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert routes == documented
+
+
+async def test_jwks(api):
+    body = await (await api.get("/.well-known/jwks.json")).json()
+    assert body == {"keys": []}
