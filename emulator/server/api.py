@@ -6,6 +6,7 @@ Every client mistake becomes a problem document (``problems.py``), never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from emulator.vendors.overview import catalog_data
 SERVICE = web.AppKey("service", Service)
 MAX_PAGE = 500
 RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction"}
+HEARTBEAT = 15.0  # seconds between keep-alive comments on the live stream
 TRANSACTIONS = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
 
 
@@ -298,6 +300,43 @@ async def resend(request: web.Request) -> web.Response:
     return web.json_response({"delivery": delivery_id, "status": "pending"}, status=202)
 
 
+# live stream -------------------------------------------------------------------------------------
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: each event played and each delivery attempt, as it is recorded.
+
+    Filters: ``run``, ``type`` (a glob over event types), ``kind`` (event or attempt).
+    """
+    from fnmatch import fnmatchcase
+
+    service = _service(request)
+    run_filter, type_filter, kind_filter = (request.query.get(k) for k in ("run", "type", "kind"))
+    if kind_filter not in (None, "event", "attempt"):
+        raise ApiProblem(400, "Unknown kind", "'kind' is event or attempt", "kind")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    queue = service.watch()
+    try:
+        await response.write(b": idp-emulator live stream\n\n")
+        while True:
+            try:
+                kind, record = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if kind_filter and kind != kind_filter:
+                continue
+            if run_filter and record.get("run", run_filter) != run_filter:
+                continue
+            if type_filter and kind == "event" and not fnmatchcase(record["type"], type_filter):
+                continue
+            await response.write(f"event: {kind}\ndata: {json.dumps(record)}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        service.watchers.discard(queue)
+    return response
+
+
 # sinks -------------------------------------------------------------------------------------------
 async def sink_receive(request: web.Request) -> web.Response:
     body = await request.read()
@@ -345,5 +384,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/deliveries/{delivery}", delivery),
     ("POST", "/api/deliveries/{delivery}/resend", resend),
     ("GET", "/api/sinks/{name}", sink_list),
+    ("GET", "/api/stream", stream),
     ("POST", "/sink/{name}", sink_receive),
 ]

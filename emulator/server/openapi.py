@@ -15,6 +15,7 @@ _OK = {"description": "OK", "content": {"application/json": {"schema": {"type": 
 _QUERY = {
     "/api/events": ["run", "type", "actor", "error", "vendor", "limit", "after"],
     "/api/deliveries": ["run", "status", "target", "limit", "after"],
+    "/api/stream": ["run", "type", "kind"],
 }
 _BODIES: dict[str, dict[str, Any]] = {
     "/api/scenarios/validate": {

@@ -17,6 +17,7 @@ from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
 
 SINK_KEEP = 10_000  # requests kept per sink (the oldest go first)
+WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
 
 
 @dataclass
@@ -45,6 +46,22 @@ class Service:
     sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
     targets: list[Target] = field(default_factory=list)  # every target used, for the JWKS
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    watchers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.store.listeners.append(self.publish)
+
+    def publish(self, kind: str, record: dict[str, Any]) -> None:
+        """Hand a committed event or attempt to every live-stream watcher; a slow watcher misses some."""
+        for queue in self.watchers:
+            if queue.full():
+                continue  # never let one slow client hold up the run
+            queue.put_nowait((kind, record))
+
+    def watch(self) -> asyncio.Queue[tuple[str, dict[str, Any]]]:
+        queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=WATCH_BUFFER)
+        self.watchers.add(queue)
+        return queue
 
     def background(self, coro: Any) -> None:
         """Run ``coro`` (a resend's delivery, say) without waiting for it; keep it until it ends."""

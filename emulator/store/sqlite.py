@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,8 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:", create: bool = True) -> None:
         self.path = str(path)
+        # called with ("event" | "attempt", record) after each commit: the server's live stream
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         if not create and self.path != ":memory:" and not Path(self.path).is_file():
             raise StoreError(f"{self.path}: no store here (nothing to resume); pass --db with the run's store")
         try:
@@ -332,7 +334,19 @@ class Store:
             )
             return out
 
-        return self._write(work)
+        rows = self._write(work)
+        if self.listeners:
+            for event, _ in batch:
+                record = {"run": run_id, "vendor": event.vendor, "event_id": event.event_id, "type": event.type}
+                self._tell("event", {**record, "time_ms": event.time_ms, "actor": event.actor, "error": event.error})
+        return rows
+
+    def _tell(self, kind: str, record: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, record)
+            except Exception:  # a listener's fault must not undo a commit
+                continue
 
     def record(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
         """Write finished attempts and the deliveries' new state in one transaction."""
@@ -366,6 +380,10 @@ class Store:
             )
 
         self._write(work)
+        if self.listeners:
+            for a in attempts:
+                record = {"delivery": a.delivery, "number": a.number, "status": a.status, "error": a.error}
+                self._tell("attempt", {**record, "duration_ms": a.duration_ms, "injected": a.injected})
 
     def pending(self, run_id: str | None = None, page: int = 1000) -> Iterator[DeliveryRow]:
         """Every pending delivery, oldest first, read a page at a time (memory stays flat)."""

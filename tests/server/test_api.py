@@ -187,3 +187,19 @@ async def test_openapi_describes_every_route(api):
 async def test_jwks(api):
     body = await (await api.get("/.well-known/jwks.json")).json()
     assert body == {"keys": []}
+
+
+async def test_live_stream_shows_events_and_attempts_as_they_happen(api):
+    response = await api.get("/api/stream", params={"kind": "event", "type": "LOG*"})
+    assert response.content_type == "text/event-stream"
+    assert (await response.content.readline()).startswith(b": idp-emulator")
+    run_id = await start(api)
+    seen = []
+    while len(seen) < 2:
+        line = (await response.content.readline()).decode().strip()
+        if line.startswith("data: "):
+            seen.append(json.loads(line[6:]))
+    assert [s["type"] for s in seen] == ["LOGIN", "LOGOUT"] and seen[0]["run"] == run_id
+    response.close()
+    await finished(api, run_id)
+    await problem(await api.get("/api/stream", params={"kind": "nope"}), 400, "kind")
