@@ -22,6 +22,7 @@ from emulator.play.clock import iso_utc
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
 from emulator.scenario.loader import load_scenario_text
+from emulator.scenario.single import single_action
 from emulator.server.problems import ApiProblem, field, read_json
 from emulator.server.service import Service, SinkRequest, now
 from emulator.vendors.overview import catalog_data
@@ -87,8 +88,11 @@ async def validate(request: web.Request) -> web.Response:
 
 # runs --------------------------------------------------------------------------------------------
 async def start_run(request: web.Request) -> web.Response:
-    service = _service(request)
-    data = await read_json(request)
+    """Start a run: {scenario | yaml, vendor, targets, seed?, time_scale?, transaction?}."""
+    return _start(_service(request), await read_json(request))
+
+
+def _start(service: Service, data: dict[str, Any]) -> web.Response:
     unknown = sorted(set(data) - RUN_FIELDS)
     if unknown:
         raise ApiProblem(
@@ -127,6 +131,21 @@ async def start_run(request: web.Request) -> web.Response:
         raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTIONS)}", "transaction")
     run_id = service.start_run(story, targets, seed, float(scale), transaction)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
+
+
+async def trigger(request: web.Request) -> web.Response:
+    """One action, like ``stripe trigger``: {action, vendor, targets, error?, actor?, params?}."""
+    data = await read_json(request)
+    action = field(data, "action", str, required=True)
+    params = dict(field(data, "params", dict, default={}))
+    if "yaml" in data or "scenario" in data:
+        raise ApiProblem(422, "Unknown field", "a trigger plays one action: give 'action', not a scenario", "action")
+    if "error" in data:
+        params["error"] = field(data, "error", str)
+    actor = field(data, "actor", dict, default={})
+    body = {k: v for k, v in data.items() if k not in ("action", "params", "error", "actor")}
+    body["yaml"] = single_action(action, params, actor)
+    return _start(_service(request), body)
 
 
 async def runs(request: web.Request) -> web.Response:
@@ -377,6 +396,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/scenarios/validate", validate),
     ("POST", "/api/runs", start_run),
     ("GET", "/api/runs", runs),
+    ("POST", "/api/trigger", trigger),
     ("GET", "/api/runs/{run}", run),
     ("POST", "/api/runs/{run}/cancel", cancel),
     ("GET", "/api/events", events),

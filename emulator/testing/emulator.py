@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from emulator.delivery.runner import Summary, deliver_run
@@ -22,6 +21,7 @@ from emulator.errors import ScenarioError
 from emulator.render import load
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
+from emulator.scenario.single import single_action
 from emulator.server.app import make_app
 from emulator.server.service import Service
 from emulator.store.sqlite import Store
@@ -203,7 +203,4 @@ def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, An
                 "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
-    actor = options.get("actor") or {}
-    step = {action: {"actor": "someone", **params}}
-    text = yaml.safe_dump({"name": f"trigger-{action}", "actors": {"someone": actor}, "steps": [step]}, sort_keys=False)
-    return text if "\n" in text else text + "\n", rest
+    return single_action(action, params, options.get("actor")), rest

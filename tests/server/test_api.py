@@ -203,3 +203,18 @@ async def test_live_stream_shows_events_and_attempts_as_they_happen(api):
     response.close()
     await finished(api, run_id)
     await problem(await api.get("/api/stream", params={"kind": "nope"}), 400, "kind")
+
+
+async def test_trigger_one_action(api):
+    sink = str(api.make_url("/sink/trig"))
+    body = {"action": "login", "vendor": "fusionauth", "targets": [sink], "error": "invalid_user_credentials",
+            "actor": {"email": "mallory@example.com"}, "time_scale": 0}  # fmt: skip
+    response = await api.post("/api/trigger", json=body)
+    assert response.status == 202, await response.text()
+    await finished(api, (await response.json())["run"])
+    [request] = (await (await api.get("/api/sinks/trig")).json())["requests"]
+    assert request["body"]["event"]["type"] == "user.login.failed"
+    assert request["body"]["event"]["user"]["email"] == "mallory@example.com"
+    await problem(await api.post("/api/trigger", json={**body, "action": "lgin"}), 422, "yaml")
+    await problem(await api.post("/api/trigger", json={**body, "error": 5}), 422, "error")
+    await problem(await api.post("/api/trigger", json={**body, "scenario": "login"}), 422, "action")
