@@ -18,6 +18,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.delivery.runner import resume
 from emulator.delivery.targets import build_target
+from emulator.errors import ScenarioError
 from emulator.play.clock import iso_utc
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
@@ -82,8 +83,11 @@ async def scenario(request: web.Request) -> web.Response:
 async def validate(request: web.Request) -> web.Response:
     data = await read_json(request)
     text = field(data, "yaml", str, required=True)
-    load_scenario_text(text, "<request>")  # a ScenarioError becomes a 422 listing every problem
-    return web.json_response({"valid": True})
+    try:
+        load_scenario_text(text, "<request>")
+    except ScenarioError as exc:  # the request was fine; the scenario has problems: say which
+        return web.json_response({"valid": False, "problems": [str(p) for p in exc.problems]})
+    return web.json_response({"valid": True, "problems": []})
 
 
 # runs --------------------------------------------------------------------------------------------
@@ -211,6 +215,8 @@ def _page(request: web.Request) -> tuple[int, int]:
         raise ApiProblem(400, "Wrong type", "'limit' and 'after' are whole numbers", "limit") from None
     if not 1 <= limit <= MAX_PAGE:
         raise ApiProblem(400, "Out of range", f"'limit' is from 1 to {MAX_PAGE}", "limit")
+    if not 0 <= after < 2**62:
+        raise ApiProblem(400, "Out of range", "'after' is an id: a whole number from 0", "after")
     return limit, after
 
 
@@ -277,7 +283,7 @@ async def deliveries(request: web.Request) -> web.Response:
 
 def _delivery_id(request: web.Request) -> int:
     raw = request.match_info["delivery"]
-    if not raw.isdigit():
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
         raise ApiProblem(400, "Wrong type", "a delivery id is a whole number", "delivery")
     return int(raw)
 
@@ -393,7 +399,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/vendors/{vendor}", vendor),
     ("GET", "/api/scenarios", scenarios),
     ("GET", "/api/scenarios/{name}", scenario),
-    ("POST", "/api/scenarios/validate", validate),
+    ("POST", "/api/validate", validate),
     ("POST", "/api/runs", start_run),
     ("GET", "/api/runs", runs),
     ("POST", "/api/trigger", trigger),

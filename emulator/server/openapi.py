@@ -17,8 +17,14 @@ _QUERY = {
     "/api/deliveries": ["run", "status", "target", "limit", "after"],
     "/api/stream": ["run", "type", "kind"],
 }
+_PARAMS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+    "after": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
+    "delivery": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+    "kind": {"enum": ["event", "attempt"]},
+}
 _BODIES: dict[str, dict[str, Any]] = {
-    "/api/scenarios/validate": {
+    "/api/validate": {
         "type": "object",
         "required": ["yaml"],
         "properties": {"yaml": {"type": "string", "description": "scenario YAML"}},
@@ -57,11 +63,11 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
             },
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _PARAMS.get(name, {"type": "string"})}
             for name in re.findall(r"{(\w+)}", path)
         ]
         parameters += [
-            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            {"name": name, "in": "query", "required": False, "schema": _PARAMS.get(name, {"type": "string"})}
             for name in _QUERY.get(path, [])
         ]
         if parameters:

@@ -79,5 +79,8 @@ async def problems(
         return problem_response(422, "Invalid request", str(exc))
     except web.HTTPException as exc:
         if exc.status >= 400:
-            return problem_response(exc.status, exc.reason, exc.text or exc.reason)
+            response = problem_response(exc.status, exc.reason, exc.text or exc.reason)
+            if "Allow" in exc.headers:  # a 405 says which methods would do (RFC 9110)
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
         raise

@@ -58,14 +58,12 @@ async def test_health_ready_vendors_and_scenarios(api):
 
 
 async def test_validate(api):
-    ok = await api.post("/api/scenarios/validate", json={"yaml": "name: x\nactors: {a: {}}\nsteps:\n  - login: a\n"})
-    assert (await ok.json()) == {"valid": True}
-    bad = await problem(
-        await api.post("/api/scenarios/validate", json={"yaml": "name: x\nsteps:\n  - lgin: a\n"}), 422, "yaml"
-    )
-    assert any("did you mean 'login'" in p for p in bad["problems"])
-    await problem(await api.post("/api/scenarios/validate", json={}), 422, "yaml")
-    await problem(await api.post("/api/scenarios/validate", json={"yaml": 5}), 422, "yaml")
+    ok = await api.post("/api/validate", json={"yaml": "name: x\nactors: {a: {}}\nsteps:\n  - login: a\n"})
+    assert (await ok.json()) == {"valid": True, "problems": []}
+    bad = await (await api.post("/api/validate", json={"yaml": "name: x\nsteps:\n  - lgin: a\n"})).json()
+    assert bad["valid"] is False and any("did you mean 'login'" in p for p in bad["problems"])
+    await problem(await api.post("/api/validate", json={}), 422, "yaml")
+    await problem(await api.post("/api/validate", json={"yaml": 5}), 422, "yaml")
 
 
 async def test_a_run_end_to_end_to_a_sink(api):

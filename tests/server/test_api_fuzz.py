@@ -1,0 +1,45 @@
+"""Requests generated from the OpenAPI document: no 5xx, and no answer that breaks the document."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from emulator.server.api import ROUTES
+from emulator.server.app import make_app
+from emulator.server.openapi import openapi
+from emulator.server.service import Service
+from emulator.store.sqlite import Store
+from emulator.testing.harness import LoopThread
+from emulator.vendors.registry import Registry
+
+# runs and triggers would send webhooks to whatever URLs the generator invents, and the stream never
+# ends: those have their own tests in test_api.py
+schema = schemathesis.openapi.from_dict(openapi(ROUTES)).exclude(path_regex=r"^/api/(runs|trigger|stream)")
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    from aiohttp import web
+
+    harness = LoopThread()
+    service = Service(Store(), Registry())
+
+    async def up() -> tuple[web.AppRunner, str]:
+        runner = web.AppRunner(make_app(service), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+
+    runner, url = harness.run(up())
+    yield url
+    harness.run(runner.cleanup())
+    harness.close()
+
+
+@schema.parametrize()
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_generated_requests(case, base_url):
+    case.call_and_validate(base_url=base_url)
