@@ -97,6 +97,9 @@ class Dispatcher:
         """Hand over stored deliveries; waits while too many are open (memory stays flat)."""
         for row in rows:
             while self._open >= MAX_OPEN:
+                for held in self.lanes.values():  # rows held for reordering must not block admission
+                    if held.shuffle:
+                        self._release(held)
                 self._room.clear()
                 await self._room.wait()
             self._raise_if_broken()
@@ -129,7 +132,7 @@ class Dispatcher:
         faults = target.faults + step_faults(row.event_faults)
         p = row.plan = plan(faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
         fresh = row.injected is None and row.attempts == 0  # not drawn before a resume
-        if fresh and p.notes:
+        if (fresh and p.notes) or p.drop:
             self.store.note(row.id, "; ".join(p.notes), "dropped" if p.drop else None)
         if p.drop:
             lane.tally.dropped += 1
@@ -144,9 +147,9 @@ class Dispatcher:
                 self._open_row(lane)
                 self._later_enqueue(delay + p.delay, lane, copy)
         self._open_row(lane)
-        if p.delay:
+        if p.delay and fresh:  # a delay is before the first attempt: not again after a resume
             self._later_enqueue(p.delay, lane, row)
-        elif p.reorder:
+        elif p.reorder and fresh:
             lane.shuffle.append(row)
             if len(lane.shuffle) >= p.reorder:
                 self._release(lane)
@@ -166,7 +169,7 @@ class Dispatcher:
     def _release(self, lane: _Lane) -> None:
         """Send what a reorder fault held back, in an order drawn from the seed."""
         held, lane.shuffle = lane.shuffle, []
-        random.Random(f"{self.seed}:{lane.target.name}:{held[0].id}").shuffle(held)
+        random.Random(f"{self.seed}:{lane.target.name}:{held[0].event_id}").shuffle(held)
         for row in held:
             self.store.note(row.id, "reordered")
             self._enqueue(lane, row)
@@ -250,12 +253,32 @@ class Dispatcher:
         """First attempts of one event's deliveries, all at once, then ``decide`` whether the failed
         ones may be retried (FusionAuth's transactions: retries only when the transaction held)."""
         lanes = [self.lanes[r.target] for r in rows]
-        for lane in lanes:
+        sent: list[tuple[_Lane, DeliveryRow]] = []
+        unsent: list[Result] = []
+        for lane, row in zip(lanes, rows, strict=True):
+            faults = lane.target.faults + step_faults(row.event_faults)
+            p = row.plan = plan(faults, self.seed, lane.target.name, row.event_id, row.type, False) if faults else None
+            if lane.disabled or (p is not None and p.drop):
+                # not sent: the transaction counts it as a failed webhook
+                reason = (
+                    f"not sent: the target is disabled ({lane.disabled})" if lane.disabled else "dropped by a fault"
+                )
+                self.store.note(row.id, reason, "failed" if lane.disabled else "dropped")
+                unsent.append(Result(False, None, reason, 0.0))
+                continue
+            if p is not None and p.copies:
+                for copy, delay in zip(
+                    self.store.copies(row, len(p.copies), f"duplicate of delivery {row.id}"), p.copies, strict=True
+                ):
+                    copy.plan = plan(faults, self.seed, lane.target.name, copy.event_id, copy.type, True)
+                    self._open_row(lane)
+                    self._later_enqueue(delay, lane, copy)
             self._open_row(lane)
-        tried = await asyncio.gather(*(self._try(lane, row) for lane, row in zip(lanes, rows, strict=True)))
-        results = [t[0] for t in tried]
+            sent.append((lane, row))
+        tried = await asyncio.gather(*(self._try(lane, row) for lane, row in sent))
+        results = [t[0] for t in tried] + unsent
         retry = decide(results)
-        for lane, row, (result, wait, at, scenario_ms) in zip(lanes, rows, tried, strict=True):
+        for (lane, row), (result, wait, at, scenario_ms) in zip(sent, tried, strict=True):
             self._settle(lane, row, result, wait if retry else None, at, scenario_ms)
         return results
 

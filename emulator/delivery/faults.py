@@ -34,7 +34,7 @@ KINDS = (
     "content_type",
     "oversize",
 )
-MAX_OVERSIZE = 256 * 1024 * 1024
+MAX_OVERSIZE = 64 * 1024 * 1024  # each attempt holds its body in memory: keep it bounded
 
 
 class FaultError(ValueError):
@@ -85,7 +85,7 @@ def _size(value: Any, where: str) -> int:
             raise FaultError(f"{where}: expected a size such as 10MB, got {value!r}")
         size = int(float(m.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[(m.group(2) or "B").upper()])
     if not 0 < size <= MAX_OVERSIZE:
-        raise FaultError(f"{where}: between 1 byte and 256MB, got {value!r}")
+        raise FaultError(f"{where}: between 1 byte and 64MB, got {value!r}")
     return size
 
 
@@ -118,6 +118,8 @@ def parse_faults(raw: Any) -> tuple[Fault, ...]:
         if not isinstance(item, dict) or len(item) != 1:
             raise FaultError(f"{where}: one fault per entry, written as {{kind: {{settings}}}}")
         [(kind, params)] = item.items()
+        if params is not None and not isinstance(params, dict):
+            raise FaultError(f"{where}.{kind}: settings are a mapping such as {{probability: 0.5}}, got {params!r}")
         if kind not in KINDS:
             from emulator.errors import suggest
 
@@ -127,7 +129,10 @@ def parse_faults(raw: Any) -> tuple[Fault, ...]:
         probability = params.pop("probability", 1.0)
         if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
             raise FaultError(f"{where}.{kind}.probability: a number from 0 to 1, got {probability!r}")
-        events = tuple(params.pop("events", ()) or ())
+        events = params.pop("events", None) or []
+        if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
+            raise FaultError(f"{where}.{kind}.events: a list of event-type globs such as ['user.login.*']")
+        events = tuple(events)
         unknown = sorted(set(params) - _PARAMS[kind])
         if unknown:
             allowed = ", ".join(sorted(_PARAMS[kind] | {"probability", "events"}))
@@ -299,13 +304,17 @@ def spoil(headers: dict[str, str], header: str = "") -> dict[str, str]:
     """A signature that cannot verify: the last data character of each signature value changed."""
     out = dict(headers)
     for name in signature_headers(headers, header):
-        value = headers[name]
-        if value:
-            last = value[-1]
-            if last in "=:":  # keep base64 padding and RFC 9421 framing readable; change the data
-                i = len(value.rstrip("=:")) - 1
-                value = value[:i] + ("A" if value[i] != "A" else "B") + value[i + 1 :]
-            else:
-                value = value[:-1] + ("0" if last != "0" else "1")
-            out[name] = value
+        out[name] = " ".join(_spoil_token(token) for token in headers[name].split(" "))
     return out
+
+
+def _spoil_token(token: str) -> str:
+    """Change one character in the middle of a signature's data (never a padding or framing one,
+    whose bits may be ignored): every signature in the header, rotation or not, stops verifying."""
+    start = max(token.rfind(","), token.rfind("."), token.find(":")) + 1  # v1,<b64> / JWT / sig=:<b64>:
+    data = token[start:].rstrip("=:")
+    if not data:
+        return token
+    i = start + len(data) // 2
+    c = token[i]
+    return token[:i] + ("A" if c != "A" else "B") + token[i + 1 :]

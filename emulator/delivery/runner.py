@@ -259,7 +259,12 @@ async def _produce(
     first_ms: int | None = None
     count = 0
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
+    refused = -1
     for event in play.events():
+        if event.seq == refused:
+            steps[-1].setdefault("not_sent", []).append(event.type)
+            store.skip(run_id)  # counted as played, so a resumed play stays in step
+            continue
         ms = epoch_ms(event.time)
         if play.pace:
             first_ms = ms if first_ms is None else first_ms
@@ -287,6 +292,8 @@ async def _produce(
                 batch = []
             rows = store.add(run_id, [(row, [(name, None) for name, _ in bound])])
             steps.append(await _transaction(dispatcher, rows, rules, event))
+            if not steps[-1]["committed"]:
+                refused = event.seq  # the IdP answered with an error: the rest of this action never happens
             continue
         batch.append((row, bound))
         if len(batch) >= BATCH:

@@ -248,6 +248,10 @@ class Store:
 
         self._write(work)
 
+    def skip(self, run_id: str, count: int = 1) -> None:
+        """Events the play passed over without storing (an action the IdP refused): still played."""
+        self._write(lambda cur: cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (count, run_id)))
+
     def play_done(self, run_id: str) -> None:
         """Every event of the run is stored (or its play cannot go on): resume will not replay it."""
         self._write(lambda cur: cur.execute("UPDATE runs SET play_done = 1 WHERE id = ?", (run_id,)))
