@@ -7,6 +7,7 @@ loop, so both sync and async tests can use it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,8 +105,8 @@ class Emulator:
         return self.harness.run(self._play(scenario, vendor, target, options), timeout)
 
     async def play_async(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
-        options.pop("timeout", None)
-        return await self.harness.run_async(self._play(scenario, vendor, target, options))
+        timeout = options.pop("timeout", 60)
+        return await self.harness.run_async(asyncio.wait_for(self._play(scenario, vendor, target, options), timeout))
 
     def trigger(self, action: str, vendor: str, target: Any, **options: Any) -> PlayResult:
         """One action, like ``stripe trigger``: ``trigger("login", "keycloak", url, error="invalid_user_credentials")``.

@@ -34,7 +34,12 @@ class LoopThread:
                 f"{name}() blocks, and an event loop is running here (an async test?): "
                 f"await its _async form instead: await ...{name}_async(...)"
             )
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # the run stops here; it must not deliver into the next test
+            raise TimeoutError(f"{name}() did not finish within {timeout:g} s; it was cancelled") from None
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the emulator's loop while the caller's loop goes on."""

@@ -40,13 +40,18 @@ def parse_answers(text: str | None) -> list[int | str]:
     return out
 
 
+def printable(text: str) -> str:
+    """What a receiver sent, safe for a terminal: control characters (escape sequences) shown as \\xNN."""
+    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text)
+
+
 def line(webhook: Webhook) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(webhook.at))
     user = f"  user={webhook.user}" if webhook.user else ""
-    return (
+    return printable(
         f"{stamp}  {webhook.method} {webhook.path}  {webhook.type or '?'}  id={webhook.id or '?'}{user}"
         f"  {webhook.verdict}  -> {webhook.answered}"
-    )
+    ).replace("\n", "\\n")
 
 
 async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -77,7 +82,7 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 text = json.dumps(webhook.json(), indent=2, ensure_ascii=False)
             except ValueError:
                 text = webhook.body.decode("utf-8", "replace")
-            print(text, file=out, flush=True)
+            print(printable(text), file=out, flush=True)
 
     receiver = WebhookReceiver(
         args.vendor,
@@ -88,9 +93,12 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         registry=registry,
         answer_hook=forward if args.forward_to else None,
         on_webhook=show,
+        keep=1000,  # the terminal shows them; keep only the last ones in memory
     )
     if answers:
         receiver.respond(*answers)
+        if not args.vendor:
+            print("note: without --vendor, event ids are guessed; --respond counts per id it finds", file=out)
     try:
         await receiver.start()
     except OSError as exc:

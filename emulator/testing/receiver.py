@@ -73,6 +73,7 @@ class WebhookReceiver:
         registry: Registry | None = None,
         answer_hook: Callable[[Webhook], Awaitable[tuple[int, dict[str, str], bytes] | None]] | None = None,
         on_webhook: Callable[[Webhook], None] | None = None,
+        keep: int = 100_000,
     ) -> None:
         registry = registry or Registry()
         self.vendor = vendor
@@ -90,6 +91,7 @@ class WebhookReceiver:
         self.answer_hook = answer_hook
         self.on_webhook = on_webhook
         self.received: list[Webhook] = []
+        self.keep = keep  # the newest requests kept (a long `listen` must not grow without end)
         self._plan = _Plan()
         self._counts: dict[str, int] = {}
         self._arrived: asyncio.Condition | None = None
@@ -188,6 +190,8 @@ class WebhookReceiver:
 
     async def _record(self, webhook: Webhook) -> None:
         self.received.append(webhook)
+        if len(self.received) > self.keep:
+            del self.received[: len(self.received) - self.keep]
         if self.on_webhook is not None:
             with contextlib.suppress(Exception):
                 self.on_webhook(webhook)
@@ -251,6 +255,10 @@ class WebhookReceiver:
 
     def assert_signed(self) -> None:
         """That every webhook carried a valid signature."""
+        if not self.received:
+            raise AssertionError("no webhook arrived, so no signature was checked")
+        if not self.secrets and self.scheme != "none":
+            raise AssertionError("the receiver has no secret to check signatures with (expect(vendor, secret))")
         bad = [w for w in self.received if w.verdict.ok is False]
         if bad:
             raise AssertionError(self._story(f"{len(bad)} webhook(s) with a bad signature: {bad[:3]}"))

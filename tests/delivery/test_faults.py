@@ -256,3 +256,58 @@ def test_validate_reports_bad_step_faults_at_their_step(tmp_path, capsys):
     path.write_text(STEP_FAULTS.replace("duplicate", "duplicat"))
     assert main(["validate", str(path)]) == 1
     assert f"{path}:5:12: faults[0]: unknown fault 'duplicat'; did you mean 'duplicate'?" in capsys.readouterr().out
+
+
+# -- what a review found --------------------------------------------------------------------
+async def test_a_wrong_signature_never_verifies_even_with_two_secrets(registry):
+    old = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVowMTIzNDU="
+    faults = [{"rotation": {"previous": old}}, {"bad_signature": {"mode": "wrong"}}]
+    _, _, receiver = await run(registry, faults, MANY, secret=WHSEC, signing={"scheme": "standard-webhooks"})
+    for w in receiver.received:
+        assert verify("standard-webhooks", [WHSEC], w.body, w.headers).ok is False
+        assert verify("standard-webhooks", [old], w.body, w.headers).ok is False
+
+
+async def test_reorder_depends_on_the_seed_not_on_the_store(registry):
+    receiver = WebhookReceiver("keycloak", registry=registry)
+    await receiver.start()
+    spec = {"name": "t", "url": receiver.url, "vendor": "keycloak", "faults": [{"reorder": {"window": 5}}],
+            "concurrency": 1, "ordering": "unordered"}  # fmt: skip
+    store = Store()  # one store for both runs: delivery ids differ, the order must not
+    orders = []
+    for _ in range(2):
+        receiver.received.clear()
+        await deliver_run(load_scenario_text(MANY), [build_target(spec, registry)], store, 1, NOW, 0, registry=registry)
+        orders.append([w.id for w in receiver.received])
+    await receiver.stop()
+    assert orders[0] == orders[1]
+
+
+async def test_held_back_rows_never_block_admission(registry, monkeypatch):
+    monkeypatch.setattr("emulator.delivery.dispatcher.MAX_OPEN", 8)
+    import asyncio
+
+    summary, _, receiver = await asyncio.wait_for(
+        run(registry, [{"reorder": {"window": 1000}}], MANY, ordering="unordered"), 20
+    )
+    assert summary.delivered == 40 and len(receiver.received) == 40
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([{"duplicate": 5}], "settings are a mapping"),
+        ([{"duplicate": [1, 2]}], "settings are a mapping"),
+        ([{"drop": {"events": [1]}}], "a list of event-type globs"),
+        ([{"drop": {"events": "user.*"}}], "a list of event-type globs"),
+    ],
+)
+def test_fault_settings_of_the_wrong_type(raw, message):
+    with pytest.raises(FaultError, match=message):
+        parse_faults(raw)
+
+
+async def test_a_bad_fault_in_a_late_step_stops_the_run_before_anything_is_sent(registry):
+    late = STEP_FAULTS.replace("duplicate: {copies: 1}", "dupicate: {}")
+    with pytest.raises(Problem, match="unknown fault 'dupicate'"):
+        await run(registry, [], late)

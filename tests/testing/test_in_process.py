@@ -84,3 +84,9 @@ def test_faults_and_transactions_from_a_test(emulator, receiver):
     receiver.respond(then=500)
     failed = emulator.trigger("login", "fusionauth", receiver, transaction="Any")
     assert failed.summary.steps[0]["committed"] is False
+
+
+def test_a_play_that_times_out_is_cancelled(emulator, receiver):
+    with pytest.raises(TimeoutError, match=r"play\(\) did not finish within 0.3 s; it was cancelled"):
+        emulator.play("login", "keycloak", receiver, faults=[{"delay": {"fixed": "30s"}}], time_scale=1, timeout=0.3)
+    assert receiver.received == []

@@ -113,3 +113,24 @@ async def test_bad_signatures_are_reported(registry):
 def test_answers_are_checked():
     with pytest.raises(ValueError, match="status code, 'drop' or 'hang'"):
         WebhookReceiver().respond(700)
+
+
+async def test_assert_signed_needs_a_secret_and_something_to_check(registry):
+    async with WebhookReceiver("keycloak", registry=registry) as receiver:
+        with pytest.raises(AssertionError, match="no webhook arrived"):
+            receiver.assert_signed()
+        await run(registry, receiver, vendor="keycloak", events=["LOGIN"])
+        with pytest.raises(AssertionError, match="no secret to check signatures with"):
+            receiver.assert_signed()
+
+
+async def test_only_the_newest_requests_are_kept(registry):
+    async with WebhookReceiver("keycloak", registry=registry, keep=2) as receiver:
+        await run(registry, receiver, vendor="keycloak")
+        assert [w.type for w in receiver.received] == ["access.CODE_TO_TOKEN", "access.LOGOUT"]
+
+
+def test_listen_never_prints_terminal_escapes():
+    from emulator.testing.listen import printable
+
+    assert printable("id=\x1b]0;PWNED\x07\x1b[31mRED") == "id=\\x1b]0;PWNED\\x07\\x1b[31mRED"
