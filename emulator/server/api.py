@@ -220,27 +220,29 @@ def _page(request: web.Request) -> tuple[int, int]:
     return limit, after
 
 
-async def events(request: web.Request) -> web.Response:
-    limit, after = _page(request)
-    where, params = ["id > ?"], [after]
-    for name, column in (
-        ("run", "run_id"),
-        ("type", "type"),
-        ("actor", "actor"),
-        ("error", "error"),
-        ("vendor", "vendor"),
-    ):
+def _query(
+    request: web.Request, select: str, key: str, columns: dict[str, str], after: int, limit: int
+) -> list[tuple[Any, ...]]:
+    """A page of rows after ``after``, filtered by the query parameters that name ``columns``."""
+    where, params = [f"{key} > ?"], [after]
+    for name, column in columns.items():
         if name in request.query:
             where.append(f"{column} = ?")
             params.append(request.query[name])
-    rows = (
-        _service(request)
-        .store.db.execute(
-            "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body FROM events"
-            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-            (*params, limit),
-        )
-        .fetchall()
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?"
+    return _service(request).store.db.execute(sql, (*params, limit)).fetchall()
+
+
+async def events(request: web.Request) -> web.Response:
+    limit, after = _page(request)
+    columns = {"run": "run_id", "type": "type", "actor": "actor", "error": "error", "vendor": "vendor"}
+    rows = _query(
+        request,
+        "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body FROM events",
+        "id",
+        columns,
+        after,
+        limit,
     )
     items = [
         {
@@ -262,19 +264,14 @@ async def events(request: web.Request) -> web.Response:
 
 async def deliveries(request: web.Request) -> web.Response:
     limit, after = _page(request)
-    where, params = ["d.id > ?"], [after]
-    for name, column in (("run", "d.run_id"), ("status", "d.status"), ("target", "d.target")):
-        if name in request.query:
-            where.append(f"{column} = ?")
-            params.append(request.query[name])
-    rows = (
-        _service(request)
-        .store.db.execute(
-            "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
-            f" FROM deliveries d JOIN events e ON e.id = d.event WHERE {' AND '.join(where)} ORDER BY d.id LIMIT ?",
-            (*params, limit),
-        )
-        .fetchall()
+    rows = _query(
+        request,
+        "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
+        " FROM deliveries d JOIN events e ON e.id = d.event",
+        "d.id",
+        {"run": "d.run_id", "status": "d.status", "target": "d.target"},
+        after,
+        limit,
     )
     keys = ("id", "run", "target", "event_id", "type", "status", "attempts", "last_status", "last_error")
     items = [dict(zip(keys, r, strict=True)) for r in rows]

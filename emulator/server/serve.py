@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
 import sys
 
 from aiohttp import web
@@ -15,6 +12,7 @@ from emulator.delivery.config import load_config
 from emulator.errors import Problem
 from emulator.server.app import make_app
 from emulator.server.service import Service
+from emulator.stopping import until_stopped
 from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
 
@@ -43,13 +41,8 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
     if args.host not in LOOPBACK and not args.token:
         print("  warning: listening beyond loopback without --token: anyone who can reach it can use it", flush=True)
     service.background(service.resume_pending())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await service.close()
         await runner.cleanup()

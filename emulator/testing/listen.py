@@ -7,10 +7,7 @@ request, and can forward each webhook to a local app, answering the sender with 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
-import signal
 import sys
 import time
 from typing import TextIO
@@ -18,6 +15,7 @@ from typing import TextIO
 import aiohttp
 
 from emulator.errors import Problem
+from emulator.stopping import until_stopped
 from emulator.testing.receiver import Webhook, WebhookReceiver
 from emulator.vendors.registry import Registry
 
@@ -107,13 +105,8 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     checks = f"checking {receiver.scheme} signatures" if receiver.secrets else "not checking signatures (no --secret)"
     print(f"listening on {receiver.url} (any path) · {checks} · Ctrl-C to stop", file=out, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await receiver.stop()
         if session is not None:

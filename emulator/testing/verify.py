@@ -93,12 +93,16 @@ def _fusionauth(secrets, body, headers, method, url, algorithm, header, toleranc
     expected = base64.b64encode(hashlib.sha256(body).digest()).decode()
     for secret in secrets:
         key: object = secret
-        if alg[:2] in ("RS", "ES", "PS") and "PRIVATE KEY" in secret:
+        allowed = ["HS256", "HS384", "HS512"]  # the key decides the algorithms, never the token's header
+        if "PRIVATE KEY" in secret:
             from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
             key = load_pem_private_key(secret.encode(), password=None).public_key()  # type: ignore[union-attr]
+            allowed = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
+        if alg not in allowed:
+            continue
         try:
-            claims = jwt.decode(token, key, algorithms=[alg])
+            claims = jwt.decode(token, key, algorithms=allowed)
         except jwt.InvalidSignatureError:
             continue
         if _same(str(claims.get("request_body_sha256", "")), expected):
@@ -107,15 +111,20 @@ def _fusionauth(secrets, body, headers, method, url, algorithm, header, toleranc
     return Verdict(False, "the JWT's signature does not match the key")
 
 
-def _keycloak(secrets, body, headers, method, url, algorithm, header, tolerance, now) -> Verdict:
-    signature = _get(headers, "X-Keycloak-Signature")
+def _hex_hmac(name: str, secrets: Sequence[str], body: bytes, headers: Mapping[str, str], digest: str) -> Verdict:
+    """A lowercase-hex HMAC of the body in one header (Keycloak's extension, IDaaS's legacy product)."""
+    signature = _get(headers, name)
     if not signature:
-        return Verdict(False, "missing X-Keycloak-Signature")
-    digest = {"HmacSHA1": "sha1", "HmacSHA512": "sha512"}.get(algorithm or "", "sha256")
+        return Verdict(False, f"missing {name}")
     for secret in secrets:
         if _same(hmac.new(secret.encode(), body, digest).hexdigest(), signature):
             return Verdict(True, "")
-    return Verdict(False, "X-Keycloak-Signature does not match the body")
+    return Verdict(False, f"{name} does not match the body")
+
+
+def _keycloak(secrets, body, headers, method, url, algorithm, header, tolerance, now) -> Verdict:
+    digest = {"HmacSHA1": "sha1", "HmacSHA512": "sha512"}.get(algorithm or "", "sha256")
+    return _hex_hmac("X-Keycloak-Signature", secrets, body, headers, digest)
 
 
 _PARAMS = re.compile(r"^sig=(\([^)]*\))(.*)$")
@@ -143,13 +152,7 @@ def _idaas(secrets, body, headers, method, url, algorithm, header, tolerance, no
 
 
 def _idaas_legacy(secrets, body, headers, method, url, algorithm, header, tolerance, now) -> Verdict:
-    signature = _get(headers, "x-sha2-signature")
-    if not signature:
-        return Verdict(False, "missing x-sha2-signature")
-    for secret in secrets:
-        if _same(hmac.new(secret.encode(), body, "sha256").hexdigest(), signature):
-            return Verdict(True, "")
-    return Verdict(False, "x-sha2-signature does not match the body")
+    return _hex_hmac("x-sha2-signature", secrets, body, headers, "sha256")
 
 
 def _header(secrets, body, headers, method, url, algorithm, header, tolerance, now) -> Verdict:
