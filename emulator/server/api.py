@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from emulator.vendors.overview import catalog_data
 
 SERVICE = web.AppKey("service", Service)
 MAX_PAGE = 500
+SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction"}
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live stream
 TRANSACTIONS = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
@@ -65,19 +67,51 @@ async def vendor(request: web.Request) -> web.Response:
 
 
 async def scenarios(request: web.Request) -> web.Response:
-    items = []
-    for name in bundled_names():
-        scenario = load(name)
-        items.append({"name": name, "description": scenario.description.strip()})
+    store = _service(request).store
+    items = [{"name": n, "description": load(n).description.strip(), "bundled": True} for n in bundled_names()]
+    for name in store.scenario_names():
+        text = store.scenario(name) or ""
+        items.append(
+            {"name": name, "description": load_scenario_text(text, name).description.strip(), "bundled": False}
+        )
     return web.json_response({"scenarios": items})
+
+
+def _scenario_text(service: Service, name: str) -> str | None:
+    if name in bundled_names():
+        return Path(resolve_scenario(name)).read_text("utf-8")
+    return service.store.scenario(name)
 
 
 async def scenario(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if name not in bundled_names():
-        raise ApiProblem(404, "Unknown scenario", f"no bundled scenario {name!r}", "name")
-    path = Path(resolve_scenario(name))
-    return web.json_response({"name": name, "yaml": path.read_text("utf-8")})
+    text = _scenario_text(_service(request), name)
+    if text is None:
+        raise ApiProblem(404, "Unknown scenario", f"no scenario {name!r}", "name")
+    return web.json_response({"name": name, "yaml": text, "bundled": name in bundled_names()})
+
+
+async def upload_scenario(request: web.Request) -> web.Response:
+    """Store a scenario under a name (checked first); runs can then name it."""
+    name = request.match_info["name"]
+    if not SCENARIO_NAME.fullmatch(name):
+        raise ApiProblem(422, "Bad name", "a scenario name is lowercase letters, digits and -, at most 64", "name")
+    if name in bundled_names():
+        raise ApiProblem(409, "Bundled scenario", f"{name!r} is bundled and cannot be replaced; pick another name")
+    text = field(await read_json(request), "yaml", str, required=True)
+    load_scenario_text(text, name)  # a ScenarioError becomes a 422 that lists every problem
+    _service(request).store.save_scenario(name, text)
+    return web.json_response({"name": name, "url": f"/api/scenarios/{name}"}, status=201)
+
+
+async def delete_scenario(request: web.Request) -> web.Response:
+    """Remove an uploaded scenario (bundled ones stay)."""
+    name = request.match_info["name"]
+    if name in bundled_names():
+        raise ApiProblem(409, "Bundled scenario", f"{name!r} is bundled and cannot be deleted")
+    if not _service(request).store.delete_scenario(name):
+        raise ApiProblem(404, "Unknown scenario", f"no uploaded scenario {name!r}", "name")
+    return web.json_response({"name": name, "deleted": True})
 
 
 async def validate(request: web.Request) -> web.Response:
@@ -106,9 +140,11 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
     text = field(data, "yaml", str)
     if bool(name) == bool(text):
         raise ApiProblem(422, "Scenario needed", "give either 'scenario' (a bundled name) or 'yaml'", "scenario")
-    if name and name not in bundled_names():
-        raise ApiProblem(422, "Unknown scenario", f"no bundled scenario {name!r}", "scenario")
-    story = load(name) if name else load_scenario_text(text, "<request>")
+    if name:
+        text = _scenario_text(service, name)
+        if text is None:
+            raise ApiProblem(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
+    story = load_scenario_text(text, name or "<request>")
     vendor = field(data, "vendor", str, required=True)
     if vendor not in service.registry.names:
         raise ApiProblem(
@@ -396,6 +432,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/vendors/{vendor}", vendor),
     ("GET", "/api/scenarios", scenarios),
     ("GET", "/api/scenarios/{name}", scenario),
+    ("PUT", "/api/scenarios/{name}", upload_scenario),
+    ("DELETE", "/api/scenarios/{name}", delete_scenario),
     ("POST", "/api/validate", validate),
     ("POST", "/api/runs", start_run),
     ("GET", "/api/runs", runs),

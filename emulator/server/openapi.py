@@ -24,6 +24,11 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "kind": {"enum": ["event", "attempt"]},
 }
 _BODIES: dict[str, dict[str, Any]] = {
+    "/api/scenarios/{name}": {
+        "type": "object",
+        "required": ["yaml"],
+        "properties": {"yaml": {"type": "string", "description": "scenario YAML"}},
+    },
     "/api/validate": {
         "type": "object",
         "required": ["yaml"],
@@ -53,6 +58,7 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
             "summary": (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0],
             "responses": {
                 "200": _OK,
+                "201": _OK,
                 "202": _OK,
                 "400": _PROBLEM,
                 "401": _PROBLEM,
@@ -72,7 +78,7 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
         ]
         if parameters:
             operation["parameters"] = parameters
-        if path in _BODIES and method == "POST":
+        if path in _BODIES and method in ("POST", "PUT"):
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _BODIES[path]}}}
         paths.setdefault(path, {})[method.lower()] = operation
     return {

@@ -90,6 +90,11 @@ CREATE TABLE IF NOT EXISTS attempts (
     injected TEXT                    -- faults on this attempt: bad signature, stale timestamp, ...
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts(delivery);
+CREATE TABLE IF NOT EXISTS scenarios (
+    name TEXT PRIMARY KEY,           -- uploaded through the API (bundled ones live in the package)
+    yaml TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
 """
 
 
@@ -247,6 +252,25 @@ class Store:
             )
 
         self._write(work)
+
+    def save_scenario(self, name: str, text: str) -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "INSERT INTO scenarios (name, yaml, updated_ms) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET yaml = excluded.yaml, updated_ms = excluded.updated_ms",
+                (name, text, now_ms()),
+            )
+        )
+
+    def scenario(self, name: str) -> str | None:
+        row = self.db.execute("SELECT yaml FROM scenarios WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def scenario_names(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT name FROM scenarios ORDER BY name")]
+
+    def delete_scenario(self, name: str) -> bool:
+        return bool(self._write(lambda cur: cur.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount))
 
     def skip(self, run_id: str, count: int = 1) -> None:
         """Events the play passed over without storing (an action the IdP refused): still played."""

@@ -216,3 +216,23 @@ async def test_trigger_one_action(api):
     await problem(await api.post("/api/trigger", json={**body, "action": "lgin"}), 422, "yaml")
     await problem(await api.post("/api/trigger", json={**body, "error": 5}), 422, "error")
     await problem(await api.post("/api/trigger", json={**body, "scenario": "login"}), 422, "action")
+
+
+async def test_upload_run_and_delete_a_scenario(api):
+    yaml = "name: mine\nactors: {a: {}}\nsteps:\n  - login: a\n"
+    response = await api.put("/api/scenarios/mine", json={"yaml": yaml})
+    assert response.status == 201
+    listed = {s["name"]: s for s in (await (await api.get("/api/scenarios")).json())["scenarios"]}
+    assert listed["mine"]["bundled"] is False and listed["login"]["bundled"] is True
+    assert (await (await api.get("/api/scenarios/mine")).json())["yaml"] == yaml
+    run_id = await start(api, scenario="mine")
+    assert (await finished(api, run_id))["deliveries"]["delivered"] == 2
+    await problem(await api.put("/api/scenarios/login", json={"yaml": yaml}), 409)
+    await problem(await api.put("/api/scenarios/..%2Fescape", json={"yaml": yaml}), 422, "name")
+    await problem(await api.put("/api/scenarios/Bad_Name", json={"yaml": yaml}), 422, "name")
+    bad = await problem(await api.put("/api/scenarios/broken", json={"yaml": "steps: [lgin]"}), 422, "yaml")
+    assert bad["problems"]
+    await problem(await api.delete("/api/scenarios/login"), 409)
+    assert (await api.delete("/api/scenarios/mine")).status == 200
+    await problem(await api.delete("/api/scenarios/mine"), 404, "name")
+    await problem(await api.get("/api/scenarios/mine"), 404, "name")
