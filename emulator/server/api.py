@@ -265,8 +265,26 @@ def _query(
         if name in request.query:
             where.append(f"{column} = ?")
             params.append(request.query[name])
+    for name, op in (("since", ">="), ("until", "<")):
+        if name in request.query and key == "id":  # event time, in scenario time
+            where.append(f"time_ms {op} ?")
+            params.append(_time_param(request.query[name], name))
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?"
     return _service(request).store.db.execute(sql, (*params, limit)).fetchall()
+
+
+def _time_param(text: str, name: str) -> int:
+    from datetime import UTC, datetime
+
+    from emulator.play.clock import epoch_ms
+
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        return epoch_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    except (ValueError, OverflowError):
+        raise ApiProblem(
+            400, "Wrong type", f"'{name}' is an ISO 8601 time such as 2026-01-01T00:00:00Z", name
+        ) from None
 
 
 async def events(request: web.Request) -> web.Response:

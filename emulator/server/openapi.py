@@ -13,7 +13,7 @@ _PROBLEM = {
 }
 _OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 _QUERY = {
-    "/api/events": ["run", "type", "actor", "error", "vendor", "limit", "after"],
+    "/api/events": ["run", "type", "actor", "error", "vendor", "since", "until", "limit", "after"],
     "/api/deliveries": ["run", "status", "target", "limit", "after"],
     "/api/stream": ["run", "type", "kind"],
 }
@@ -22,6 +22,8 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "after": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
     "delivery": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
     "kind": {"enum": ["event", "attempt"]},
+    "since": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
 }
 _BODIES: dict[str, dict[str, Any]] = {
     "/api/scenarios/{name}": {

@@ -236,3 +236,14 @@ async def test_upload_run_and_delete_a_scenario(api):
     assert (await api.delete("/api/scenarios/mine")).status == 200
     await problem(await api.delete("/api/scenarios/mine"), 404, "name")
     await problem(await api.get("/api/scenarios/mine"), 404, "name")
+
+
+async def test_events_in_a_time_range(api):
+    run_id = await start(api, scenario="login")  # logout 10 minutes after the login, in scenario time
+    await finished(api, run_id)
+    every = (await (await api.get("/api/events", params={"run": run_id})).json())["events"]
+    logout = every[-1]["time"]
+    early = (await (await api.get("/api/events", params={"run": run_id, "until": logout})).json())["events"]
+    late = (await (await api.get("/api/events", params={"run": run_id, "since": logout})).json())["events"]
+    assert [e["type"] for e in early] == ["LOGIN", "CODE_TO_TOKEN"] and [e["type"] for e in late] == ["LOGOUT"]
+    await problem(await api.get("/api/events", params={"since": "yesterday"}), 400, "since")
