@@ -71,7 +71,7 @@ class Dispatcher:
         self.lanes = {t.name: _Lane(t) for t in targets}
         for lane in self.lanes.values():
             lane.disabled = lane.target.disabled  # still disabled when a run is resumed
-        self.sender = sender or Sender(sum(t.concurrency for t in self.lanes_targets()) or 1)
+        self.sender = sender or Sender()  # connections follow the lanes' workers: one per attempt in flight
         self.total = Tally()
         self.on_attempt = on_attempt
         self._attempts: list[AttemptRow] = []
@@ -84,9 +84,6 @@ class Dispatcher:
         self._timers: set[asyncio.TimerHandle] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
-
-    def lanes_targets(self) -> list[Target]:
-        return [lane.target for lane in self.lanes.values()]
 
     def start(self) -> None:
         for lane in self.lanes.values():

@@ -70,7 +70,7 @@ class _Prepared:
 class Sender:
     """One connection pool shared by every target of a run (connections are kept alive per host)."""
 
-    def __init__(self, connections: int = 100) -> None:
+    def __init__(self) -> None:
         self._pool = Pool()
         self._prepared: dict[int, _Prepared] = {}
 
