@@ -260,9 +260,9 @@ async def _produce(
     first_ms: int | None = None
     count = 0
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
-    refused = -1
+    refused: tuple[str, int] | None = None  # (vendor, action) the IdP refused
     for event in play.events():
-        if event.seq == refused:
+        if (event.vendor, event.seq) == refused:
             steps[-1].setdefault("not_sent", []).append(event.type)
             store.skip(run_id)  # counted as played, so a resumed play stays in step
             continue
@@ -294,7 +294,7 @@ async def _produce(
             rows = store.add(run_id, [(row, [(name, None) for name, _ in bound])])
             steps.append(await _transaction(dispatcher, rows, rules, event))
             if not steps[-1]["committed"]:
-                refused = event.seq  # the IdP answered with an error: the rest of this action never happens
+                refused = (event.vendor, event.seq)  # that IdP answered an error: the rest of the action never happens
             continue
         batch.append((row, bound))
         if len(batch) >= BATCH:
