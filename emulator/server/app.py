@@ -33,7 +33,7 @@ def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
 
 
 async def jwks(request: web.Request) -> web.Response:
-    keys = signing_keys(request.app[SERVICE].targets)
+    keys = list(request.app[SERVICE].keys.values())
     return web.json_response({"keys": keys}, headers={"Cache-Control": "max-age=60"})
 
 

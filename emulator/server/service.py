@@ -17,6 +17,7 @@ from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
 
 SINK_KEEP = 10_000  # requests kept per sink (the oldest go first)
+KEEP_FINISHED = 1_000  # finished runs whose live details (transactions, errors) are kept in memory
 WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
 
 
@@ -44,7 +45,7 @@ class Service:
     token: str | None = None
     runs: dict[str, LiveRun] = field(default_factory=dict)
     sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
-    targets: list[Target] = field(default_factory=list)  # every target used, for the JWKS
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> public JWK of a signing key used
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     watchers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
 
@@ -74,7 +75,7 @@ class Service:
     ) -> str:
         """Start a run in the background; its id comes back at once."""
         run_id = new_run_id()
-        self.targets.extend(targets)
+        self.remember(targets)
         live = LiveRun(task=None)  # type: ignore[arg-type]
 
         def watch(dispatcher: Dispatcher) -> None:
@@ -90,7 +91,17 @@ class Service:
         self.runs[run_id] = live
         return run_id
 
+    def remember(self, targets: list[Target]) -> None:
+        """Publish the public halves of the targets' asymmetric signing keys (only those: not the targets)."""
+        from emulator.server.app import signing_keys
+
+        for jwk in signing_keys(targets):
+            self.keys[jwk["kid"]] = jwk
+
     def _done(self, live: LiveRun, task: asyncio.Task[Summary]) -> None:
+        finished = [rid for rid, r in self.runs.items() if r.task.done()]
+        for rid in finished[: max(0, len(finished) - KEEP_FINISHED)]:  # the store keeps them; memory need not
+            del self.runs[rid]
         if task.cancelled():
             return
         exc = task.exception()

@@ -135,7 +135,7 @@ class Emulator:
         targets = [
             self._target(t, vendor, options, i) for i, t in enumerate(target if isinstance(target, list) else [target])
         ]
-        self.service.targets.extend(targets)
+        self.service.remember(targets)
         start = options.get("start") or datetime.now(UTC).replace(microsecond=0)
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
