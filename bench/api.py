@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
+from procstat import process_cpu, status_kb
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "login"
@@ -98,22 +99,10 @@ class Server:
             return ""
 
     def cpu_seconds(self) -> float:
-        try:
-            stat = Path(f"/proc/{self.process.pid if self.process else 0}/stat").read_text()
-        except OSError:
-            return math.nan
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu(self.process.pid if self.process else None)
 
     def rss_mb(self, key: str = "VmRSS") -> float:
-        try:
-            text = Path(f"/proc/{self.process.pid if self.process else 0}/status").read_text()
-        except OSError:
-            return math.nan
-        for line in text.splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) / 1024
-        return math.nan
+        return status_kb(key, self.process.pid if self.process else 0) / 1024
 
 
 @dataclass

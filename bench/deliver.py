@@ -58,6 +58,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
+from procstat import process_cpu, status_kb
 
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, body_bytes, deliver_run
@@ -154,23 +155,6 @@ class Receiver:
     def cpu_seconds(self) -> float:
         """User and system CPU time of the receiver so far (from /proc)."""
         return process_cpu(self.process.pid if self.process else None)
-
-
-def process_cpu(pid: int | None) -> float:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return math.nan
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kb(key: str) -> int:
-    """A ``kB`` figure from /proc/self/status (VmRSS: resident now, VmHWM: resident peak)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def _mb(kb: float) -> str:
