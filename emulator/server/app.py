@@ -8,28 +8,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
-from emulator.delivery.signing import key_id_for, public_jwk
-from emulator.delivery.targets import Target
 from emulator.server.api import ROUTES, SERVICE
 from emulator.server.openapi import openapi
 from emulator.server.problems import MAX_BODY, problem_response, problems
 from emulator.server.service import Service
-
-
-def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
-    """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
-    keys: dict[str, dict[str, Any]] = {}
-    for target in targets:
-        signing = target.signing
-        if signing.scheme == "fusionauth-jwt" and signing.algorithm[:2] in ("RS", "ES", "PS"):
-            for secret in signing.secrets:
-                jwk = public_jwk(secret, signing.key_id or key_id_for(secret))
-                keys[jwk["kid"]] = jwk
-    return list(keys.values())
 
 
 async def jwks(request: web.Request) -> web.Response:

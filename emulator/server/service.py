@@ -11,6 +11,7 @@ from typing import Any
 
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume
+from emulator.delivery.signing import key_id_for, public_jwk
 from emulator.delivery.targets import Target
 from emulator.scenario.model import Scenario
 from emulator.store.sqlite import Store
@@ -93,8 +94,6 @@ class Service:
 
     def remember(self, targets: list[Target]) -> None:
         """Publish the public halves of the targets' asymmetric signing keys (only those: not the targets)."""
-        from emulator.server.app import signing_keys
-
         for jwk in signing_keys(targets):
             self.keys[jwk["kid"]] = jwk
 
@@ -131,6 +130,18 @@ class Service:
             return None
         t = live.dispatcher.total
         return {"delivered": t.delivered, "failed": t.failed, "in_flight": t.in_flight, "retrying": t.retrying}
+
+
+def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
+    """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
+    keys: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        signing = target.signing
+        if signing.scheme == "fusionauth-jwt" and signing.algorithm[:2] in ("RS", "ES", "PS"):
+            for secret in signing.secrets:
+                jwk = public_jwk(secret, signing.key_id or key_id_for(secret))
+                keys[jwk["kid"]] = jwk
+    return list(keys.values())
 
 
 def now() -> float:
