@@ -279,7 +279,10 @@ async def _produce(
         bound = [
             (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
         ]
-        row = EventRow(event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event))
+        row = EventRow(
+            event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event),
+            None, event.user, event.user_id, event.ip, event.client,
+        )  # fmt: skip
         if event.faults:
             row.faults = _step_faults(event.faults)
         count += 1

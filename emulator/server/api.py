@@ -257,14 +257,17 @@ def _page(request: web.Request) -> tuple[int, int]:
 
 
 def _query(
-    request: web.Request, select: str, key: str, columns: dict[str, str], after: int, limit: int
+    request: web.Request, select: str, key: str, columns: dict[str, tuple[str, ...]], after: int, limit: int
 ) -> list[tuple[Any, ...]]:
-    """A page of rows after ``after``, filtered by the query parameters that name ``columns``."""
+    """A page of rows after ``after``, filtered by the query parameters that name ``columns``.
+
+    A parameter with several columns matches a row where any of them holds the value.
+    """
     where, params = [f"{key} > ?"], [after]
-    for name, column in columns.items():
+    for name, names in columns.items():
         if name in request.query:
-            where.append(f"{column} = ?")
-            params.append(request.query[name])
+            where.append("(" + " OR ".join(f"{column} = ?" for column in names) + ")")
+            params.extend([request.query[name]] * len(names))
     for name, op in (("since", ">="), ("until", "<")):
         if name in request.query and key == "id":  # event time, in scenario time
             where.append(f"time_ms {op} ?")
@@ -287,12 +290,26 @@ def _time_param(text: str, name: str) -> int:
         ) from None
 
 
+EVENT_FILTERS = {
+    "run": ("run_id",),
+    "type": ("type",),
+    "actor": ("actor",),
+    "user": ("actor", "user", "user_id"),  # the scenario's actor name, the email or username, or the user id
+    "error": ("error",),
+    "ip": ("ip",),
+    "client": ("client",),
+    "vendor": ("vendor",),
+}
+
+
 async def events(request: web.Request) -> web.Response:
+    """Played events, filtered like an IdP's event console: user, time, type, error, IP address, client."""
     limit, after = _page(request)
-    columns = {"run": "run_id", "type": "type", "actor": "actor", "error": "error", "vendor": "vendor"}
+    columns = EVENT_FILTERS
     rows = _query(
         request,
-        "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body FROM events",
+        "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, user, user_id, ip, client"
+        " FROM events",
         "id",
         columns,
         after,
@@ -309,6 +326,10 @@ async def events(request: web.Request) -> web.Response:
             "action": r[6],
             "actor": r[7],
             "error": r[8],
+            "user": r[10],
+            "user_id": r[11],
+            "ip": r[12],
+            "client": r[13],
             "body": json.loads(r[9]),
         }
         for r in rows
@@ -323,7 +344,7 @@ async def deliveries(request: web.Request) -> web.Response:
         "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
         " FROM deliveries d JOIN events e ON e.id = d.event",
         "d.id",
-        {"run": "d.run_id", "status": "d.status", "target": "d.target"},
+        {"run": ("d.run_id",), "status": ("d.status",), "target": ("d.target",)},
         after,
         limit,
     )

@@ -13,7 +13,20 @@ _PROBLEM = {
 }
 _OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 _QUERY = {
-    "/api/events": ["run", "type", "actor", "error", "vendor", "since", "until", "limit", "after"],
+    "/api/events": [
+        "run",
+        "type",
+        "actor",
+        "user",
+        "error",
+        "ip",
+        "client",
+        "vendor",
+        "since",
+        "until",
+        "limit",
+        "after",
+    ],
     "/api/deliveries": ["run", "status", "target", "limit", "after"],
     "/api/stream": ["run", "type", "kind"],
 }

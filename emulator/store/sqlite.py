@@ -20,7 +20,7 @@ from typing import Any
 
 from emulator.errors import EmulatorError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BODY_EXCERPT = 4096  # bytes of a response body kept per attempt
 
 _SCHEMA = """
@@ -54,7 +54,11 @@ CREATE TABLE IF NOT EXISTS events (
     actor TEXT,
     error TEXT,
     body BLOB NOT NULL,
-    faults TEXT                      -- JSON: delivery faults the scenario's step asked for
+    faults TEXT,                     -- JSON: delivery faults the scenario's step asked for
+    user TEXT,                       -- the actor's email (or username), as an IdP's event console shows it
+    user_id TEXT,
+    ip TEXT,
+    client TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, id);
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -113,6 +117,10 @@ class EventRow:
     error: str | None
     body: bytes
     faults: str | None = None  # JSON
+    user: str | None = None
+    user_id: str | None = None
+    ip: str | None = None
+    client: str | None = None
 
 
 @dataclass(slots=True)
@@ -163,6 +171,19 @@ class Outcome:
     last_error: str | None
 
 
+def _upgrade_from_1(db: sqlite3.Connection) -> None:
+    """Version 2 keeps each event's console columns (user, IP address, client); older events have none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for column in ("user", "user_id", "ip", "client"):
+            db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
+        db.execute("PRAGMA user_version=2")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -204,6 +225,8 @@ class Store:
             # FULL: a committed delivery survives a power cut too, and commits are batched
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA busy_timeout=10000")
+            if version == 1:
+                _upgrade_from_1(self.db)
             self.db.executescript(_SCHEMA)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
@@ -343,6 +366,10 @@ class Store:
                         event.error,
                         event.body,
                         event.faults,
+                        event.user,
+                        event.user_id,
+                        event.ip,
+                        event.client,
                     )
                 )
                 for target, key in routes:
@@ -353,7 +380,11 @@ class Store:
                     )
                     row.event_faults = event.faults
                     out.append(row)
-            cur.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+            cur.executemany(
+                "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
+                " user, user_id, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                events,
+            )
             cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))
             cur.executemany(
                 "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"

@@ -40,6 +40,10 @@ class Event:
     seq: int
     faults: tuple[Any, ...] = ()  # delivery faults the scenario's step asks for
     transaction: str | None = None  # the step's transaction type, if it set one
+    user: str | None = None  # the columns of an IdP's event console: who, from where, through what
+    user_id: str | None = None
+    ip: str | None = None
+    client: str | None = None
 
     def record(self) -> dict[str, Any]:
         """The JSON Lines record ``render`` prints."""
@@ -144,7 +148,9 @@ class Dialect:
         }
 
     def _event(self, ev: dict[str, Any], body: Any, occ: Occurrence, error: str | None) -> Event:
-        actor = occ.context.get("actor") or {}
+        context = occ.context
+        actor = context.get("actor") or {}
+        client = context.get("client")
         return Event(
             vendor=self.vendor.name,
             type=ev["type"],
@@ -158,6 +164,10 @@ class Dialect:
             seq=occ.seq,
             faults=occ.faults,
             transaction=occ.transaction,
+            user=actor.get("email") or actor.get("username"),
+            user_id=actor.get("id"),
+            ip=context.get("ip"),
+            client=client.get("id") if isinstance(client, dict) else None,
         )
 
     def _raw(self, occ: Occurrence) -> list[Event]:

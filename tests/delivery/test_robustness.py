@@ -175,3 +175,34 @@ def test_resume_never_creates_a_store(tmp_path):
     with pytest.raises(StoreError, match="no store here"):
         Store(tmp_path / "nothing" / "x.db", create=False)
     assert not (tmp_path / "nothing").exists()
+
+
+def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
+    import sqlite3
+
+    from emulator.store.sqlite import EventRow, Store
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, scenario TEXT, vendors TEXT, seed INTEGER, started_ms INTEGER,"
+        " finished_ms INTEGER, status TEXT, played INTEGER DEFAULT 0, play_done INTEGER DEFAULT 0,"
+        " options TEXT DEFAULT '{}');"
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, run_id TEXT, vendor TEXT, event_id TEXT, type TEXT,"
+        " time_ms INTEGER, action TEXT, actor TEXT, error TEXT, body BLOB, faults TEXT);"
+        "INSERT INTO runs (id, scenario, vendors, seed, started_ms, status) VALUES ('r1', 'login', 'keycloak', 1, 0,"
+        " 'finished');"
+        "INSERT INTO events VALUES (1, 'r1', 'keycloak', 'e1', 'LOGIN', 0, 'login', 'alice', NULL, '{}', NULL);"
+        "PRAGMA user_version=1;"
+    )
+    db.close()
+    store = Store(path, create=False)
+    assert store.events("r1")[0]["event_id"] == "e1"
+    store.create_run("r2", "login", ["keycloak"], 1, {})
+    store.add(
+        "r2", [(EventRow("keycloak", "e2", "LOGIN", 0, "login", "bob", None, b"{}", None, "b@x", "u", "ip", "c"), [])]
+    )
+    row = store.db.execute("SELECT user, user_id, ip, client FROM events WHERE event_id = 'e2'").fetchone()
+    assert row == ("b@x", "u", "ip", "c")
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    store.close()

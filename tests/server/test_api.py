@@ -247,3 +247,33 @@ async def test_events_in_a_time_range(api):
     late = (await (await api.get("/api/events", params={"run": run_id, "since": logout})).json())["events"]
     assert [e["type"] for e in early] == ["LOGIN", "CODE_TO_TOKEN"] and [e["type"] for e in late] == ["LOGOUT"]
     await problem(await api.get("/api/events", params={"since": "yesterday"}), 400, "since")
+
+
+async def test_events_filtered_like_the_console_by_user_ip_and_client(api):
+    scenario = """
+name: two-people
+actors:
+  alice: {email: alice@example.com, ip: 203.0.113.7}
+  bob: {email: bob@example.com, ip: 198.51.100.9}
+steps:
+  - login: {actor: alice, client: shop}
+  - login: {actor: bob, client: admin-console, error: invalid_user_credentials}
+"""
+    run_id = await start(api, yaml=scenario, scenario=None)
+    await finished(api, run_id)
+
+    async def types(**query) -> list[tuple[str, str]]:
+        events = (await (await api.get("/api/events", params={"run": run_id, **query})).json())["events"]
+        return [(e["type"], e["user"]) for e in events]
+
+    alice = [("LOGIN", "alice@example.com"), ("CODE_TO_TOKEN", "alice@example.com")]
+    assert await types(user="alice@example.com") == alice
+    assert await types(user="alice") == alice  # the scenario's actor name works too
+    assert await types(ip="198.51.100.9") == [("LOGIN_ERROR", "bob@example.com")]
+    assert await types(client="shop") == alice
+    assert await types(client="admin-console", error="invalid_user_credentials") == [("LOGIN_ERROR", "bob@example.com")]
+    assert await types(ip="10.0.0.1") == []
+    one = (await (await api.get("/api/events", params={"run": run_id, "user": "bob"})).json())["events"][0]
+    details = one["body"]["authDetails"]
+    assert one["ip"] == details["ipAddress"] == "198.51.100.9"
+    assert one["client"] == details["clientId"] == "admin-console" and one["user_id"] == details["userId"]
