@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="vendors, actions, event types and error codes")
     catalog.add_argument("--vendor", default=None)
     catalog.add_argument("--json", action="store_true", help="machine-readable output")
+    catalog.add_argument("--examples", action="store_true", help="an example payload for each event type")
     catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
 
     run = sub.add_parser("run", help="play a scenario and deliver its events to webhook targets")
@@ -273,7 +274,7 @@ def _dry_run(scenario: Any, registry: Registry) -> None:
 
 def cmd_catalog(args: argparse.Namespace) -> int:
     registry = Registry(args.templates)
-    data = catalog_data(registry, args.vendor)
+    data = catalog_data(registry, args.vendor, with_examples=args.examples)
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

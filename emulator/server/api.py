@@ -63,7 +63,7 @@ async def vendor(request: web.Request) -> web.Response:
     registry = _service(request).registry
     if name not in registry.names:
         raise ApiProblem(404, "Unknown vendor", f"no vendor {name!r}; known: {', '.join(registry.names)}", "vendor")
-    return web.json_response(catalog_data(registry, name))
+    return web.json_response(catalog_data(registry, name, with_examples=True))
 
 
 async def scenarios(request: web.Request) -> web.Response:

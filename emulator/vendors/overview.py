@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any, TextIO
 
 from emulator.scenario.vocabulary import vocabulary
 from emulator.vendors.catalog import INTERNAL_ACTIONS
+from emulator.vendors.examples import examples
 from emulator.vendors.registry import Registry
 
 
-def catalog_data(registry: Registry, only: str | None = None) -> dict[str, Any]:
+def catalog_data(registry: Registry, only: str | None = None, with_examples: bool = False) -> dict[str, Any]:
+    """The catalog as data; ``with_examples`` adds an example payload to each event type."""
     vocab = vocabulary()
     names = [only] if only else registry.names
     vendors = []
     for name in names:
         catalog = registry.vendor(name).catalog
+        shown = examples(registry, name) if with_examples else {}
         actions: dict[str, Any] = {}
         for action in [*vocab.actions, *INTERNAL_ACTIONS]:
             if action == "emit":
@@ -38,7 +42,12 @@ def catalog_data(registry: Registry, only: str | None = None) -> dict[str, Any]:
                 "summary": catalog.summary,
                 "sources": catalog.sources,
                 "event_types": [
-                    {"type": t, "doc": _doc(catalog, t), **({"note": catalog.notes[t]} if t in catalog.notes else {})}
+                    {
+                        "type": t,
+                        "doc": _doc(catalog, t),
+                        **({"note": catalog.notes[t]} if t in catalog.notes else {}),
+                        **({"example": shown[t].body} if t in shown else {}),
+                    }
                     for t in catalog.all_types()
                 ],
                 "raw_types": catalog.raw_types,
@@ -82,6 +91,10 @@ def print_catalog(data: dict[str, Any], out: TextIO) -> None:
         types = [e["type"] for e in vendor["event_types"]]
         out.write(f"\n  event types ({len(types)}):\n")
         out.write(textwrap.indent(textwrap.fill(", ".join(types), width - 4), "    ") + "\n")
+        for event in vendor["event_types"]:
+            if "example" in event:
+                body = json.dumps(event["example"], ensure_ascii=False, indent=2)
+                out.write(f"\n  example {event['type']}:\n" + textwrap.indent(body, "    ") + "\n")
         known = vendor["errors"]["known"]
         if known:
             out.write(f"  error codes ({len(known)}):\n")

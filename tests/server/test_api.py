@@ -49,7 +49,9 @@ async def test_health_ready_vendors_and_scenarios(api):
     names = [v["name"] for v in (await (await api.get("/api/vendors")).json())["vendors"]]
     assert names == ["flip", "fusionauth", "idaas", "keycloak", "strivacity"]
     catalog = await (await api.get("/api/vendors/fusionauth")).json()
-    assert "user.login.success" in json.dumps(catalog)
+    kinds = {e["type"]: e for e in catalog["vendors"][0]["event_types"]}
+    assert kinds["user.login.success"]["example"]["event"]["type"] == "user.login.success"
+    assert all("example" in e for e in kinds.values())
     await problem(await api.get("/api/vendors/okta"), 404, "vendor")
     scenarios = [s["name"] for s in (await (await api.get("/api/scenarios")).json())["scenarios"]]
     assert "sso-first-login" in scenarios
