@@ -109,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     resend = sub.add_parser("resend", help="deliver failed deliveries again (same event ids), then resume")
     _store_options(resend)
     resend.add_argument("--run", default=None, help="only this run")
+    resend.add_argument("--since", default=None, metavar="TIME", help="only those that failed since TIME (or 1h ago)")
+    resend.add_argument("--target", default=None, metavar="NAME", help="only this target's")
     resend.add_argument(
         "deliveries", nargs="*", type=int, metavar="DELIVERY", help="delivery ids (default: all failed)"
     )

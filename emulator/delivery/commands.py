@@ -20,7 +20,7 @@ from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
-from emulator.play.clock import parse_start
+from emulator.play.clock import parse_since, parse_start
 from emulator.render import load
 from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
@@ -65,8 +65,14 @@ def resume_command(args: argparse.Namespace) -> int:
 
 def resend_command(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
+    since = None
+    if args.since is not None:
+        try:
+            since = parse_since(args.since)
+        except ValueError as exc:
+            raise Problem(f"--since: {exc}") from None
     with _open_store(args, config) as store:
-        count = store.requeue_failed(args.run, args.deliveries)
+        count = store.requeue_failed(args.run, args.deliveries, since, args.target)
     print(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again", file=sys.stderr)
     return resume_command(args)
 

@@ -101,6 +101,21 @@ def check(data: Any, positions: Positions) -> list[Problem]:
     return problems
 
 
+def target_problems(spec: Any) -> list[tuple[str, str]]:
+    """What is wrong with one target given as data (through the API): (field, message) pairs."""
+    schema = config_schema()
+    validator = jsonschema.Draft202012Validator({"$ref": "#/$defs/target", "$defs": schema["$defs"]})
+    errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
+    out = []
+    for error in errors:
+        path = _dotted(tuple(error.absolute_path))
+        message = _message(error)
+        if path == "configuration":  # the target itself
+            path, message = "", "target" + message.removeprefix("configuration")
+        out.append((path, message))
+    return out
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     path = _dotted(tuple(error.absolute_path))
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

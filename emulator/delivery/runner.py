@@ -135,7 +135,7 @@ async def resume(
             raise Problem(f"no run {rid!r} in {store.path}")
         options = info["options"]
         run_registry = registry or Registry(options.get("templates", []))
-        targets = _stored_targets(store, rid, run_registry, config, secret)
+        targets = stored_targets(store, rid, run_registry, config, secret)
         play = None
         if not info["play_done"] and options.get("scenario_text"):
             scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
@@ -308,7 +308,7 @@ async def _produce(
     return count
 
 
-def _stored_targets(
+def stored_targets(
     store: Store, run_id: str, registry: Registry, config: Config | None, secret: str | None
 ) -> list[Target]:
     """Rebuild a run's targets: a config target of the same name wins, then ``--secret`` fills gaps."""

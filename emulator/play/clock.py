@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -41,6 +42,26 @@ def parse_start(text: str) -> datetime:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
+
+
+def parse_since(text: str) -> int:
+    """A moment in ms: ISO 8601 (naive is UTC; a leap second counts as :59), ``now``, or a
+    duration meaning that long ago (``1h``, ``30m``)."""
+    from emulator.scenario.durations import parse_duration
+
+    text = text.strip()
+    if text[:1].isdigit() and not any(c in text for c in "-:T"):
+        return epoch_ms(datetime.now(UTC) - parse_duration(text))
+    if text.lower() == "now":
+        return epoch_ms(datetime.now(UTC))
+    try:
+        moment = datetime.fromisoformat(_LEAP_SECOND.sub(r"\1:59", text.upper().replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(
+            f"expected an ISO 8601 time such as 2026-01-01T00:00:00Z or a duration ago such as 1h, got {text!r}"
+        ) from None
+    return epoch_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def epoch_ms(moment: datetime) -> int:

@@ -17,16 +17,17 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
-from emulator.delivery.runner import resume
-from emulator.delivery.targets import build_target
+from emulator.delivery.targets import Target, build_target
 from emulator.errors import ScenarioError
-from emulator.play.clock import iso_utc
+from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.single import single_action
+from emulator.server.probe import send_test
 from emulator.server.problems import ApiProblem, field, read_json
 from emulator.server.service import Service, SinkRequest, now
+from emulator.server.targets import check_shape
 from emulator.vendors.overview import catalog_data
 
 SERVICE = web.AppKey("service", Service)
@@ -150,18 +151,7 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
         raise ApiProblem(
             422, "Unknown vendor", f"no vendor {vendor!r}; known: {', '.join(service.registry.names)}", "vendor"
         )
-    raw_targets = field(data, "targets", list, required=True)
-    if not raw_targets:
-        raise ApiProblem(422, "No target", "'targets' needs at least one URL or target", "targets")
-    targets = []
-    for i, raw in enumerate(raw_targets):
-        spec = {"url": raw} if isinstance(raw, str) else raw
-        if not isinstance(spec, dict):
-            raise ApiProblem(422, "Wrong type", "a target is a URL or an object", f"targets[{i}]")
-        try:
-            targets.append(build_target({"name": f"target-{i + 1}", **spec}, service.registry, vendor))
-        except Exception as exc:  # a bad target is the client's mistake
-            raise ApiProblem(422, "Invalid target", str(exc), f"targets[{i}]") from None
+    targets, specs = _targets(service, vendor, field(data, "targets", list))
     seed = field(data, "seed", int, default=1)
     scale = field(data, "time_scale", (int, float), default=1.0)
     if not 0 <= scale <= 1_000_000:
@@ -169,8 +159,45 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
     transaction = field(data, "transaction", str)
     if transaction is not None and transaction not in TRANSACTIONS:
         raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTIONS)}", "transaction")
-    run_id = service.start_run(story, targets, seed, float(scale), transaction)
+    run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
+
+
+def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[list[Target], list[dict[str, Any]]]:
+    """A run's targets: URLs, saved targets' names, or target objects; none given means every
+    saved target of the vendor (as an IdP sends to every webhook it has)."""
+    if given is None:
+        names = service.saved.names(vendor)
+        if not names:
+            raise ApiProblem(
+                422, "No target", f"give 'targets' (URLs or objects), or save a {vendor} target first", "targets"
+            )
+        given = names
+    if not given:
+        raise ApiProblem(422, "No target", "'targets' needs at least one URL, saved target or target", "targets")
+    targets, specs = [], []
+    for i, raw in enumerate(given):
+        if isinstance(raw, str) and "://" not in raw and raw in service.saved.items:
+            targets.append(service.saved.build(raw, vendor))
+            specs.append(service.saved.items[raw].spec)
+            continue
+        spec = {"url": raw} if isinstance(raw, str) else raw
+        if not isinstance(spec, dict):
+            raise ApiProblem(
+                422, "Wrong type", "a target is a URL, a saved target's name or an object", f"targets[{i}]"
+            )
+        spec = {"name": f"target-{i + 1}", **spec}
+        check_shape(spec, f"targets[{i}]")
+        try:
+            targets.append(build_target(spec, service.registry, vendor))
+        except Exception as exc:  # a bad target is the client's mistake
+            raise ApiProblem(422, "Invalid target", str(exc), f"targets[{i}]") from None
+        specs.append({**spec, "vendor": targets[-1].vendor})
+    names = [t.name for t in targets]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ApiProblem(422, "Same target twice", f"target names must differ: {', '.join(twice)}", "targets")
+    return targets, specs
 
 
 async def trigger(request: web.Request) -> web.Response:
@@ -277,17 +304,10 @@ def _query(
 
 
 def _time_param(text: str, name: str) -> int:
-    from datetime import UTC, datetime
-
-    from emulator.play.clock import epoch_ms
-
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-        return epoch_ms(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    except (ValueError, OverflowError):
-        raise ApiProblem(
-            400, "Wrong type", f"'{name}' is an ISO 8601 time such as 2026-01-01T00:00:00Z", name
-        ) from None
+        return parse_since(text)
+    except ValueError as exc:
+        raise ApiProblem(400, "Wrong type", f"'{name}': {exc}", name) from None
 
 
 EVENT_FILTERS = {
@@ -384,6 +404,7 @@ async def delivery(request: web.Request) -> web.Response:
 
 
 async def resend(request: web.Request) -> web.Response:
+    """Send one failed delivery again (same event id, fresh retries)."""
     service = _service(request)
     delivery_id = _delivery_id(request)
     row = service.store.db.execute("SELECT run_id, status FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
@@ -391,10 +412,80 @@ async def resend(request: web.Request) -> web.Response:
         raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
     if row[1] != "failed":
         raise ApiProblem(409, "Not failed", f"delivery {delivery_id} is {row[1]}; only failed deliveries are resent")
-    service.store.requeue_failed(row[0], [delivery_id])
-    task = resume(service.store, service.registry, time_scale=1.0, run_id=row[0])
-    service.background(task)
+    service.redeliver(row[0], (delivery_id,))
     return web.json_response({"delivery": delivery_id, "status": "pending"}, status=202)
+
+
+async def replay(request: web.Request) -> web.Response:
+    """Send every failed delivery again: {since?, run?, target?} (since: ISO 8601 or a duration ago)."""
+    service = _service(request)
+    data = await read_json(request)
+    unknown = sorted(set(data) - {"since", "run", "target"})
+    if unknown:
+        raise ApiProblem(422, "Unknown field", f"{unknown[0]!r}: give since, run or target", unknown[0])
+    since_text = field(data, "since", str)
+    since = None
+    if since_text is not None:
+        try:
+            since = parse_since(since_text)
+        except ValueError as exc:
+            raise ApiProblem(422, "Wrong time", str(exc), "since") from None
+    run_id, target = field(data, "run", str), field(data, "target", str)
+    if run_id is not None and service.store.run(run_id) is None:
+        raise ApiProblem(404, "Unknown run", f"no run {run_id!r}", "run")
+    runs = [run_id] if run_id is not None else service.store.failed_runs(since, target)
+    busy = [r for r in runs if r in service.resuming or (r in service.runs and not service.runs[r].task.done())]
+    queued: dict[str, int] = {}
+    for rid in runs:
+        if rid in busy:
+            continue
+        count = service.redeliver(rid, since_ms=since, target=target)
+        if count:
+            queued[rid] = count
+    return web.json_response({"queued": sum(queued.values()), "runs": queued, "busy": busy}, status=202)
+
+
+# targets -----------------------------------------------------------------------------------------
+async def targets(request: web.Request) -> web.Response:
+    """Saved targets; secrets show as <hidden> or the ${VARIABLE} they come from."""
+    saved = _service(request).saved
+    return web.json_response({"targets": [saved.items[n].view() for n in saved.names()]})
+
+
+async def create_target(request: web.Request) -> web.Response:
+    """Save a target: {name, url, vendor, signing?, headers?, events?, retry?, ...} as in emulator.yaml."""
+    service = _service(request)
+    saved = service.saved.create(await read_json(request))
+    service.remember([service.saved.build(saved.name)])
+    return web.json_response(saved.view(), status=201, headers={"Location": f"/api/targets/{saved.name}"})
+
+
+async def target(request: web.Request) -> web.Response:
+    return web.json_response(_service(request).saved.get(request.match_info["name"]).view())
+
+
+async def update_target(request: web.Request) -> web.Response:
+    """Change a target with a JSON Merge Patch: what it leaves out (a secret, say) stays."""
+    service = _service(request)
+    saved = service.saved.update(request.match_info["name"], await read_json(request, empty=False))
+    service.remember([service.saved.build(saved.name)])
+    return web.json_response(saved.view())
+
+
+async def delete_target(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    _service(request).saved.delete(name)
+    return web.json_response({"name": name, "deleted": True})
+
+
+async def test_target(request: web.Request) -> web.Response:
+    """Send the target one test event: {type?, body?} (the type's example unless a body is given)."""
+    service = _service(request)
+    data = await read_json(request)
+    built = service.saved.build(request.match_info["name"])
+    event_type = field(data, "type", str)
+    body = field(data, "body", dict)
+    return web.json_response(await send_test(built, service.registry, event_type, body))
 
 
 # live stream -------------------------------------------------------------------------------------
@@ -483,6 +574,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/deliveries", deliveries),
     ("GET", "/api/deliveries/{delivery}", delivery),
     ("POST", "/api/deliveries/{delivery}/resend", resend),
+    ("POST", "/api/replay", replay),
+    ("GET", "/api/targets", targets),
+    ("POST", "/api/targets", create_target),
+    ("GET", "/api/targets/{name}", target),
+    ("PATCH", "/api/targets/{name}", update_target),
+    ("DELETE", "/api/targets/{name}", delete_target),
+    ("POST", "/api/targets/{name}/test", test_target),
     ("GET", "/api/sinks/{name}", sink_list),
     ("GET", "/api/stream", stream),
     ("POST", "/sink/{name}", sink_receive),

@@ -23,7 +23,7 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.json_response(openapi(ROUTES))
+    return web.json_response(openapi(ROUTES, request.app[SERVICE].registry.names))
 
 
 @web.middleware

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from emulator import __version__
+from emulator.delivery.config import config_schema
 
 _PROBLEM = {
     "description": "a problem (RFC 9457)",
@@ -30,13 +33,20 @@ _QUERY = {
     "/api/deliveries": ["run", "status", "target", "limit", "after"],
     "/api/stream": ["run", "type", "kind"],
 }
+_MOMENT: dict[str, Any] = {
+    "description": "ISO 8601, or a duration ago such as 1h",
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": "^[0-9]{1,4}(ms|s|m|h|d)$"},
+    ],
+}
 _PARAMS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
     "after": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
     "delivery": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
     "kind": {"enum": ["event", "attempt"]},
-    "since": {"type": "string", "format": "date-time"},
-    "until": {"type": "string", "format": "date-time"},
+    "since": _MOMENT,
+    "until": _MOMENT,
 }
 _BODIES: dict[str, dict[str, Any]] = {
     "/api/scenarios/{name}": {
@@ -49,14 +59,40 @@ _BODIES: dict[str, dict[str, Any]] = {
         "required": ["yaml"],
         "properties": {"yaml": {"type": "string", "description": "scenario YAML"}},
     },
+    "/api/replay": {
+        "type": "object",
+        "properties": {  # null is the same as leaving a field out
+            "since": {"anyOf": [*_MOMENT["anyOf"], {"type": "null"}]},
+            "run": {"type": ["string", "null"]},
+            "target": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    },
+    "/api/targets": {"$ref": "#/components/schemas/NewTarget"},
+    "/api/targets/{name}": {
+        "type": "object",
+        "description": "a JSON Merge Patch (RFC 7396) of a target: null removes a key, secrets left out stay",
+    },
+    "/api/targets/{name}/test": {
+        "type": "object",
+        "properties": {
+            "type": {"type": ["string", "null"], "description": "an event type of the target's vendor"},
+            "body": {"type": ["object", "null"], "description": "send this instead of the type's example"},
+        },
+    },
     "/api/runs": {
         "type": "object",
-        "required": ["vendor", "targets"],
+        "required": ["vendor"],
         "properties": {
             "scenario": {"type": "string", "description": "a bundled scenario's name (or give yaml)"},
             "yaml": {"type": "string", "description": "an inline scenario"},
             "vendor": {"type": "string"},
-            "targets": {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "string"}, {"type": "object"}]}},
+            "targets": {
+                "type": "array",
+                "minItems": 1,
+                "description": "URLs, saved targets' names or target objects (default: the vendor's saved targets)",
+                "items": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+            },
             "seed": {"type": "integer"},
             "time_scale": {"type": "number", "minimum": 0, "maximum": 1000000},
             "transaction": {"enum": ["None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"]},
@@ -65,7 +101,8 @@ _BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
+def openapi(routes: list[tuple[str, str, Any]], vendors: Sequence[str] = ()) -> dict[str, Any]:
+    """The document; ``vendors`` (the names a target may give) make the target schema exact."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, handler in routes:
         operation: dict[str, Any] = {
@@ -93,8 +130,10 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
         ]
         if parameters:
             operation["parameters"] = parameters
-        if path in _BODIES and method in ("POST", "PUT"):
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _BODIES[path]}}}
+        if path in _BODIES and method in ("POST", "PUT", "PATCH"):
+            schema = _BODIES[path]
+            needed = bool(schema.get("required")) or method == "PATCH"
+            operation["requestBody"] = {"required": needed, "content": {"application/json": {"schema": schema}}}
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -106,6 +145,7 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
+                **_config_schemas(vendors),
                 "Problem": {
                     "type": "object",
                     "required": ["title", "status", "detail"],
@@ -116,8 +156,20 @@ def openapi(routes: list[tuple[str, str, Any]]) -> dict[str, Any]:
                         "detail": {"type": "string"},
                         "field": {"type": "string"},
                     },
-                }
+                },
             },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _config_schemas(vendors: Sequence[str]) -> dict[str, Any]:
+    """emulator.yaml's target schema (the API takes targets in the same form), and NewTarget."""
+    text = json.dumps(config_schema()["$defs"]).replace('"#/$defs/', '"#/components/schemas/')
+    schemas: dict[str, Any] = json.loads(text)
+    new = json.loads(json.dumps(schemas["target"]))
+    new["required"] = ["name", "url", "vendor"]
+    if vendors:
+        new["properties"]["vendor"] = {"enum": list(vendors), "description": new["properties"]["vendor"]["description"]}
+    schemas["NewTarget"] = new
+    return schemas

@@ -30,14 +30,19 @@ def problem_response(status: int, title: str, detail: str, field: str | None = N
     return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM)
 
 
-async def read_json(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 4xx problem that says what is wrong with it."""
+async def read_json(request: web.Request, empty: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object, or a 4xx problem that says what is wrong with it.
+
+    An empty body reads as ``{}`` unless ``empty`` is false.
+    """
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiProblem(413, "Request body too large", f"at most {MAX_BODY} bytes")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ApiProblem(413, "Request body too large", f"at most {MAX_BODY} bytes") from None
+    if not raw and not empty:
+        raise ApiProblem(422, "Body needed", "this request needs a JSON object as its body")
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:

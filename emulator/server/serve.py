@@ -22,7 +22,7 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 async def serve(args: argparse.Namespace, default_db: str) -> int:
     config = load_config(args.config) if args.config else None
     store = Store(args.db or (config.store if config and config.store else None) or default_db)
-    service = Service(store, Registry([*(config.templates if config else [])]), token=args.token)
+    service = Service(store, Registry([*(config.templates if config else [])]), token=args.token, config=config)
     runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
     await runner.setup()
     try:

@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
-from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume
+from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume, stored_targets
 from emulator.delivery.signing import key_id_for, public_jwk
-from emulator.delivery.targets import Target
+from emulator.delivery.targets import Target, stored_spec
+from emulator.errors import EmulatorError
 from emulator.scenario.model import Scenario
+from emulator.server.problems import ApiProblem
+from emulator.server.targets import SavedTargets
 from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
 
@@ -25,6 +29,7 @@ WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts mi
 @dataclass
 class LiveRun:
     task: asyncio.Task[Summary]
+    specs: list[dict[str, Any]] = field(default_factory=list)  # its targets as given, secrets included
     dispatcher: Dispatcher | None = None
     summary: Summary | None = None
     error: str | None = None
@@ -44,14 +49,23 @@ class Service:
     store: Store
     registry: Registry
     token: str | None = None
+    config: Config | None = None
     runs: dict[str, LiveRun] = field(default_factory=dict)
     sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> public JWK of a signing key used
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     watchers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
+    resuming: set[str] = field(default_factory=set)  # runs whose pending deliveries are being sent again
+    saved: SavedTargets = field(init=False)
 
     def __post_init__(self) -> None:
         self.store.listeners.append(self.publish)
+        self.saved = SavedTargets(self.store, self.registry, self.config)
+        for name in self.saved.names():
+            try:
+                self.remember([self.saved.build(name)])
+            except (ApiProblem, EmulatorError):
+                continue  # it says what it lacks when someone uses it
 
     def publish(self, kind: str, record: dict[str, Any]) -> None:
         """Hand a committed event or attempt to every live-stream watcher; a slow watcher misses some."""
@@ -72,12 +86,18 @@ class Service:
         task.add_done_callback(self.tasks.discard)
 
     def start_run(
-        self, scenario: Scenario, targets: list[Target], seed: int, time_scale: float, transaction: str | None
+        self,
+        scenario: Scenario,
+        targets: list[Target],
+        seed: int,
+        time_scale: float,
+        transaction: str | None,
+        specs: list[dict[str, Any]] | None = None,
     ) -> str:
         """Start a run in the background; its id comes back at once."""
         run_id = new_run_id()
         self.remember(targets)
-        live = LiveRun(task=None)  # type: ignore[arg-type]
+        live = LiveRun(task=None, specs=specs or [])  # type: ignore[arg-type]
 
         def watch(dispatcher: Dispatcher) -> None:
             live.dispatcher = dispatcher
@@ -111,7 +131,61 @@ class Service:
 
     async def resume_pending(self) -> list[Summary]:
         """What a crash left pending, delivered at start (as ``idp-emulator resume`` would)."""
-        return await resume(self.store, self.registry, time_scale=1.0)
+        pending = self.store.unfinished_runs()
+        self.resuming.update(pending)
+        summaries = []
+        try:
+            for run_id in pending:
+                try:
+                    summaries += await resume(self.store, self.registry, self._config_for(run_id), run_id=run_id)
+                except EmulatorError as exc:  # a run that cannot go on (a secret not kept) waits for a resend
+                    print(f"run {run_id} not resumed: {exc}", flush=True)
+                finally:
+                    self.resuming.discard(run_id)
+        finally:
+            self.resuming.difference_update(pending)
+        return summaries
+
+    def redeliver(
+        self, run_id: str, deliveries: tuple[int, ...] = (), since_ms: int | None = None, target: str | None = None
+    ) -> int:
+        """Queue a finished run's failed deliveries again and send them in the background; how many."""
+        live = self.runs.get(run_id)
+        if (live is not None and not live.task.done()) or run_id in self.resuming:
+            raise ApiProblem(
+                409, "Run busy", f"run {run_id} is still delivering; resend once it is done", "run"
+            )  # fmt: skip
+        config = self._config_for(run_id)
+        try:
+            stored_targets(self.store, run_id, self.registry, config, None)  # every secret is at hand
+        except EmulatorError as exc:
+            raise ApiProblem(409, "Secret needed", str(exc), "run") from None
+        count = self.store.requeue_failed(run_id, deliveries, since_ms, target)
+        if count:
+            self.resuming.add(run_id)
+
+            async def send() -> None:
+                try:
+                    await resume(self.store, self.registry, config, time_scale=1.0, run_id=run_id)
+                finally:
+                    self.resuming.discard(run_id)
+
+            self.background(send())
+        return count
+
+    def _config_for(self, run_id: str) -> Config:
+        """Where a run's targets get the secrets the store does not keep: the run itself while it is
+        remembered, else a saved target with the very same configuration."""
+        live = self.runs.get(run_id)
+        given = {s["name"]: s for s in live.specs} if live is not None else {}
+        specs = []
+        for name, stored in self.store.targets(run_id).items():
+            stored.pop("disabled", None)
+            if name in given:
+                specs.append(given[name])
+            elif name in self.saved.items and stored_spec(self.saved.items[name].spec) == stored:
+                specs.append(self.saved.items[name].spec)
+        return Config(targets=specs)
 
     def sink(self, name: str, request: SinkRequest) -> None:
         self.sinks.setdefault(name, deque(maxlen=SINK_KEEP)).append(request)

@@ -94,6 +94,12 @@ CREATE TABLE IF NOT EXISTS attempts (
     injected TEXT                    -- faults on this attempt: bad signature, stale timestamp, ...
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON attempts(delivery);
+CREATE TABLE IF NOT EXISTS saved_targets (
+    name TEXT PRIMARY KEY,           -- made through the API; runs name them
+    config TEXT NOT NULL,            -- JSON, secrets as ${VARIABLE} references or <hidden>
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS scenarios (
     name TEXT PRIMARY KEY,           -- uploaded through the API (bundled ones live in the package)
     yaml TEXT NOT NULL,
@@ -214,7 +220,9 @@ class Store:
                 raise StoreError(f"{self.path}: written by a newer idp-emulator (store version {version})")
             if version == 0:  # new, or someone else's database: look before changing anything
                 tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                others = sorted(tables - {"runs", "targets", "events", "deliveries", "attempts"})
+                others = sorted(
+                    tables - {"runs", "targets", "events", "deliveries", "attempts", "scenarios", "saved_targets"}
+                )
                 if others:
                     self.db.close()
                     raise StoreError(
@@ -294,6 +302,25 @@ class Store:
 
     def delete_scenario(self, name: str) -> bool:
         return bool(self._write(lambda cur: cur.execute("DELETE FROM scenarios WHERE name = ?", (name,)).rowcount))
+
+    def save_target(self, name: str, config: dict[str, Any]) -> None:
+        """Keep a target made through the API (its config as ``stored_spec`` gives it: no literal secret)."""
+        stamp = now_ms()
+        self._write(
+            lambda cur: cur.execute(
+                "INSERT INTO saved_targets (name, config, created_ms, updated_ms) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_ms = excluded.updated_ms",
+                (name, json.dumps(config), stamp, stamp),
+            )
+        )
+
+    def saved_targets(self) -> list[tuple[str, dict[str, Any], int, int]]:
+        """Every saved target: name, config, created and updated (ms)."""
+        rows = self.db.execute("SELECT name, config, created_ms, updated_ms FROM saved_targets ORDER BY name")
+        return [(name, json.loads(config), created, updated) for name, config, created, updated in rows]
+
+    def delete_target(self, name: str) -> bool:
+        return bool(self._write(lambda cur: cur.execute("DELETE FROM saved_targets WHERE name = ?", (name,)).rowcount))
 
     def skip(self, run_id: str, count: int = 1) -> None:
         """Events the play passed over without storing (an action the IdP refused): still played."""
@@ -515,25 +542,59 @@ class Store:
         params = (injected, now_ms(), status, delivery) if status else (injected, now_ms(), delivery)
         self._write(lambda cur: cur.execute(sql, params))
 
-    def requeue_failed(self, run_id: str | None = None, deliveries: Sequence[int] = ()) -> int:
-        """Mark failed deliveries pending again (a resend keeps the event id); returns how many."""
-        sql = (
-            "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, base = attempts, updated_ms = ?"
-            " WHERE status = 'failed'"
-        )
-        # a resend means to try again: targets disabled by the run take deliveries again
-        where_run = " WHERE run_id = ?" if run_id is not None else ""
-        self._write(
-            lambda cur: cur.execute("UPDATE targets SET disabled = NULL" + where_run, (run_id,) if run_id else ())
-        )
-        params: list[Any] = [now_ms()]
+    def requeue_failed(
+        self,
+        run_id: str | None = None,
+        deliveries: Sequence[int] = (),
+        since_ms: int | None = None,
+        target: str | None = None,
+    ) -> int:
+        """Mark failed deliveries pending again (a resend keeps the event id); returns how many.
+
+        ``since_ms`` keeps to deliveries that failed at or after that wall-clock time, ``target``
+        to one target's.
+        """
+        where, params = ["status = 'failed'"], []
         if run_id is not None:
-            sql += " AND run_id = ?"
+            where.append("run_id = ?")
             params.append(run_id)
         if deliveries:
-            sql += f" AND id IN ({','.join('?' * len(deliveries))})"
+            where.append(f"id IN ({','.join('?' * len(deliveries))})")
             params.extend(deliveries)
-        return self._write(lambda cur: cur.execute(sql, params).rowcount)
+        if since_ms is not None:
+            where.append("updated_ms >= ?")
+            params.append(since_ms)
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        clause = " AND ".join(where)
+
+        def work(cur: sqlite3.Cursor) -> int:
+            # a resend means to try again: targets the run disabled take deliveries again
+            cur.execute(
+                "UPDATE targets SET disabled = NULL WHERE disabled IS NOT NULL AND (run_id, name) IN"
+                f" (SELECT run_id, target FROM deliveries WHERE {clause})",
+                params,
+            )
+            return cur.execute(
+                "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, base = attempts, updated_ms = ?"
+                f" WHERE {clause}",
+                (now_ms(), *params),
+            ).rowcount
+
+        return self._write(work)
+
+    def failed_runs(self, since_ms: int | None = None, target: str | None = None) -> list[str]:
+        """Runs with failed deliveries (since a wall-clock time, to one target): what a replay touches."""
+        sql = "SELECT DISTINCT run_id FROM deliveries WHERE status = 'failed'"
+        params: list[Any] = []
+        if since_ms is not None:
+            sql += " AND updated_ms >= ?"
+            params.append(since_ms)
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        return [r[0] for r in self.db.execute(sql + " ORDER BY run_id", params)]
 
     # reading -------------------------------------------------------------------------------
 

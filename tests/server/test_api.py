@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from api_helpers import finished, problem
 
 from emulator.server.app import make_app
 from emulator.server.service import Service
@@ -18,21 +19,6 @@ async def api(aiohttp_client, registry):
     client.service = service
     yield client
     await service.close()
-
-
-async def finished(client, run_id: str) -> dict:
-    await client.service.runs[run_id].task  # the run's own task: no polling
-    return await (await client.get(f"/api/runs/{run_id}")).json()
-
-
-async def problem(response, status: int, field: str | None = None) -> dict:
-    assert response.status == status, await response.text()
-    assert response.content_type == "application/problem+json"
-    body = await response.json()
-    assert body["status"] == status and body["detail"]
-    if field:
-        assert body["field"] == field
-    return body
 
 
 async def start(client, **body) -> str:

@@ -1,0 +1,192 @@
+"""Saved targets: webhook destinations a running emulator keeps by name, like a vendor's webhook settings.
+
+They come from the ``--config`` file (read-only here) or from the API (kept in the store).
+Secrets are write-only: a view shows ``<hidden>`` or the ``${VARIABLE}`` a secret comes from.
+A secret given literally lives in memory only (the store never holds one), so after a restart
+such a target says which secret it needs until it is given again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.delivery.config import Config, target_problems
+from emulator.delivery.targets import Target, build_target, hidden_fields, stored_spec
+from emulator.errors import EmulatorError
+from emulator.server.problems import ApiProblem
+from emulator.store.sqlite import Store, now_ms
+from emulator.vendors.registry import Registry
+
+TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as in emulator.yaml
+API_VARIABLES = "IDP_EMULATOR_"  # the only environment variables a spec sent over the API may read
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass
+class SavedTarget:
+    name: str
+    spec: dict[str, Any]  # as written, literal secrets included: in memory only
+    source: str  # "config" (the --config file) or "api"
+    created_ms: int
+    updated_ms: int
+
+    def view(self) -> dict[str, Any]:
+        """What the API shows: the configuration with every secret hidden, and what is missing."""
+        shown = stored_spec(self.spec)
+        return {
+            "name": self.name,
+            "url": shown.get("url"),
+            "vendor": shown.get("vendor"),
+            "source": self.source,
+            "config": shown,
+            "needs": hidden_fields(self.spec),
+            "created": self.created_ms,
+            "updated": self.updated_ms,
+        }
+
+
+class SavedTargets:
+    """The targets a server keeps by name; runs and target tests name them."""
+
+    def __init__(self, store: Store, registry: Registry, config: Config | None = None) -> None:
+        self.store = store
+        self.registry = registry
+        self.items: dict[str, SavedTarget] = {}
+        for name, spec, created, updated in store.saved_targets():
+            self.items[name] = SavedTarget(name, spec, "api", created, updated)
+        stamp = now_ms()
+        for spec in config.targets if config else []:  # the file wins over what the API saved
+            name = str(spec.get("name") or "")
+            if name:
+                self.items[name] = SavedTarget(name, dict(spec), "config", stamp, stamp)
+
+    def names(self, vendor: str | None = None) -> list[str]:
+        return [n for n, t in sorted(self.items.items()) if vendor is None or t.spec.get("vendor") == vendor]
+
+    def get(self, name: str) -> SavedTarget:
+        saved = self.items.get(name)
+        if saved is None:
+            known = ", ".join(sorted(self.items)) or "none yet"
+            raise ApiProblem(404, "Unknown target", f"no target {name!r}; saved targets: {known}", "name")
+        return saved
+
+    def create(self, spec: Any) -> SavedTarget:
+        if not isinstance(spec, dict):
+            raise ApiProblem(422, "Wrong type", "a target is a JSON object", "")
+        name = spec.get("name")
+        if not isinstance(name, str) or not TARGET_NAME.fullmatch(name):
+            rule = "letters, digits, '.', '_' or '-', at most 64"
+            raise ApiProblem(422, "Bad name", f"a target needs a 'name': {rule}", "name")
+        if name in self.items:
+            raise ApiProblem(409, "Target exists", f"a target {name!r} exists; change it with PATCH", "name")
+        self.check(spec)
+        stamp = now_ms()
+        saved = SavedTarget(name, spec, "api", stamp, stamp)
+        self.store.save_target(name, stored_spec(spec))
+        self.items[name] = saved
+        return saved
+
+    def update(self, name: str, patch: Any) -> SavedTarget:
+        """Apply a JSON Merge Patch (RFC 7396): what the patch leaves out, secrets included, stays."""
+        saved = self._changeable(name)
+        if not isinstance(patch, dict):
+            raise ApiProblem(422, "Wrong type", "a target change is a JSON object (a merge patch)", "")
+        if "name" in patch and patch["name"] != name:
+            raise ApiProblem(422, "Name is fixed", "a target keeps its name; create a new one instead", "name")
+        spec = merge_patch(saved.spec, patch)
+        self.check(spec)
+        saved.spec, saved.updated_ms = spec, now_ms()
+        self.store.save_target(name, stored_spec(spec))
+        return saved
+
+    def delete(self, name: str) -> None:
+        self._changeable(name)
+        self.store.delete_target(name)
+        del self.items[name]
+
+    def build(self, name: str, vendor: str | None = None) -> Target:
+        """The target ready to send, or a problem saying what it lacks."""
+        saved = self.get(name)
+        missing = hidden_fields(saved.spec)
+        if missing:
+            raise ApiProblem(
+                409,
+                "Secret needed",
+                f"target {name!r}: {', '.join(missing)} was given literally before a restart and is not kept on"
+                " disk; give it again with PATCH, or use an ${IDP_EMULATOR_...} reference",
+                "targets",
+            )
+        target_vendor = saved.spec.get("vendor")
+        if vendor is not None and target_vendor != vendor:
+            raise ApiProblem(
+                422, "Other vendor", f"target {name!r} takes {target_vendor} webhooks, not {vendor}", "targets"
+            )
+        return self._build(saved.spec)
+
+    def check(self, spec: dict[str, Any]) -> Target:
+        """Whether ``spec`` makes a working target (the same checks as a run's)."""
+        check_shape(spec)
+        if not spec.get("vendor"):
+            raise ApiProblem(422, "Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
+        return self._build(spec)
+
+    def _build(self, spec: dict[str, Any]) -> Target:
+        try:
+            return build_target(spec, self.registry)
+        except EmulatorError as exc:
+            raise ApiProblem(422, "Invalid target", str(exc), _first_key(str(exc), spec)) from None
+
+    def _changeable(self, name: str) -> SavedTarget:
+        saved = self.get(name)
+        if saved.source == "config":
+            raise ApiProblem(409, "Defined in the config file", f"target {name!r} comes from --config; edit the file")
+        return saved
+
+
+def merge_patch(base: Any, patch: Any) -> Any:
+    """RFC 7396: objects merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+def check_shape(spec: Any, where: str = "") -> None:
+    """A target sent over the API: the shape emulator.yaml's schema allows, and only allowed variables."""
+    problems = target_problems(spec)
+    if problems:
+        path, message = problems[0]
+        raise ApiProblem(422, "Invalid target", message, f"{where}.{path}" if where and path else where or path)
+    check_references(spec, where)
+
+
+def check_references(spec: Any, where: str = "") -> None:
+    """A spec sent over the API reads only ``${IDP_EMULATOR_*}`` variables: other names could be
+    anything in the server's environment, sent to whatever URL the spec names."""
+    for name in _REFERENCE.findall(json.dumps(spec)):
+        if not name.startswith(API_VARIABLES):
+            raise ApiProblem(
+                422,
+                "Variable not allowed",
+                f"${{{name}}}: through the API a target reads only environment variables named {API_VARIABLES}*;"
+                " put other references in the --config file",
+                where,
+            )
+        if name not in os.environ:
+            raise ApiProblem(422, "Variable not set", f"${{{name}}} is not set in the server's environment", where)
+
+
+def _first_key(message: str, spec: dict[str, Any]) -> str:
+    """The spec key a target problem is about (``target 'x': signing: ...`` -> signing)."""
+    detail = message.split(": ", 1)[-1]
+    key = detail.split(":", 1)[0].split(" ", 1)[0].split(".", 1)[0]
+    return key if key in spec else ""
