@@ -185,3 +185,21 @@ async def test_a_token_in_the_target_url_is_neither_printed_nor_stored(aiohttp_s
     assert "SUPERSECRET" not in out + err
     assert b"SUPERSECRET" not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert receiver.requests[0].url.endswith("?token=SUPERSECRET")  # but it is sent
+
+
+async def test_resend_only_what_failed_since_a_time(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    db = str(tmp_path / "s.db")
+    code, _, _ = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", receiver.url, "--db", db, "--retry", "none"
+    )  # fmt: skip
+    assert code == 1
+    receiver.answer = lambda r, nth: (200,)
+    code, _, err = await cli("resend", "--db", db, "--since", "tomorrow")
+    assert code == 1 and "--since: expected an ISO 8601 time" in err and "Traceback" not in err
+    code, _, err = await cli("resend", "--db", db, "--since", "2999-01-01T00:00:00Z")
+    assert code == 0 and "0 failed deliveries queued again" in err
+    code, _, err = await cli("resend", "--db", db, "--since", "1h", "--target", "someone-else")
+    assert "0 failed deliveries queued again" in err
+    code, out, err = await cli("resend", "--db", db, "--since", "1h", "--json")
+    assert code == 0 and "3 failed deliveries queued again" in err and json.loads(out)["delivered"] == 3
