@@ -34,6 +34,7 @@ import asyncio
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,14 +62,17 @@ BANNER = "serving on "
 class Server:
     """``python -m emulator serve --port 0`` in a temporary folder; its base URL from its first line."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, profile: str | None = None) -> None:
         self.folder = folder
+        self.profile = profile
         self.base = ""
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Server:
         self.err = (self.folder / "server.err").open("w")
         command = [sys.executable, "-m", "emulator", "serve", "--port", "0", "--db", str(self.folder / "b.db")]
+        if self.profile:  # cProfile writes the file when the server stops on SIGINT
+            command[1:1] = ["-m", "cProfile", "-o", self.profile]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -89,6 +93,13 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
+            if self.profile:
+                self.process.send_signal(signal.SIGINT)
+                try:
+                    self.process.wait(30)
+                    return
+                except subprocess.TimeoutExpired:
+                    pass
             self.process.kill()
             self.process.wait()
 
@@ -263,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200, help="concurrent API clients (default 200)")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients start runs (default 60)")
+    parser.add_argument("--profile", metavar="FILE", help="run the server under cProfile, writing FILE")
     args = parser.parse_args(argv)
     args.clients = max(1, args.clients)
     args.seconds = max(0.1, args.seconds)
@@ -274,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     began = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, Server(Path(folder)) as server:
+        with tempfile.TemporaryDirectory(prefix="bench-api-") as folder, Server(Path(folder), args.profile) as server:
             print(f"server at {server.base} (store {folder}/b.db)", flush=True)
             asyncio.run(bench(args, server))
     except RuntimeError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -46,8 +47,25 @@ def load_scenario_file(path: str | FsPath) -> Scenario:
     return load_scenario_text(text, str(path))
 
 
+CACHED_TEXT = 64 * 1024  # scenarios up to this size are parsed once and kept (a server plays them again and again)
+
+
 def load_scenario_text(text: str, file: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; raise ScenarioError listing every problem."""
+    """Validate scenario YAML text; raise ScenarioError listing every problem.
+
+    The scenario is immutable, so a text seen before gives back the same object.
+    """
+    if len(text) <= CACHED_TEXT:
+        return _cached(text, file)
+    return _load(text, file)
+
+
+@lru_cache(maxsize=256)
+def _cached(text: str, file: str) -> Scenario:
+    return _load(text, file)
+
+
+def _load(text: str, file: str) -> Scenario:
     try:
         data, positions = load_yaml(text, file)
     except Problem as problem:

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from emulator.errors import UnknownName, VendorError
 from emulator.play.clock import epoch_ms, iso_utc
@@ -83,6 +84,18 @@ class _Row:
         self.renderer = vendor.renderer(self.template)
 
 
+_RECIPES: WeakKeyDictionary[Vendor, dict[str, list[_Row]]] = WeakKeyDictionary()
+
+
+def _recipes(vendor: Vendor) -> dict[str, list[_Row]]:
+    """Each action's catalog rows, compiled once per vendor (a server starts many runs)."""
+    recipes = _RECIPES.get(vendor)
+    if recipes is None:
+        recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in vendor.catalog.actions.items()}
+        _RECIPES[vendor] = recipes
+    return recipes
+
+
 class Dialect:
     """Turns occurrences into one vendor's events."""
 
@@ -90,7 +103,7 @@ class Dialect:
         self.vendor = vendor
         self.catalog = vendor.catalog
         self.rng = random.Random(f"{seed}:{scenario}:{vendor.name}")
-        self.recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in self.catalog.actions.items()}
+        self.recipes = _recipes(vendor)
         self.uuid7 = self.catalog.event_ids == "uuid7"
 
     def events(self, occ: Occurrence) -> list[Event]:
