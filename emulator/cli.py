@@ -19,6 +19,7 @@ from emulator.play.player import Player
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_file
 from emulator.scenario.schema import scenario_schema
+from emulator.vendors.encoding import encode
 from emulator.vendors.overview import catalog_data, print_catalog
 from emulator.vendors.registry import Registry
 
@@ -205,7 +206,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_only: bool = False) -> int:
     """Stream events as JSON Lines (or indented JSON); returns how many were written."""
     count = 0
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
     iterator = iter(events)
     while True:
         chunk = list(islice(iterator, 512))
@@ -217,7 +217,7 @@ def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_
                 for e in chunk
             )
         else:
-            text = "".join(dumps(e.body if body_only else e.record()) + "\n" for e in chunk)
+            text = b"\n".join([encode(e.body if body_only else e.record()) for e in chunk]).decode() + "\n"
         out.write(text)
         count += len(chunk)
     out.flush()

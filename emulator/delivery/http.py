@@ -250,16 +250,16 @@ class Pool:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
         try:
-            await asyncio.wait_for(
-                loop.create_connection(
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that arrives as
+            # the connection fails (a refused port fails at once), and the worker would never stop
+            async with asyncio.timeout(timeout):
+                await loop.create_connection(
                     lambda: conn,
                     endpoint.host,
                     endpoint.port,
                     ssl=endpoint.tls,
                     server_hostname=endpoint.host if endpoint.tls else None,
-                ),
-                timeout,
-            )
+                )
         except TimeoutError:
             raise HttpFailure(
                 "timeout", f"could not connect to {endpoint.label} within {timeout:g} s (connect timeout)"

@@ -35,7 +35,8 @@ async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool)
                     f" · retrying {t.retrying} · failed {t.failed}"
                 )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.2)
+                async with asyncio.timeout(0.2):
+                    await stop.wait()
 
     task = asyncio.create_task(refresh())
     try:

@@ -31,10 +31,10 @@ from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
 from emulator.store.sqlite import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
+from emulator.vendors.encoding import encode
 from emulator.vendors.registry import Registry
 
 BATCH = 256  # events stored per transaction
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 @dataclass
@@ -77,7 +77,7 @@ def new_run_id() -> str:
 
 def body_bytes(event: Event) -> bytes:
     """The exact bytes on the wire: compact JSON, UTF-8, like the vendors' JSON libraries."""
-    return _dumps(event.body).encode()
+    return encode(event.body)
 
 
 async def deliver_run(

@@ -20,7 +20,7 @@ from yarl import URL
 from emulator import __version__
 from emulator.delivery.faults import Fault, FaultError, parse_faults
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
-from emulator.delivery.signing import SCHEMES, Signing, SigningError, key_id_for
+from emulator.delivery.signing import SCHEMES, Signing, SigningError, key_id_for, public_jwk
 from emulator.errors import EmulatorError, Location, Problem, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
@@ -29,6 +29,7 @@ HIDDEN = "<hidden>"
 DEFAULT_CONCURRENCY = 8
 USER_AGENT = f"idp-emulator/{__version__}"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SCHEME_WORD = re.compile(r"\s*(?:[A-Za-z]{1,16}\s+)?")
 # header names whose values are credentials: kept out of the store unless they come from ${VARIABLE}
 _SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|signature|cookie|password|credential", re.I)
 
@@ -109,7 +110,8 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
     def keep(value: Any) -> Any:
         if isinstance(value, list):
             return [keep(v) for v in value]
-        if isinstance(value, str) and _ENV.fullmatch(value.strip()):
+        # a reference, alone or after a scheme word ("Bearer ${TOKEN}"), holds no secret itself
+        if isinstance(value, str) and _ENV.search(value) and _SCHEME_WORD.fullmatch(_ENV.sub("", value)):
             return value
         return HIDDEN
 
@@ -276,9 +278,10 @@ def _check_url(value: Any, fail: Callable[..., Problem]) -> str:
         raise fail("needs a url such as http://localhost:8000/webhooks", "url")
     try:
         url = URL(value)
-    except (ValueError, TypeError) as exc:
+        host = url.host
+    except (ValueError, TypeError) as exc:  # UnicodeError, for a host that is not valid IDNA, is one
         raise fail(f"url {value!r} is not a URL ({exc})", "url") from None
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not host:
         raise fail(f"url {value!r}: expected http:// or https:// with a host", "url")
     if url.user is not None or url.password is not None:
         raise fail("url: credentials in a URL would be stored with it; use basic_auth with ${VARIABLE}", "url")
@@ -315,7 +318,7 @@ def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) 
         # the vendor's scheme needs a secret nobody gave: send unsigned rather than refuse to run
         return Signing("none", extra={"unsigned": f"{scheme} needs a secret; sending unsigned"})
     try:
-        return Signing(
+        signing = Signing(
             scheme=scheme,
             secrets=secrets,
             algorithm=str(spec.get("algorithm") or _key_algorithm(scheme, secrets) or base.get("algorithm") or ""),
@@ -326,6 +329,11 @@ def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) 
         )
     except SigningError as exc:
         raise fail(str(exc), "signing") from None
+    for part, text in (("key_id", signing.key_id), ("header", signing.header), ("algorithm", signing.algorithm)):
+        problem = header_problem("X", text) if text else None  # these go into request headers
+        if problem:
+            raise fail(f"signing.{part}: {problem}", "signing", part)
+    return signing
 
 
 def _key_algorithm(scheme: str, secrets: tuple[str, ...]) -> str:
@@ -376,3 +384,15 @@ def _retry(
 
 def _vendor_retry(defaults: dict[str, Any]) -> dict[str, Any]:
     return dict(defaults.get("retry") or {"attempts": 1})
+
+
+def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
+    """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
+    keys: dict[str, dict[str, Any]] = {}
+    for target in targets:
+        signing = target.signing
+        if signing.scheme == "fusionauth-jwt" and signing.algorithm[:2] in ("RS", "ES", "PS"):
+            for secret in signing.secrets:
+                jwk = public_jwk(secret, signing.key_id or key_id_for(secret))
+                keys[jwk["kid"]] = jwk
+    return list(keys.values())

@@ -42,6 +42,7 @@ def parse_start(text: str) -> datetime:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_AGO = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
 _LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
 
 
@@ -51,7 +52,7 @@ def parse_since(text: str) -> int:
     from emulator.scenario.durations import parse_duration
 
     text = text.strip()
-    if text[:1].isdigit() and not any(c in text for c in "-:T"):
+    if _AGO.fullmatch(text):
         return epoch_ms(datetime.now(UTC) - parse_duration(text))
     if text.lower() == "now":
         return epoch_ms(datetime.now(UTC))

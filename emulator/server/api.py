@@ -434,15 +434,17 @@ async def replay(request: web.Request) -> web.Response:
     if run_id is not None and service.store.run(run_id) is None:
         raise ApiProblem(404, "Unknown run", f"no run {run_id!r}", "run")
     runs = [run_id] if run_id is not None else service.store.failed_runs(since, target)
-    busy = [r for r in runs if r in service.resuming or (r in service.runs and not service.runs[r].task.done())]
     queued: dict[str, int] = {}
+    skipped: dict[str, str] = {}  # runs still delivering, or whose secrets are not at hand
     for rid in runs:
-        if rid in busy:
+        try:
+            count = service.redeliver(rid, since_ms=since, target=target)
+        except ApiProblem as exc:
+            skipped[rid] = exc.detail
             continue
-        count = service.redeliver(rid, since_ms=since, target=target)
         if count:
             queued[rid] = count
-    return web.json_response({"queued": sum(queued.values()), "runs": queued, "busy": busy}, status=202)
+    return web.json_response({"queued": sum(queued.values()), "runs": queued, "skipped": skipped}, status=202)
 
 
 # targets -----------------------------------------------------------------------------------------
@@ -456,7 +458,7 @@ async def create_target(request: web.Request) -> web.Response:
     """Save a target: {name, url, vendor, signing?, headers?, events?, retry?, ...} as in emulator.yaml."""
     service = _service(request)
     saved = service.saved.create(await read_json(request))
-    service.remember([service.saved.build(saved.name)])
+    service.remember_saved(saved.name)
     return web.json_response(saved.view(), status=201, headers={"Location": f"/api/targets/{saved.name}"})
 
 
@@ -468,7 +470,7 @@ async def update_target(request: web.Request) -> web.Response:
     """Change a target with a JSON Merge Patch: what it leaves out (a secret, say) stays."""
     service = _service(request)
     saved = service.saved.update(request.match_info["name"], await read_json(request, empty=False))
-    service.remember([service.saved.build(saved.name)])
+    service.remember_saved(saved.name)
     return web.json_response(saved.view())
 
 
@@ -482,10 +484,17 @@ async def test_target(request: web.Request) -> web.Response:
     """Send the target one test event: {type?, body?} (the type's example unless a body is given)."""
     service = _service(request)
     data = await read_json(request)
-    built = service.saved.build(request.match_info["name"])
+    name = request.match_info["name"]
+    built = service.saved.build(name)
     event_type = field(data, "type", str)
     body = field(data, "body", dict)
-    return web.json_response(await send_test(built, service.registry, event_type, body))
+    if name in service.testing:  # a target pointed at its own test would call itself for ever
+        raise ApiProblem(409, "Test in progress", f"a test of {name!r} is in progress; try again when it ends", "name")
+    service.testing.add(name)
+    try:
+        return web.json_response(await send_test(built, service.registry, event_type, body))
+    finally:
+        service.testing.discard(name)
 
 
 # live stream -------------------------------------------------------------------------------------
@@ -507,7 +516,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await response.write(b": idp-emulator live stream\n\n")
         while True:
             try:
-                kind, record = await asyncio.wait_for(queue.get(), HEARTBEAT)
+                async with asyncio.timeout(HEARTBEAT):
+                    kind, record = await queue.get()
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue

@@ -41,7 +41,9 @@ async def send_test(
     example = shown[event_type]
     event_id = uuid4(random.Random())
     if body is None:
-        payload = body_bytes(example).replace(example.id.encode(), event_id.encode())
+        payload = body_bytes(example)
+        if example.id:  # the example's id, wherever the payload repeats it, becomes the fresh one
+            payload = payload.replace(example.id.encode(), event_id.encode())
     else:
         try:
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()

@@ -47,6 +47,8 @@ async def read_json(request: web.Request, empty: bool = True) -> dict[str, Any]:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "Malformed JSON", f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise ApiProblem(400, "Nested too deeply", "the JSON body nests too deeply") from None
     if not isinstance(data, dict):
         raise ApiProblem(422, "Wrong type", "the body must be a JSON object")
     return data

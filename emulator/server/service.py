@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -12,8 +13,7 @@ from typing import Any
 from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume, stored_targets
-from emulator.delivery.signing import key_id_for, public_jwk
-from emulator.delivery.targets import Target, stored_spec
+from emulator.delivery.targets import Target, signing_keys, stored_spec
 from emulator.errors import EmulatorError
 from emulator.scenario.model import Scenario
 from emulator.server.problems import ApiProblem
@@ -56,6 +56,7 @@ class Service:
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     watchers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
     resuming: set[str] = field(default_factory=set)  # runs whose pending deliveries are being sent again
+    testing: set[str] = field(default_factory=set)  # saved targets whose test event is on its way
     saved: SavedTargets = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,9 +64,9 @@ class Service:
         self.saved = SavedTargets(self.store, self.registry, self.config)
         for name in self.saved.names():
             try:
-                self.remember([self.saved.build(name)])
-            except (ApiProblem, EmulatorError):
-                continue  # it says what it lacks when someone uses it
+                self.remember_saved(name)
+            except Exception:  # a target that cannot be built says why when someone uses it
+                continue
 
     def publish(self, kind: str, record: dict[str, Any]) -> None:
         """Hand a committed event or attempt to every live-stream watcher; a slow watcher misses some."""
@@ -112,6 +113,12 @@ class Service:
         self.runs[run_id] = live
         return run_id
 
+    def remember_saved(self, name: str) -> None:
+        """Publish a saved target's public key, once it has its secrets."""
+        target = self.saved.ready(name)
+        if target is not None:
+            self.remember([target])
+
     def remember(self, targets: list[Target]) -> None:
         """Publish the public halves of the targets' asymmetric signing keys (only those: not the targets)."""
         for jwk in signing_keys(targets):
@@ -134,16 +141,16 @@ class Service:
         pending = self.store.unfinished_runs()
         self.resuming.update(pending)
         summaries = []
-        try:
-            for run_id in pending:
-                try:
-                    summaries += await resume(self.store, self.registry, self._config_for(run_id), run_id=run_id)
-                except EmulatorError as exc:  # a run that cannot go on (a secret not kept) waits for a resend
-                    print(f"run {run_id} not resumed: {exc}", flush=True)
-                finally:
-                    self.resuming.discard(run_id)
-        finally:
-            self.resuming.difference_update(pending)
+        for i, run_id in enumerate(pending):
+            try:
+                summaries += await resume(self.store, self.registry, self._config_for(run_id), run_id=run_id)
+            except EmulatorError as exc:  # a run that cannot go on (a secret not kept) waits for a resend
+                print(f"run {run_id} not resumed: {exc}", file=sys.stderr, flush=True)
+            except BaseException:
+                self.resuming.difference_update(pending[i:])  # only those not reached: a resend may own others
+                raise
+            finally:
+                self.resuming.discard(run_id)
         return summaries
 
     def redeliver(
@@ -167,6 +174,8 @@ class Service:
             async def send() -> None:
                 try:
                     await resume(self.store, self.registry, config, time_scale=1.0, run_id=run_id)
+                except EmulatorError as exc:  # what was not sent stays pending for the next start
+                    print(f"run {run_id}: resend stopped: {exc}", file=sys.stderr, flush=True)
                 finally:
                     self.resuming.discard(run_id)
 
@@ -204,18 +213,6 @@ class Service:
             return None
         t = live.dispatcher.total
         return {"delivered": t.delivered, "failed": t.failed, "in_flight": t.in_flight, "retrying": t.retrying}
-
-
-def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
-    """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
-    keys: dict[str, dict[str, Any]] = {}
-    for target in targets:
-        signing = target.signing
-        if signing.scheme == "fusionauth-jwt" and signing.algorithm[:2] in ("RS", "ES", "PS"):
-            for secret in signing.secrets:
-                jwk = public_jwk(secret, signing.key_id or key_id_for(secret))
-                keys[jwk["kid"]] = jwk
-    return list(keys.values())
 
 
 def now() -> float:

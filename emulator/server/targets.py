@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from yarl import URL
+
 from emulator.delivery.config import Config, target_problems
-from emulator.delivery.targets import Target, build_target, hidden_fields, stored_spec
+from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
 from emulator.errors import EmulatorError
 from emulator.server.problems import ApiProblem
 from emulator.store.sqlite import Store, now_ms
@@ -23,6 +25,9 @@ from emulator.vendors.registry import Registry
 
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as in emulator.yaml
 API_VARIABLES = "IDP_EMULATOR_"  # the only environment variables a spec sent over the API may read
+# ... except the emulator's own settings: the API token and the command line's signing secret
+OWN_SETTINGS = frozenset({"IDP_EMULATOR_TOKEN", "IDP_EMULATOR_SECRET", "IDP_EMULATOR_CONFIG"})
+MAX_DEPTH = 32  # nesting a target may have (a deeper one is refused before anything walks it)
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -65,7 +70,8 @@ class SavedTargets:
                 self.items[name] = SavedTarget(name, dict(spec), "config", stamp, stamp)
 
     def names(self, vendor: str | None = None) -> list[str]:
-        return [n for n, t in sorted(self.items.items()) if vendor is None or t.spec.get("vendor") == vendor]
+        """Every saved target, or those that take ``vendor``'s webhooks (a target naming none takes any)."""
+        return [n for n, t in sorted(self.items.items()) if vendor is None or t.spec.get("vendor") in (vendor, None)]
 
     def get(self, name: str) -> SavedTarget:
         saved = self.items.get(name)
@@ -98,6 +104,16 @@ class SavedTargets:
         if "name" in patch and patch["name"] != name:
             raise ApiProblem(422, "Name is fixed", "a target keeps its name; create a new one instead", "name")
         spec = merge_patch(saved.spec, patch)
+        if _destination(spec) != _destination(saved.spec):
+            kept = [p for p in hidden_fields(stored_spec(spec)) if p != "url" and not _given(patch, p)]
+            if kept:
+                raise ApiProblem(
+                    422,
+                    "Secrets needed",
+                    f"this change sends {name!r} somewhere else or signs it another way; give {', '.join(kept)}"
+                    " again in the same change (a secret goes only where it was given for)",
+                    kept[0],
+                )
         self.check(spec)
         saved.spec, saved.updated_ms = spec, now_ms()
         self.store.save_target(name, stored_spec(spec))
@@ -109,7 +125,10 @@ class SavedTargets:
         del self.items[name]
 
     def build(self, name: str, vendor: str | None = None) -> Target:
-        """The target ready to send, or a problem saying what it lacks."""
+        """The target ready to send, or a problem saying what it lacks.
+
+        A target without a vendor (the config file allows one) takes the run's.
+        """
         saved = self.get(name)
         missing = hidden_fields(saved.spec)
         if missing:
@@ -120,25 +139,41 @@ class SavedTargets:
                 " disk; give it again with PATCH, or use an ${IDP_EMULATOR_...} reference",
                 "targets",
             )
-        target_vendor = saved.spec.get("vendor")
+        target_vendor = saved.spec.get("vendor") or vendor
+        if target_vendor is None:
+            raise ApiProblem(422, "Vendor needed", f"target {name!r} names no vendor; give the run one", "vendor")
         if vendor is not None and target_vendor != vendor:
             raise ApiProblem(
                 422, "Other vendor", f"target {name!r} takes {target_vendor} webhooks, not {vendor}", "targets"
             )
+        return self._build({**saved.spec, "vendor": target_vendor})
+
+    def ready(self, name: str) -> Target | None:
+        """The target if it can send now (its secrets are at hand and it names a vendor), else None."""
+        saved = self.get(name)
+        if hidden_fields(saved.spec) or not saved.spec.get("vendor"):
+            return None
         return self._build(saved.spec)
 
-    def check(self, spec: dict[str, Any]) -> Target:
-        """Whether ``spec`` makes a working target (the same checks as a run's)."""
+    def check(self, spec: dict[str, Any]) -> None:
+        """Whether ``spec`` makes a working target (the same checks as a run's, keys included).
+
+        A secret the server no longer holds (after a restart) is checked as a placeholder.
+        """
         check_shape(spec)
         if not spec.get("vendor"):
             raise ApiProblem(422, "Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
-        return self._build(spec)
+        self._build(_placeholders(spec))
 
     def _build(self, spec: dict[str, Any]) -> Target:
         try:
-            return build_target(spec, self.registry)
+            target = build_target(spec, self.registry)
+            signing_keys([target])  # an asymmetric key must make a public key for the JWKS
+            return target
         except EmulatorError as exc:
             raise ApiProblem(422, "Invalid target", str(exc), _first_key(str(exc), spec)) from None
+        except (ValueError, TypeError) as exc:  # a key the cryptography library cannot read
+            raise ApiProblem(422, "Invalid target", f"target {spec.get('name')!r}: {exc}", "signing") from None
 
     def _changeable(self, name: str) -> SavedTarget:
         saved = self.get(name)
@@ -162,6 +197,10 @@ def merge_patch(base: Any, patch: Any) -> Any:
 
 def check_shape(spec: Any, where: str = "") -> None:
     """A target sent over the API: the shape emulator.yaml's schema allows, and only allowed variables."""
+    if _depth(spec) > MAX_DEPTH:
+        raise ApiProblem(422, "Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
+    if HIDDEN in _strings(spec):
+        raise ApiProblem(422, "Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
     problems = target_problems(spec)
     if problems:
         path, message = problems[0]
@@ -173,12 +212,12 @@ def check_references(spec: Any, where: str = "") -> None:
     """A spec sent over the API reads only ``${IDP_EMULATOR_*}`` variables: other names could be
     anything in the server's environment, sent to whatever URL the spec names."""
     for name in _REFERENCE.findall(json.dumps(spec)):
-        if not name.startswith(API_VARIABLES):
+        if not name.startswith(API_VARIABLES) or name in OWN_SETTINGS:
             raise ApiProblem(
                 422,
                 "Variable not allowed",
-                f"${{{name}}}: through the API a target reads only environment variables named {API_VARIABLES}*;"
-                " put other references in the --config file",
+                f"${{{name}}}: through the API a target reads only environment variables named {API_VARIABLES}*"
+                f" (other than {', '.join(sorted(OWN_SETTINGS))}); put other references in the --config file",
                 where,
             )
         if name not in os.environ:
@@ -190,3 +229,61 @@ def _first_key(message: str, spec: dict[str, Any]) -> str:
     detail = message.split(": ", 1)[-1]
     key = detail.split(":", 1)[0].split(" ", 1)[0].split(".", 1)[0]
     return key if key in spec else ""
+
+
+def _destination(spec: dict[str, Any]) -> tuple[Any, ...]:
+    """Where and how a target sends (the URL without its query, the signing scheme): its secrets
+    belong to this, and follow a change of it only when given again."""
+    url = spec.get("url")
+    try:
+        parsed = URL(url) if isinstance(url, str) and url != HIDDEN else None
+        origin = (parsed.scheme, parsed.raw_host, parsed.port, parsed.raw_path) if parsed is not None else url
+    except (ValueError, TypeError):
+        origin = url
+    signing = spec.get("signing") if isinstance(spec.get("signing"), dict) else {}
+    return origin, signing.get("scheme"), signing.get("header"), spec.get("vendor")
+
+
+def _given(patch: Any, path: str) -> bool:
+    """Whether a merge patch sets ``path`` (``signing.secret``, ``faults[0].rotation.previous``)."""
+    node = patch
+    for part in re.findall(r"[^.\[\]]+", path):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return node is not None
+
+
+def _placeholders(spec: Any) -> Any:
+    """The spec with each secret the server no longer holds replaced by a stand-in, to check the rest."""
+    if isinstance(spec, dict):
+        return {k: _placeholders(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_placeholders(v) for v in spec]
+    if spec == HIDDEN:
+        return "placeholder-for-a-secret-not-held"
+    return spec
+
+
+def _strings(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _strings(v)}
+    return {value} if isinstance(value, str) else set()
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests, found without recursion (a hostile body may nest thousands deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest

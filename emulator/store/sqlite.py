@@ -181,6 +181,9 @@ def _upgrade_from_1(db: sqlite3.Connection) -> None:
     """Version 2 keeps each event's console columns (user, IP address, client); older events have none."""
     db.execute("BEGIN IMMEDIATE")
     try:
+        if db.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process upgraded it meanwhile
+            db.execute("ROLLBACK")
+            return
         for column in ("user", "user_id", "ip", "client"):
             db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
         db.execute("PRAGMA user_version=2")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -29,6 +30,8 @@ from emulator.store.sqlite import Store
 from emulator.testing.harness import LoopThread
 from emulator.testing.receiver import WebhookReceiver
 from emulator.vendors.registry import Registry
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,7 +109,7 @@ class Emulator:
 
     async def play_async(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
         timeout = options.pop("timeout", 60)
-        return await self.harness.run_async(asyncio.wait_for(self._play(scenario, vendor, target, options), timeout))
+        return await self.harness.run_async(_within(self._play(scenario, vendor, target, options), timeout))
 
     def trigger(self, action: str, vendor: str, target: Any, **options: Any) -> PlayResult:
         """One action, like ``stripe trigger``: ``trigger("login", "keycloak", url, error="invalid_user_credentials")``.
@@ -205,3 +208,9 @@ def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, An
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
     return single_action(action, params, options.get("actor")), rest
+
+
+async def _within(work: Awaitable[T], seconds: float) -> T:
+    """``work``, or TimeoutError after ``seconds`` (asyncio.timeout keeps a cancellation, unlike 3.11's wait_for)."""
+    async with asyncio.timeout(seconds):
+        return await work

@@ -215,8 +215,8 @@ class WebhookReceiver:
         """Until ``count`` webhooks (of ``type``, for ``user``) have arrived; returns them."""
         assert self._arrived is not None, "start the receiver first"
         try:
-            async with self._arrived:
-                await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.matching(type, user)) >= count), timeout)
+            async with asyncio.timeout(timeout), self._arrived:
+                await self._arrived.wait_for(lambda: len(self.matching(type, user)) >= count)
         except TimeoutError:
             raise AssertionError(
                 self._story(f"waited {timeout:g} s for {count} webhook(s){_what(type, user)}")
@@ -234,10 +234,8 @@ class WebhookReceiver:
             if remaining <= 0:
                 raise AssertionError(self._story(f"webhooks kept arriving for {timeout:g} s"))
             try:
-                async with self._arrived:
-                    await asyncio.wait_for(
-                        self._arrived.wait_for(lambda n=seen: len(self.received) > n), min(period, remaining)
-                    )
+                async with asyncio.timeout(min(period, remaining)), self._arrived:
+                    await self._arrived.wait_for(lambda n=seen: len(self.received) > n)
             except TimeoutError:
                 return list(self.received)
 

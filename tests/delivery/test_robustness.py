@@ -206,3 +206,13 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
     assert row == ("b@x", "u", "ip", "c")
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
     store.close()
+
+
+def test_a_store_another_process_upgraded_meanwhile_is_left_as_it_is(tmp_path):
+    from emulator.store.sqlite import Store, _upgrade_from_1
+
+    store = Store(tmp_path / "s.db")  # already at the current version
+    _upgrade_from_1(store.db)  # what a second process that read version 1 a moment earlier would do
+    columns = [r[1] for r in store.db.execute("PRAGMA table_info(events)")]
+    assert columns.count("user") == 1
+    store.close()

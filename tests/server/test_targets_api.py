@@ -105,8 +105,8 @@ async def test_environment_references_the_api_may_use(api, monkeypatch):
 
 
 async def test_a_patch_changes_what_it_names_and_keeps_the_secret(api):
-    await api.post("/api/targets", json=signed(str(api.make_url("/sink/old"))))
-    patched = await api.patch("/api/targets/shop", json={"url": str(api.make_url("/sink/new")), "events": ["LOG*"]})
+    await api.post("/api/targets", json=signed(str(api.make_url("/sink/new"))))
+    patched = await api.patch("/api/targets/shop", json={"events": ["LOG*"]})
     assert patched.status == 200, await patched.text()
     run = await api.post(
         "/api/runs", json={"scenario": "login", "vendor": "keycloak", "targets": ["shop"], "time_scale": 0}
@@ -115,7 +115,6 @@ async def test_a_patch_changes_what_it_names_and_keeps_the_secret(api):
     arrived = await sink(api, "new")
     assert [r["body"]["type"] for r in arrived] == ["access.LOGIN", "access.LOGOUT"]  # the events filter holds
     assert all(verify(r)["id"] == r["body"]["id"] for r in arrived)  # still signed with the first secret
-    assert await sink(api, "old") == []
     removed = await api.patch("/api/targets/shop", json={"events": None})
     assert "events" not in (await removed.json())["config"]
     await problem(await api.patch("/api/targets/shop", json={"name": "other"}), 422, "name")
@@ -183,12 +182,14 @@ async def test_config_targets_are_listed_and_read_only(aiohttp_client, registry)
 
 async def test_after_a_restart_a_literal_secret_is_asked_for_again(aiohttp_client, registry, tmp_path, monkeypatch):
     path = tmp_path / "emulator.db"
-    monkeypatch.setenv("IDP_EMULATOR_SECRET", SECRET)
+    monkeypatch.setenv("IDP_EMULATOR_SHOP_SECRET", SECRET)
     first = Service(Store(path), registry)
     api = await aiohttp_client(make_app(first))
     url = str(api.make_url("/sink/r"))
     assert (await api.post("/api/targets", json=signed(url, name="literal"))).status == 201
-    assert (await api.post("/api/targets", json=signed(url, name="env", secret="${IDP_EMULATOR_SECRET}"))).status == 201
+    assert (
+        await api.post("/api/targets", json=signed(url, name="env", secret="${IDP_EMULATOR_SHOP_SECRET}"))
+    ).status == 201
     await first.close()
     first.store.close()
 
@@ -237,15 +238,99 @@ async def test_replay_every_failed_delivery_since_a_time(api):
     run_id = (await (await api.post("/api/runs", json=body)).json())["run"]
     assert (await finished(api, run_id))["deliveries"]["failed"] == 3
     future = await (await api.post("/api/replay", json={"since": "2999-01-01T00:00:00Z"})).json()
-    assert future == {"queued": 0, "runs": {}, "busy": []}
+    assert future == {"queued": 0, "runs": {}, "skipped": {}}
     answer = await api.post("/api/replay", json={"since": "1h", "target": "down"})
     assert answer.status == 202
     assert (await answer.json())["runs"] == {run_id: 3}
     again = await (await api.post("/api/replay", json={"run": run_id})).json()
-    assert again["queued"] == 0  # still going: not queued twice
+    assert again["queued"] == 0 and "still delivering" in again["skipped"][run_id]  # not queued twice
     await asyncio.gather(*api.service.tasks)
     attempts = [d["attempts"] for d in api.service.store.deliveries(run_id)]
     assert attempts == [2, 2, 2]
     await problem(await api.post("/api/replay", json={"since": "last week"}), 422, "since")
     await problem(await api.post("/api/replay", json={"run": "nope"}), 404, "run")
     await problem(await api.post("/api/replay", json={"when": "1h"}), 422, "when")
+
+
+async def test_a_secret_goes_only_where_it_was_given_for(api):
+    await api.post("/api/targets", json=signed(str(api.make_url("/sink/victim"))))
+    evil = str(api.make_url("/sink/evil"))
+    leak = {"url": evil, "signing": {"scheme": "header", "header": "X-Leak"}}
+    found = await problem(await api.patch("/api/targets/shop", json=leak), 422, "signing.secret")
+    assert "again" in found["detail"]
+    await problem(await api.patch("/api/targets/shop", json={"url": evil}), 422, "signing.secret")
+    await problem(await api.patch("/api/targets/shop", json={"signing": {"scheme": "header"}}), 422)
+    assert (await (await api.get("/api/targets/shop")).json())["url"].endswith("/sink/victim")
+    await api.post("/api/targets/shop/test")
+    assert await sink(api, "evil") == []
+    moved = await api.patch("/api/targets/shop", json={"url": evil, "signing": {"secret": SECRET}})
+    assert moved.status == 200  # given again with the move: fine
+    same_place = await api.patch("/api/targets/shop", json={"url": evil + "?x=1", "events": ["LOG*"]})
+    assert same_place.status == 200  # the same place keeps its secret
+
+
+def _nested(depth: int) -> dict:
+    node: dict = {}
+    for _ in range(depth):
+        node = {"x": node}
+    return node
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"vendor": "idaas", "signing": {"scheme": "idaas", "secret": "s" * 32, "key_id": "a\r\nX-Evil: 1"}}, "key_id"),
+        ({"url": "http://xn--/"}, "not a URL"),
+        ({"signing": {"scheme": "standard-webhooks", "secret": "<hidden>"}}, "<hidden>"),
+        ({"vendor": "fusionauth", "signing": {"scheme": "fusionauth-jwt", "algorithm": "RS256", "secret": "nope"}}, ""),
+        ({"headers": {"X-Token": "${IDP_EMULATOR_TOKEN}"}}, "IDP_EMULATOR_TOKEN"),
+        ({"faults": [{"delay": _nested(200)}]}, "nests"),
+    ],
+)
+async def test_targets_that_would_harm_are_refused_and_not_kept(api, change, words):
+    spec = {**signed("http://127.0.0.1:9/"), **change}
+    found = await problem(await api.post("/api/targets", json=spec), 422)
+    assert words in found["detail"]
+    assert (await (await api.get("/api/targets")).json())["targets"] == []
+
+
+async def test_a_body_nested_thousands_deep_is_a_problem_not_a_crash(api):
+    deep = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    headers = {"Content-Type": "application/json"}
+    for method, path in (("POST", "/api/targets"), ("POST", "/api/replay"), ("PATCH", "/api/targets/x")):
+        response = await api.request(method, path, data=deep, headers=headers)
+        assert response.status == 400, (path, await response.text())
+
+
+async def test_a_target_pointed_at_its_own_test_does_not_call_itself_for_ever(api):
+    await api.post("/api/targets", json=signed(str(api.make_url("/api/targets/loop/test")), name="loop"))
+    answer = await (await api.post("/api/targets/loop/test", json={"body": {}})).json()
+    assert answer["status"] == 409  # the nested test was refused, and the first one ended
+
+
+async def test_replay_goes_on_past_a_run_it_cannot_send(api):
+    down = [{"name": "down", "url": "http://127.0.0.1:9/", "retry": "none"}]
+    secret = [{**down[0], "signing": {"scheme": "standard-webhooks", "secret": SECRET}}]
+    runs = []
+    for targets in (secret, down):
+        body = {"scenario": "login", "vendor": "keycloak", "time_scale": 0, "targets": targets}
+        runs.append((await (await api.post("/api/runs", json=body)).json())["run"])
+        await finished(api, runs[-1])
+    del api.service.runs[runs[0]]  # forgotten: its literal secret is gone
+    answer = await (await api.post("/api/replay", json={})).json()
+    assert answer["runs"] == {runs[1]: 3} and "given literally" in answer["skipped"][runs[0]]
+
+
+async def test_a_bearer_reference_survives_a_restart(aiohttp_client, registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("IDP_EMULATOR_TOK", "abc")
+    path = tmp_path / "emulator.db"
+    first = Service(Store(path), registry)
+    api = await aiohttp_client(make_app(first))
+    spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "keycloak"}
+    spec["headers"] = {"Authorization": "Bearer ${IDP_EMULATOR_TOK}"}
+    assert (await api.post("/api/targets", json=spec)).status == 201
+    await first.close()
+    first.store.close()
+    second = Service(Store(path), registry)
+    assert second.saved.items["t"].view()["needs"] == []
+    await second.close()
