@@ -72,5 +72,8 @@ def epoch_ms(moment: datetime) -> int:
 
 def iso_utc(moment: datetime, ms: bool = True) -> str:
     """ISO 8601 in UTC with a ``Z``, the way vendors write it."""
+    if moment.tzinfo is UTC:  # the scenario clock's own times: no conversion needed
+        text = moment.isoformat(timespec="milliseconds" if ms else "seconds")
+        return text[:-6] + "Z"
     moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds" if ms else "seconds") + "Z"

@@ -30,10 +30,20 @@ class Player:
     """Plays one scenario; ``occurrences()`` is a generator, so memory stays flat."""
 
     def __init__(
-        self, scenario: Scenario, seed: int, start: datetime | None = None, step_limit: int | None = None
+        self,
+        scenario: Scenario,
+        seed: int,
+        start: datetime | None = None,
+        step_limit: int | None = None,
+        vendor: str | None = None,
     ) -> None:
-        """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix)."""
+        """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix).
+
+        With ``vendor``, another vendor's raw events (``emit``) are passed over: they change nothing
+        else, so the play draws what they would have drawn and moves on without building them.
+        """
         self.step_limit = step_limit
+        self.vendor = vendor
         self.steps_played = 0
         self.scenario = scenario
         self.seed = seed
@@ -102,6 +112,12 @@ class Player:
 
     def _act(self, step: ActionStep) -> Iterator[Occurrence]:
         params = step.params
+        if step.action == "emit" and self.vendor is not None and params.get("vendor") != self.vendor:
+            self.rng.getrandbits(128)  # the auth session id its context would have drawn
+            self.seq += 1
+            self.rng.getrandbits(42)  # and its occurrence's gaps
+            self.clock.advance(self.gap)
+            return
         actor_name = params.get("actor")
         if actor_name is None:
             actor: dict[str, Any] = {}

@@ -70,7 +70,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Row:
-    __slots__ = ("emission", "renderer", "template", "when", "with_")
+    __slots__ = ("emission", "error_type", "renderer", "success_type", "template", "when", "with_")
 
     def __init__(self, vendor: Vendor, emission: Emission) -> None:
         self.emission = emission
@@ -82,6 +82,8 @@ class _Row:
             raise VendorError(f"{where}: {_reason(exc)}") from None
         self.template = vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
+        self.success_type = vendor.catalog.success_type(emission.event)
+        self.error_type = vendor.catalog.error_type(emission.event)
 
 
 _RECIPES: WeakKeyDictionary[Vendor, dict[str, list[_Row]]] = WeakKeyDictionary()
@@ -125,7 +127,7 @@ class Dialect:
                 ctx["vars"] = {}
                 if row.when is not None and not row.when(ctx):
                     continue
-                ev = self._event_meta(occ, row.emission.event, failed, len(events))
+                ev = self._event_meta(occ, row, failed, len(events))
                 ctx["event"] = ev
                 if row.with_ is not None:
                     rendered = row.with_(ctx)
@@ -138,12 +140,11 @@ class Dialect:
             events.append(self._event(ev, body, occ, error if failed else None))
         return events
 
-    def _event_meta(self, occ: Occurrence, base: str, failed: bool, index: int) -> dict[str, Any]:
+    def _event_meta(self, occ: Occurrence, row: _Row, failed: bool, index: int) -> dict[str, Any]:
         time = occ.time
         if index:
             time = time + timedelta(milliseconds=occ.offset_ms(index))
-        event_type = self.catalog.error_type(base) if failed else self.catalog.success_type(base)
-        return self._meta(event_type, base, time)
+        return self._meta(row.error_type if failed else row.success_type, row.emission.event, time)
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)

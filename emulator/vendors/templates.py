@@ -278,7 +278,10 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
 
     def run(ctx: dict[str, Any]) -> Any:
         values = [ctx.get(n) for n in names]
-        key = tuple((type(v), v) if v is None or type(v) in _SCALARS else id(v) for v in values)
+        # a string stands for itself; 1, 1.0 and True are told apart; anything else by identity
+        key = tuple(
+            [v if v is None or type(v) is str else (type(v), v) if type(v) in _SCALARS else id(v) for v in values]
+        )
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
