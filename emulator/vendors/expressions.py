@@ -126,6 +126,43 @@ def _path(keys: tuple[str, ...]) -> Fn:
     return many
 
 
+def _constant(value: Any) -> Fn:
+    """A part of an expression whose value is known when it is compiled."""
+
+    def constant(ctx: dict[str, Any]) -> Any:
+        return value
+
+    constant.constant = value  # type: ignore[attr-defined]
+    return constant
+
+
+def _is_constant(fn: Fn) -> bool:
+    return hasattr(fn, "constant")
+
+
+def _skeleton(keys: list[Any], values: list[Fn]) -> Fn:
+    """A dict literal with fixed keys: its fixed members are placed once, the others filled per call
+    (in the literal's key order; an undefined or null member is left out)."""
+    fixed = {k: v.constant for k, v in zip(keys, values, strict=True) if _is_constant(v)}  # type: ignore[attr-defined]
+    dynamic = [(k, v) for k, v in zip(keys, values, strict=True) if not _is_constant(v)]
+    # every key in literal order; a dynamic one holds its place until filled or removed
+    skeleton = {k: fixed.get(k) for k in keys if not (k in fixed and (fixed[k] is None or fixed[k] is MISSING))}
+    if not dynamic:
+        return _constant(skeleton)
+
+    def build(ctx: dict[str, Any]) -> dict[Any, Any]:
+        out = skeleton.copy()
+        for key, fn in dynamic:
+            v = fn(ctx)
+            if v is MISSING or v is None:
+                del out[key]
+            else:
+                out[key] = v
+        return out
+
+    return build
+
+
 class Compiler:
     """Jinja2 expression nodes -> closures over the context dict."""
 
@@ -139,8 +176,7 @@ class Compiler:
         return method(node)
 
     def _Const(self, node: nodes.Const) -> Fn:
-        value = node.value
-        return lambda ctx: value
+        return _constant(node.value)
 
     def _Name(self, node: nodes.Name) -> Fn:
         name = node.name
@@ -284,6 +320,8 @@ class Compiler:
     # null), so what the fast path builds is ready for a payload as it is.
     def _List(self, node: nodes.List) -> Fn:
         items = [self.expr(i) for i in node.items]
+        if all(_is_constant(f) for f in items):  # built once; what templates build is read-only
+            return _constant([v for v in (f.constant for f in items) if v is not MISSING and v is not None])  # type: ignore[attr-defined]
         return lambda ctx: [v for v in (f(ctx) for f in items) if v is not MISSING and v is not None]
 
     def _Tuple(self, node: nodes.Tuple) -> Fn:
@@ -291,6 +329,10 @@ class Compiler:
 
     def _Dict(self, node: nodes.Dict) -> Fn:
         pairs = [(self.expr(p.key), self.expr(p.value)) for p in node.items]
+        if all(_is_constant(k) for k, _ in pairs):
+            keys = [k.constant for k, _ in pairs]  # type: ignore[attr-defined]
+            if len(set(keys)) == len(keys):  # no key given twice (1 and True are the same key)
+                return _skeleton(keys, [v for _, v in pairs])
 
         def build(ctx: dict[str, Any]) -> dict[Any, Any]:
             out = {}
@@ -353,6 +395,12 @@ class Compiler:
                 raise Unsupported(f"map with filter {name}")
             mapped, rest = self.filters[name], args[1:]
             return lambda ctx: [mapped(v, *(a(ctx) for a in rest)) for v in _items(inner(ctx))]
+        if all(_is_constant(a) for a in args) and all(_is_constant(v) for _, v in kwargs):
+            fixed_args = [a.constant for a in args]  # type: ignore[attr-defined]
+            fixed_kwargs = {k: v.constant for k, v in kwargs}  # type: ignore[attr-defined]
+            if not fixed_args and not fixed_kwargs:
+                return lambda ctx: function(inner(ctx))
+            return lambda ctx: function(inner(ctx), *fixed_args, **fixed_kwargs)
         if not kwargs:
             return lambda ctx: function(inner(ctx), *(a(ctx) for a in args))
         return lambda ctx: function(inner(ctx), *(a(ctx) for a in args), **{k: v(ctx) for k, v in kwargs})
