@@ -295,7 +295,10 @@ class Compiler:
             if operand.op in ("in", "notin") and isinstance(operand.expr, nodes.List | nodes.Tuple):
                 # a membership list keeps its None: ``error in [none, 'x']``
                 members = [self.expr(i) for i in operand.expr.items]
-                ops.append((_COMPARE[operand.op], lambda ctx, m=members: [f(ctx) for f in m], False))
+                if all(_is_constant(f) for f in members):
+                    ops.append((_COMPARE[operand.op], _constant([f.constant for f in members]), False))  # type: ignore[attr-defined]
+                else:
+                    ops.append((_COMPARE[operand.op], lambda ctx, m=members: [f(ctx) for f in m], False))
             elif operand.op in _COMPARE:
                 ops.append((_COMPARE[operand.op], self.expr(operand.expr), False))
             elif operand.op in _ORDER:
@@ -322,7 +325,16 @@ class Compiler:
         items = [self.expr(i) for i in node.items]
         if all(_is_constant(f) for f in items):  # built once; what templates build is read-only
             return _constant([v for v in (f.constant for f in items) if v is not MISSING and v is not None])  # type: ignore[attr-defined]
-        return lambda ctx: [v for v in (f(ctx) for f in items) if v is not MISSING and v is not None]
+
+        def build_list(ctx: dict[str, Any]) -> list[Any]:
+            out = []
+            for f in items:
+                v = f(ctx)
+                if v is not MISSING and v is not None:
+                    out.append(v)
+            return out
+
+        return build_list
 
     def _Tuple(self, node: nodes.Tuple) -> Fn:
         return self._List(node)  # type: ignore[arg-type]
