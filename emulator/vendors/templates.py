@@ -275,6 +275,8 @@ _CACHES: dict[str, dict[tuple[Any, ...], tuple[list[Any], Any]]] = {}
 
 def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
     cache = _CACHES.setdefault(signature, {})
+    if len(names) == 1 and names[0] in _OBJECTS:
+        return _memoized_on(render, names[0], cache)
 
     def run(ctx: dict[str, Any]) -> Any:
         values = [ctx.get(n) for n in names]
@@ -290,6 +292,26 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
         value = render(ctx)
         cache[key] = (values, value)  # holding the objects keeps their ids from being reused
         return value
+
+    return run
+
+
+# stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
+# that object alone
+_OBJECTS = frozenset({"actor", "client", "realm", "tenant", "account", "registration", "params"})
+
+
+def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
+    def run(ctx: dict[str, Any]) -> Any:
+        value = ctx.get(name)
+        hit = cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        if len(cache) >= _MEMO_SIZE:
+            cache.clear()
+        result = render(ctx)
+        cache[id(value)] = (value, result)  # holding the object keeps its id from being reused
+        return result
 
     return run
 
