@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from functools import lru_cache
 
 NAMESPACE = uuid.UUID("6f1d2c9e-8b1a-4e0c-9c1e-2b7f0a1d3e44")
 
@@ -29,6 +30,7 @@ def uuid7(rng: random.Random, ms: int) -> str:
     return _format((value & _VERSION_MASK) | _V7)
 
 
+@lru_cache(maxsize=4096)
 def stable_uuid(*names: str) -> str:
     """A UUID that depends only on the names (a realm, a client, a provider)."""
     return str(uuid.uuid5(NAMESPACE, "/".join(names)))

@@ -242,7 +242,8 @@ class Player:
             last = params.get("last_name") or actor.get("last_name") or self.fake.last_name()
             actor = self._update(name, first_name=first, last_name=last, full_name=f"{first} {last}")
             ctx["actor"] = actor
-        ctx["previous"] = _without_nulls(ctx.get("previous") or {}) or None
+        previous = ctx.get("previous")
+        ctx["previous"] = (_without_nulls(previous) or None) if previous else None
         if ok and (action == "verify_email" or (action == "required_action" and params["action"] == "verify_email")):
             actor = self._update(name, email_verified=True)
             ctx["actor"] = actor
