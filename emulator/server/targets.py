@@ -101,6 +101,7 @@ class SavedTargets:
         saved = self._changeable(name)
         if not isinstance(patch, dict):
             raise ApiProblem(422, "Wrong type", "a target change is a JSON object (a merge patch)", "")
+        refuse_hidden(patch)
         if "name" in patch and patch["name"] != name:
             raise ApiProblem(422, "Name is fixed", "a target keeps its name; create a new one instead", "name")
         spec = merge_patch(saved.spec, patch)
@@ -114,7 +115,7 @@ class SavedTargets:
                     " again in the same change (a secret goes only where it was given for)",
                     kept[0],
                 )
-        self.check(spec)
+        self.check(spec, stored=True)
         saved.spec, saved.updated_ms = spec, now_ms()
         self.store.save_target(name, stored_spec(spec))
         return saved
@@ -155,15 +156,18 @@ class SavedTargets:
             return None
         return self._build(saved.spec)
 
-    def check(self, spec: dict[str, Any]) -> None:
+    def check(self, spec: dict[str, Any], stored: bool = False) -> None:
         """Whether ``spec`` makes a working target (the same checks as a run's, keys included).
 
         A secret the server no longer holds (after a restart) is checked as a placeholder.
         """
-        check_shape(spec)
+        check_shape(spec, stored=stored)
         if not spec.get("vendor"):
             raise ApiProblem(422, "Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
-        self._build(_placeholders(spec))
+        stand_in = _placeholders(spec)
+        if spec.get("url") == HIDDEN:  # a URL carrying a token, given before a restart: still a URL
+            stand_in["url"] = "http://placeholder.invalid/"
+        self._build(stand_in)
 
     def _build(self, spec: dict[str, Any]) -> Target:
         try:
@@ -195,17 +199,26 @@ def merge_patch(base: Any, patch: Any) -> Any:
     return out
 
 
-def check_shape(spec: Any, where: str = "") -> None:
-    """A target sent over the API: the shape emulator.yaml's schema allows, and only allowed variables."""
+def check_shape(spec: Any, where: str = "", stored: bool = False) -> None:
+    """A target sent over the API: the shape emulator.yaml's schema allows, and only allowed variables.
+
+    ``stored``: the spec merges what the server kept, where a secret it no longer holds is <hidden>.
+    """
     if _depth(spec) > MAX_DEPTH:
         raise ApiProblem(422, "Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
-    if HIDDEN in _strings(spec):
-        raise ApiProblem(422, "Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
+    if not stored:
+        refuse_hidden(spec, where)
     problems = target_problems(spec)
     if problems:
         path, message = problems[0]
         raise ApiProblem(422, "Invalid target", message, f"{where}.{path}" if where and path else where or path)
     check_references(spec, where)
+
+
+def refuse_hidden(value: Any, where: str = "") -> None:
+    """``<hidden>`` is what the API shows for a secret; sent back, it would become the secret."""
+    if HIDDEN in _strings(value):
+        raise ApiProblem(422, "Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
 
 
 def check_references(spec: Any, where: str = "") -> None:

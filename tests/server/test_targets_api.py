@@ -334,3 +334,21 @@ async def test_a_bearer_reference_survives_a_restart(aiohttp_client, registry, t
     second = Service(Store(path), registry)
     assert second.saved.items["t"].view()["needs"] == []
     await second.close()
+
+
+async def test_a_url_with_a_token_is_asked_for_again_after_a_restart(aiohttp_client, registry, tmp_path):
+    path = tmp_path / "emulator.db"
+    first = Service(Store(path), registry)
+    api = await aiohttp_client(make_app(first))
+    spec = {"name": "t", "url": "http://127.0.0.1:9/hook?token=abc", "vendor": "keycloak"}
+    assert (await api.post("/api/targets", json=spec)).status == 201
+    await first.close()
+    first.store.close()
+    second = Service(Store(path), registry)
+    api = await aiohttp_client(make_app(second))
+    changed = await (await api.patch("/api/targets/t", json={"events": ["LOGIN"]})).json()
+    assert changed["needs"] == ["url"] and changed["config"]["events"] == ["LOGIN"]  # other changes still go in
+    await problem(await api.patch("/api/targets/t", json={"headers": {"X": "<hidden>"}}), 422)
+    again = await (await api.patch("/api/targets/t", json={"url": "http://127.0.0.1:9/hook?token=def"})).json()
+    assert again["needs"] == []
+    await second.close()
