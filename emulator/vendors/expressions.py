@@ -273,7 +273,13 @@ class Compiler:
 
     def _CondExpr(self, node: nodes.CondExpr) -> Fn:
         test, then = self.expr(node.test), self.expr(node.expr1)
-        otherwise = self.expr(node.expr2) if node.expr2 is not None else (lambda ctx: MISSING)
+        otherwise = self.expr(node.expr2) if node.expr2 is not None else _constant(MISSING)
+        if _is_constant(otherwise):  # ``x if cond``: the common form, with no call for the other branch
+            other = otherwise.constant  # type: ignore[attr-defined]
+            if _is_constant(then):
+                value = then.constant  # type: ignore[attr-defined]
+                return lambda ctx: value if test(ctx) else other
+            return lambda ctx: then(ctx) if test(ctx) else other
         return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
 
     def _And(self, node: nodes.And) -> Fn:
@@ -305,6 +311,15 @@ class Compiler:
                 ops.append((_ORDER[operand.op], self.expr(operand.expr), True))
             else:
                 raise Unsupported(operand.op)
+
+        if len(ops) == 1 and not ops[0][2] and _is_constant(ops[0][1]):
+            # one equality or membership test against a constant (``error == 'x'``, ``error in [...]``)
+            test, right_value = ops[0][0], ops[0][1].constant  # type: ignore[attr-defined]
+            if test is _COMPARE["eq"]:
+                return lambda ctx: first(ctx) == right_value
+            if test is _COMPARE["ne"]:
+                return lambda ctx: first(ctx) != right_value
+            return lambda ctx: test(first(ctx), right_value)
 
         def compare(ctx: dict[str, Any]) -> bool:
             left = first(ctx)
