@@ -13,11 +13,11 @@ from typing import Any
 from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume, stored_targets
-from emulator.delivery.targets import Target, signing_keys, stored_spec
+from emulator.delivery.targets import Target, signing_keys
 from emulator.errors import EmulatorError
 from emulator.scenario.model import Scenario
 from emulator.server.problems import ApiProblem
-from emulator.server.targets import SavedTargets
+from emulator.server.targets import SavedTargets, secrets_for
 from emulator.store.sqlite import Store
 from emulator.vendors.registry import Registry
 
@@ -184,7 +184,8 @@ class Service:
 
     def _config_for(self, run_id: str) -> Config:
         """Where a run's targets get the secrets the store does not keep: the run itself while it is
-        remembered, else a saved target with the very same configuration."""
+        remembered, else the saved target of that name while it still sends to the same place the
+        same way (the run keeps its own settings; only the secrets come from the saved target)."""
         live = self.runs.get(run_id)
         given = {s["name"]: s for s in live.specs} if live is not None else {}
         specs = []
@@ -192,8 +193,10 @@ class Service:
             stored.pop("disabled", None)
             if name in given:
                 specs.append(given[name])
-            elif name in self.saved.items and stored_spec(self.saved.items[name].spec) == stored:
-                specs.append(self.saved.items[name].spec)
+            elif name in self.saved.items:
+                filled = secrets_for(stored, self.saved.items[name].spec)
+                if filled is not None:
+                    specs.append(filled)
         return Config(targets=specs)
 
     def sink(self, name: str, request: SinkRequest) -> None:

@@ -300,3 +300,29 @@ def _depth(value: Any) -> int:
         children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def secrets_for(stored: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any] | None:
+    """A run's stored target with the secrets it lacks taken from a saved target, when the saved
+    target still sends to the same place the same way; None when it does not, or lacks one too."""
+    if stored.get("url") == HIDDEN:  # where it went is itself the secret: only the very same target will do
+        return saved if stored_spec(saved) == stored else None
+    if _destination(stored) != _destination(saved):
+        return None
+
+    def fill(node: Any, source: Any) -> Any:
+        if node == HIDDEN:
+            if not isinstance(source, str) or source == HIDDEN:
+                raise LookupError
+            return source
+        if isinstance(node, dict):
+            return {k: fill(v, source.get(k) if isinstance(source, dict) else None) for k, v in node.items()}
+        if isinstance(node, list):
+            items = source if isinstance(source, list) else []
+            return [fill(v, items[i] if i < len(items) else None) for i, v in enumerate(node)]
+        return node
+
+    try:
+        return fill(stored, saved)
+    except LookupError:
+        return None

@@ -352,3 +352,23 @@ async def test_a_url_with_a_token_is_asked_for_again_after_a_restart(aiohttp_cli
     again = await (await api.patch("/api/targets/t", json={"url": "http://127.0.0.1:9/hook?token=def"})).json()
     assert again["needs"] == []
     await second.close()
+
+
+async def test_a_forgotten_run_is_resent_with_its_saved_targets_secret_after_a_change_elsewhere(api):
+    spec = signed("http://127.0.0.1:9/", name="down", retry="none")
+    assert (await api.post("/api/targets", json=spec)).status == 201
+    body = {"scenario": "login", "vendor": "keycloak", "time_scale": 0, "targets": ["down"]}
+    run_id = (await (await api.post("/api/runs", json=body)).json())["run"]
+    assert (await finished(api, run_id))["deliveries"]["failed"] == 3
+    del api.service.runs[run_id]  # forgotten: only the store and the saved target remain
+    assert (
+        await api.patch("/api/targets/down", json={"events": ["LOGIN"], "retry": "standard-webhooks"})
+    ).status == 200
+    answer = await (await api.post("/api/replay", json={"run": run_id})).json()
+    assert answer["runs"] == {run_id: 3}  # the same place and signing: its secret still fits
+    await asyncio.gather(*api.service.tasks)
+    assert [d["attempts"] for d in api.service.store.deliveries(run_id)] == [2, 2, 2]  # the run's own retry: none
+    moved = {"url": "http://127.0.0.1:10/", "signing": {"secret": SECRET}}
+    assert (await api.patch("/api/targets/down", json=moved)).status == 200
+    again = await (await api.post("/api/replay", json={"run": run_id})).json()
+    assert again["queued"] == 0 and "given literally" in again["skipped"][run_id]  # elsewhere now: not sent
