@@ -19,7 +19,7 @@ from emulator.play.player import Player
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_file
 from emulator.scenario.schema import scenario_schema
-from emulator.vendors.encoding import encode
+from emulator.vendors.encoding import event_json
 from emulator.vendors.overview import catalog_data, print_catalog
 from emulator.vendors.registry import Registry
 
@@ -211,13 +211,11 @@ def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_
         chunk = list(islice(iterator, 512))
         if not chunk:
             break
-        if pretty:
-            text = "".join(
-                json.dumps(e.body if body_only else e.record(), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
-                for e in chunk
-            )
+        lines = [event_json(e.body if body_only else e.record(), e.vendor, e.type) for e in chunk]
+        if pretty:  # the same checks, then indented for people
+            text = "".join(json.dumps(json.loads(line), ensure_ascii=False, indent=2) + "\n" for line in lines)
         else:
-            text = b"\n".join([encode(e.body if body_only else e.record()) for e in chunk]).decode() + "\n"
+            text = b"\n".join(lines).decode() + "\n"
         out.write(text)
         count += len(chunk)
     out.flush()

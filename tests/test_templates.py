@@ -116,3 +116,28 @@ def test_a_broken_user_catalog_is_reported_where(tmp_path: Path):
     with pytest.raises(VendorError) as info:
         Registry([tmp_path]).vendor("keycloak")
     assert "catalog.yaml:4:3: unknown action 'logn'; did you mean 'login'?" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "words"),
+    [
+        ("{{ {[1]: actor.username} }}", "unhashable"),
+        ("{{ {'t': event.time} }}", "JSON cannot carry"),
+        ("{{ [1e308 * 10] }}", "JSON cannot carry"),
+    ],
+)
+def test_a_value_json_cannot_carry_is_a_message_not_a_traceback(tmp_path: Path, capsys, expression, words):
+    write(tmp_path / "keycloak/templates/LOGIN.json", json.dumps({"$extends": "_event", "details": {"x": expression}}))
+    (tmp_path / "s.yaml").write_text(SCENARIO)
+    code = main(
+        ["render", str(tmp_path / "s.yaml"), "--vendor", "keycloak", "--seed", "1", "--templates", str(tmp_path)]
+    )
+    err = capsys.readouterr().err
+    assert code != 0 and words in err and "Traceback" not in err
+
+
+def test_the_same_members_in_another_order_keep_their_order():
+    first = compile_template({"v": {"b": "{{ actor.id }}", "a": "{{ actor.name }}"}})
+    second = compile_template({"v": {"a": "{{ actor.name }}", "b": "{{ actor.id }}"}})
+    ctx = {"actor": {"id": "1", "name": "n"}}
+    assert list(first(ctx)["v"]) == ["b", "a"] and list(second(ctx)["v"]) == ["a", "b"]

@@ -31,7 +31,7 @@ from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
 from emulator.store.sqlite import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
-from emulator.vendors.encoding import encode
+from emulator.vendors.encoding import event_json
 from emulator.vendors.registry import Registry
 
 BATCH = 256  # events stored per transaction
@@ -77,7 +77,7 @@ def new_run_id() -> str:
 
 def body_bytes(event: Event) -> bytes:
     """The exact bytes on the wire: compact JSON, UTF-8, like the vendors' JSON libraries."""
-    return encode(event.body)
+    return event_json(event.body, event.vendor, event.type)
 
 
 async def deliver_run(

@@ -14,12 +14,27 @@ from typing import Any
 
 import orjson
 
+from emulator.errors import VendorError
+
 _STANDARD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def encode(value: Any) -> bytes:
     """Compact UTF-8 JSON; raises ValueError or TypeError for what JSON cannot carry."""
     try:
-        return orjson.dumps(value)
+        out = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME)  # a datetime is not JSON
     except TypeError:
         return _STANDARD(value).encode()
+    if b"null" in out:  # orjson writes NaN and Infinity as null, where they must be refused
+        return _STANDARD(value).encode()
+    return out
+
+
+def event_json(value: Any, vendor: str, event_type: str) -> bytes:
+    """``encode`` for an event or its body: a value JSON cannot carry is the template's fault, said so."""
+    try:
+        return encode(value)
+    except (TypeError, ValueError, UnicodeError) as exc:
+        raise VendorError(
+            f"{vendor} template for {event_type}: the payload holds what JSON cannot carry ({exc})"
+        ) from None

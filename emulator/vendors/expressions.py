@@ -358,7 +358,11 @@ class Compiler:
         pairs = [(self.expr(p.key), self.expr(p.value)) for p in node.items]
         if all(_is_constant(k) for k, _ in pairs):
             keys = [k.constant for k, _ in pairs]  # type: ignore[attr-defined]
-            if len(set(keys)) == len(keys):  # no key given twice (1 and True are the same key)
+            try:
+                distinct = len(set(keys)) == len(keys)  # no key given twice (1 and True are the same key)
+            except TypeError:  # an unhashable key: the general path says so when it runs
+                distinct = False
+            if distinct:
                 return _skeleton(keys, [v for _, v in pairs])
 
         def build(ctx: dict[str, Any]) -> dict[Any, Any]:

@@ -334,7 +334,8 @@ def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
         weight = sum(w for _, _, w in children)
         render = _container(node, [fn for fn, _, _ in children])
         if names is not None and names and names <= STABLE and weight >= 2:
-            render = _memoized(render, tuple(sorted(names)), json.dumps(node, sort_keys=True))
+            # the part as written: the same members in another order make another part
+            render = _memoized(render, tuple(sorted(names)), json.dumps(node))
         return render, names, weight
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
