@@ -135,7 +135,10 @@ async def resume(
             raise Problem(f"no run {rid!r} in {store.path}")
         options = info["options"]
         run_registry = registry or Registry(options.get("templates", []))
-        targets = stored_targets(store, rid, run_registry, config, secret)
+        # a finished play needs only the targets something is still pending for: another target
+        # whose secret is not at hand does not hold them up
+        only = store.delivery_targets(rid, "pending") if info["play_done"] else None
+        targets = stored_targets(store, rid, run_registry, config, secret, only)
         play = None
         if not info["play_done"] and options.get("scenario_text"):
             scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
@@ -309,12 +312,20 @@ async def _produce(
 
 
 def stored_targets(
-    store: Store, run_id: str, registry: Registry, config: Config | None, secret: str | None
+    store: Store,
+    run_id: str,
+    registry: Registry,
+    config: Config | None,
+    secret: str | None,
+    only: set[str] | None = None,
 ) -> list[Target]:
-    """Rebuild a run's targets: a config target of the same name wins, then ``--secret`` fills gaps."""
+    """Rebuild a run's targets (``only`` those names): a config target of the same name wins, then
+    ``--secret`` fills gaps."""
     fresh = {t["name"]: (i, t) for i, t in enumerate(config.targets)} if config else {}
     targets = []
     for name, spec in store.targets(run_id).items():
+        if only is not None and name not in only:
+            continue
         where = None
         if name in fresh:
             index, spec = fresh[name]

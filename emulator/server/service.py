@@ -163,8 +163,13 @@ class Service:
                 409, "Run busy", f"run {run_id} is still delivering; resend once it is done", "run"
             )  # fmt: skip
         config = self._config_for(run_id)
+        info = self.store.run(run_id)
+        only = None
+        if info is not None and info["play_done"]:  # the targets this resend will send to
+            only = self.store.delivery_targets(run_id, "failed", deliveries, target)
+            only |= self.store.delivery_targets(run_id, "pending")
         try:
-            stored_targets(self.store, run_id, self.registry, config, None)  # every secret is at hand
+            stored_targets(self.store, run_id, self.registry, config, None, only)  # their secrets are at hand
         except EmulatorError as exc:
             raise ApiProblem(409, "Secret needed", str(exc), "run") from None
         count = self.store.requeue_failed(run_id, deliveries, since_ms, target)

@@ -587,6 +587,20 @@ class Store:
 
         return self._write(work)
 
+    def delivery_targets(
+        self, run_id: str, status: str, deliveries: Sequence[int] = (), target: str | None = None
+    ) -> set[str]:
+        """The targets a run's deliveries in ``status`` (of those ids, of that target) go to."""
+        sql = "SELECT DISTINCT target FROM deliveries WHERE run_id = ? AND status = ?"
+        params: list[Any] = [run_id, status]
+        if deliveries:
+            sql += f" AND id IN ({','.join('?' * len(deliveries))})"
+            params.extend(deliveries)
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        return {r[0] for r in self.db.execute(sql, params)}
+
     def failed_runs(self, since_ms: int | None = None, target: str | None = None) -> list[str]:
         """Runs with failed deliveries (since a wall-clock time, to one target): what a replay touches."""
         sql = "SELECT DISTINCT run_id FROM deliveries WHERE status = 'failed'"

@@ -372,3 +372,19 @@ async def test_a_forgotten_run_is_resent_with_its_saved_targets_secret_after_a_c
     assert (await api.patch("/api/targets/down", json=moved)).status == 200
     again = await (await api.post("/api/replay", json={"run": run_id})).json()
     assert again["queued"] == 0 and "given literally" in again["skipped"][run_id]  # elsewhere now: not sent
+
+
+async def test_a_resend_needs_the_secrets_of_only_the_targets_it_sends_to(api):
+    plain = {"name": "plain", "url": "http://127.0.0.1:9/", "retry": "none"}
+    literal = {**plain, "name": "literal", "signing": {"scheme": "standard-webhooks", "secret": SECRET}}
+    body = {"scenario": "login", "vendor": "keycloak", "time_scale": 0, "targets": [plain, literal]}
+    run_id = (await (await api.post("/api/runs", json=body)).json())["run"]
+    assert (await finished(api, run_id))["deliveries"]["failed"] == 6
+    del api.service.runs[run_id]  # forgotten: the literal secret is gone
+    refused = await (await api.post("/api/replay", json={"run": run_id, "target": "literal"})).json()
+    assert refused["queued"] == 0 and "given literally" in refused["skipped"][run_id]
+    answer = await (await api.post("/api/replay", json={"run": run_id, "target": "plain"})).json()
+    assert answer["runs"] == {run_id: 3}
+    await asyncio.gather(*api.service.tasks)
+    attempts = {(d["target"], d["attempts"]) for d in api.service.store.deliveries(run_id)}
+    assert attempts == {("plain", 2), ("literal", 1)}
