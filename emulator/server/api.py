@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
-from emulator.delivery.targets import Target, build_target
+from emulator.delivery.targets import Target
 from emulator.errors import ScenarioError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
@@ -27,7 +27,7 @@ from emulator.scenario.single import single_action
 from emulator.server.probe import send_test
 from emulator.server.problems import ApiProblem, field, read_json
 from emulator.server.service import Service, SinkRequest, now
-from emulator.server.targets import check_shape
+from emulator.server.targets import build_checked, check_shape
 from emulator.vendors.overview import catalog_data
 
 SERVICE = web.AppKey("service", Service)
@@ -188,10 +188,7 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
             )
         spec = {"name": f"target-{i + 1}", **spec}
         check_shape(spec, f"targets[{i}]")
-        try:
-            targets.append(build_target(spec, service.registry, vendor))
-        except Exception as exc:  # a bad target is the client's mistake
-            raise ApiProblem(422, "Invalid target", str(exc), f"targets[{i}]") from None
+        targets.append(build_checked(spec, service.registry, vendor, f"targets[{i}]"))
         specs.append({**spec, "vendor": targets[-1].vendor})
     names = [t.name for t in targets]
     twice = sorted({n for n in names if names.count(n) > 1})

@@ -170,20 +170,26 @@ class SavedTargets:
         self._build(stand_in)
 
     def _build(self, spec: dict[str, Any]) -> Target:
-        try:
-            target = build_target(spec, self.registry)
-            signing_keys([target])  # an asymmetric key must make a public key for the JWKS
-            return target
-        except EmulatorError as exc:
-            raise ApiProblem(422, "Invalid target", str(exc), _first_key(str(exc), spec)) from None
-        except (ValueError, TypeError) as exc:  # a key the cryptography library cannot read
-            raise ApiProblem(422, "Invalid target", f"target {spec.get('name')!r}: {exc}", "signing") from None
+        return build_checked(spec, self.registry)
 
     def _changeable(self, name: str) -> SavedTarget:
         saved = self.get(name)
         if saved.source == "config":
             raise ApiProblem(409, "Defined in the config file", f"target {name!r} comes from --config; edit the file")
         return saved
+
+
+def build_checked(spec: dict[str, Any], registry: Registry, vendor: str | None = None, where: str = "") -> Target:
+    """``build_target`` for a spec from the API (a run's, at ``where``, or a saved one): every refusal
+    a 422 naming the field, an asymmetric key included (it must make a public key for the JWKS)."""
+    try:
+        target = build_target(spec, registry, vendor)
+        signing_keys([target])
+        return target
+    except EmulatorError as exc:
+        raise ApiProblem(422, "Invalid target", str(exc), where or _first_key(str(exc), spec)) from None
+    except (ValueError, TypeError) as exc:  # a key the cryptography library cannot read
+        raise ApiProblem(422, "Invalid target", f"target {spec.get('name')!r}: {exc}", where or "signing") from None
 
 
 def merge_patch(base: Any, patch: Any) -> Any:

@@ -388,3 +388,12 @@ async def test_a_resend_needs_the_secrets_of_only_the_targets_it_sends_to(api):
     await asyncio.gather(*api.service.tasks)
     attempts = {(d["target"], d["attempts"]) for d in api.service.store.deliveries(run_id)}
     assert attempts == {("plain", 2), ("literal", 1)}
+
+
+async def test_a_run_target_is_checked_like_a_saved_one(api):
+    bad_key = {"scheme": "fusionauth-jwt", "algorithm": "RS256", "secret": "nope"}
+    body = {"scenario": "login", "vendor": "fusionauth", "time_scale": 0}
+    body["targets"] = [{"url": "http://127.0.0.1:9/", "signing": bad_key}]
+    found = await problem(await api.post("/api/runs", json=body), 422, "targets[0]")
+    assert found["title"] == "Invalid target" and "PEM" in found["detail"]
+    assert api.service.runs == {}  # nothing started
