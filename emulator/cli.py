@@ -13,6 +13,10 @@ from typing import Any, TextIO
 
 from emulator import __version__
 from emulator.delivery.commands import DEFAULT_DB
+from emulator.delivery.retry import preset_names
+from emulator.delivery.signing import SCHEMES
+from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
+from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import EmulatorError, Problem, ScenarioError
 from emulator.play.clock import parse_start
 from emulator.play.player import Player
@@ -24,6 +28,9 @@ from emulator.vendors.overview import catalog_data, print_catalog
 from emulator.vendors.registry import Registry
 
 VALIDATE_PLAY_LIMIT = 100_000
+
+
+SCHEMES_HELP = f"signing scheme: {', '.join(SCHEMES)} (default: the vendor's)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,23 +78,26 @@ def _parser() -> argparse.ArgumentParser:
         help="a URL, or a target's name in --config; repeat to fan out (default: every target in --config)",
     )
     run.add_argument("--secret", default=None, help="signing secret for --target URLs (default: $IDP_EMULATOR_SECRET)")
-    run.add_argument("--signing", default=None, metavar="SCHEME", help="signing scheme (default: the vendor's)")
+    run.add_argument("--signing", default=None, metavar="SCHEME", help=SCHEMES_HELP)
     run.add_argument(
-        "--retry", default=None, metavar="POLICY", help="vendor (default), a vendor's name, standard-webhooks or none"
+        "--retry",
+        default=None,
+        metavar="POLICY",
+        help=f"vendor (default), a vendor's name, {', '.join(preset_names())}",
     )
     run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header")
     run.add_argument("--events", action="append", default=[], metavar="GLOB", help="deliver only these event types")
     run.add_argument("--concurrency", type=int, default=None, help="attempts in flight per target (default 8)")
-    run.add_argument("--ordering", choices=("actor", "unordered"), default=None, help="default: actor")
+    run.add_argument("--ordering", choices=tuple(ORDERINGS), default=None, help="default: actor")
     run.add_argument(
         "--transaction",
         default=None,
-        choices=("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"),
+        choices=tuple(TRANSACTION_TYPES),
         help="FusionAuth's webhook transaction type: transactional events commit only if enough webhooks answer 2xx",
     )
     run.add_argument(
         "--signed-time",
-        choices=("scenario", "now"),
+        choices=tuple(SIGNED_TIMES),
         default=None,
         help="time in signed headers: the attempt's scenario time (default) or now (for tolerance checks)",
     )
@@ -131,14 +141,15 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("--port", type=int, default=8026, help="port (default 8026; 0 picks a free one)")
     listen.add_argument("--vendor", default=None, help="read and check webhooks as this vendor's")
     listen.add_argument("--secret", default=os.environ.get("IDP_EMULATOR_SECRET"), help="secret to check signatures")
-    listen.add_argument("--signing", default=None, metavar="SCHEME", help="signing scheme (default: the vendor's)")
+    listen.add_argument("--signing", default=None, metavar="SCHEME", help=SCHEMES_HELP)
     listen.add_argument("--respond", default=None, metavar="500,500,200", help="answers per event, then 200")
     listen.add_argument("--forward-to", default=None, metavar="URL", help="forward each webhook to your app")
     listen.add_argument("--print-body", action="store_true", help="print each body, indented")
     listen.add_argument("--templates", action="append", default=[], metavar="DIR")
 
     sub.add_parser("list", help="list the bundled scenarios")
-    schema = sub.add_parser("schema", help="print the JSON Schema for scenario files")
+    schema = sub.add_parser("schema", help="print the JSON Schema for scenario files (or emulator.yaml)")
+    schema.add_argument("--config", action="store_true", help="the schema of emulator.yaml instead")
     schema.add_argument("--output", "-o", default=None, help="write to a file instead")
     return parser
 
@@ -293,7 +304,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    text = json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.config:
+        from emulator.delivery.config_schema import config_schema_document
+
+        document = config_schema_document()
+    else:
+        document = scenario_schema()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.output:
         try:
             Path(args.output).write_text(text, "utf-8")

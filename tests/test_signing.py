@@ -15,12 +15,12 @@ import pytest
 import requests
 from aiohttp import ClientSession, web
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from multidict import CIMultiDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from emulator.delivery.signing import Message, Signing, SigningError, public_jwk, sign
+from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, sign
 
 BODY = json.dumps({"event": {"type": "user.login.success", "note": 'zoë "quoted" 😀'}}, ensure_ascii=False).encode()
 WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -34,6 +34,8 @@ def pem(key) -> str:
 
 RSA_PEM = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
 EC_PEM = pem(ec.generate_private_key(ec.SECP256R1()))
+EC384_PEM = pem(ec.generate_private_key(ec.SECP384R1()))
+ED_PEM = pem(ed25519.Ed25519PrivateKey.generate())
 
 
 @pytest.fixture
@@ -120,6 +122,10 @@ CASES = {
 }
 
 
+def test_every_scheme_has_a_consumer_check():
+    assert {case.split()[0] for case in CASES} == set(SCHEMES) - {"none"}
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 async def test_signature_verifies_with_the_consumer_library(receiver, case):
     server, received = receiver
@@ -138,7 +144,9 @@ async def test_one_changed_body_byte_fails_verification(receiver, case):
     assert not isinstance(info.value, KeyError)
 
 
-@pytest.mark.parametrize(("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC_PEM, "ES256")])
+@pytest.mark.parametrize(
+    ("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC_PEM, "ES256"), (EC384_PEM, "ES384"), (ED_PEM, "EdDSA")]
+)
 async def test_fusionauth_asymmetric_keys_verify_from_the_published_jwks(receiver, private_pem, algorithm):
     server, received = receiver
     await deliver(server, Signing("fusionauth-jwt", (private_pem,), algorithm, "key-1"))
@@ -180,5 +188,23 @@ def test_secrets_never_show_in_a_repr():
 
 
 def test_a_bad_key_for_the_algorithm_is_explained():
-    with pytest.raises(SigningError, match="RS256"):
-        sign(Signing("fusionauth-jwt", ("not a pem",), "RS256"), Message(BODY, "e", 1, url="http://x"))
+    with pytest.raises(SigningError, match="RS256 signs with a PEM private key"):
+        Signing("fusionauth-jwt", ("not a pem",), "RS256")
+    with pytest.raises(SigningError, match="not a PEM private key"):
+        Signing("fusionauth-jwt", ("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----",), "ES256")
+    with pytest.raises(SigningError, match="keycloak-hmac supports HmacSHA256"):
+        Signing("keycloak-hmac", ("secret",), "HmacMD5")
+
+
+@pytest.mark.parametrize(("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC384_PEM, "ES384"), (ED_PEM, "EdDSA")])
+def test_a_key_implies_its_algorithm_and_a_kid_found_in_the_jwks(registry, private_pem, algorithm):
+    from emulator.delivery.targets import build_target, signing_keys
+
+    spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "fusionauth", "signing": {"secret": private_pem}}
+    target = build_target(spec, registry)
+    assert target.signing.algorithm == algorithm and target.signing.key_id
+    token = sign(target.signing, Message(BODY, "e", 1))["X-FusionAuth-Signature-JWT"]
+    [jwk] = signing_keys([target])
+    assert jwt.get_unverified_header(token)["kid"] == jwk["kid"] and jwk["alg"] == algorithm
+    claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[algorithm])
+    assert claims["request_body_sha256"] == base64.b64encode(hashlib.sha256(BODY).digest()).decode()

@@ -1,8 +1,7 @@
 """Faults: the misbehaviour of a real IdP's delivery, injected on purpose and on record.
 
-A target lists faults (``duplicate``, ``reorder``, ``delay``, ``drop``, ``bad_signature``,
-``timestamp``, ``rotation``, ``malformed_json``, ``truncate``, ``content_type``, ``oversize``),
-each with an optional ``probability`` and ``events`` globs. Whether a fault hits a delivery is
+A target lists faults (the kinds in ``FAULTS``), each with an optional ``probability`` and
+``events`` globs. Whether a fault hits a delivery is
 drawn from the run's seed, the event id and the target, so the same run injects the same faults
 however deliveries interleave. Delivery faults change when and how often an event is sent;
 request faults change what one attempt puts on the wire. Both are written to the delivery log.
@@ -21,19 +20,67 @@ from typing import Any
 
 from emulator.scenario.durations import parse_duration
 
-KINDS = (
-    "duplicate",
-    "reorder",
-    "delay",
-    "drop",
-    "bad_signature",
-    "timestamp",
-    "rotation",
-    "malformed_json",
-    "truncate",
-    "content_type",
-    "oversize",
-)
+
+@dataclass(frozen=True)
+class FaultKind:
+    """One kind of fault as users write it: its settings (as JSON Schema) and what it does."""
+
+    doc: str
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+_DURATION: dict[str, Any] = {"type": ["string", "number"], "description": "a duration such as 2s or 5m"}
+
+# Every fault, once: the loader, the emulator.yaml and scenario schemas and the docs read this table.
+FAULTS: dict[str, FaultKind] = {
+    "duplicate": FaultKind(
+        "the same event (same id) sent again",
+        {"copies": {"type": "integer", "minimum": 1, "maximum": 100}, "delay": _DURATION},
+    ),
+    "reorder": FaultKind(
+        "events held back and sent in another order", {"window": {"type": "integer", "minimum": 2, "maximum": 10000}}
+    ),
+    "delay": FaultKind(
+        "sent late by a fixed, uniform or exponential amount",
+        {"fixed": _DURATION, "uniform": {"type": "array", "items": _DURATION}, "exponential": _DURATION},
+    ),
+    "drop": FaultKind("never sent"),
+    "bad_signature": FaultKind("a signature that cannot verify, or none", {"mode": {"enum": ["wrong", "missing"]}}),
+    "timestamp": FaultKind("a signed timestamp moved (stale or future)", {"offset": {"type": ["string", "number"]}}),
+    "rotation": FaultKind("signed with the previous secret too", {"previous": {"type": "string"}}),
+    "malformed_json": FaultKind("a body that is not JSON"),
+    "truncate": FaultKind("a body cut in transit", {"at": {"type": "number", "minimum": 0, "exclusiveMaximum": 1}}),
+    "content_type": FaultKind("another Content-Type", {"value": {"type": "string"}}),
+    "oversize": FaultKind("a body padded to a size", {"size": {"type": ["string", "integer"]}}),
+}
+KINDS = tuple(FAULTS)
+_COMMON: dict[str, dict[str, Any]] = {
+    "probability": {"type": "number", "minimum": 0, "maximum": 1, "description": "chance per delivery (default 1)"},
+    "events": {"type": "array", "items": {"type": "string", "minLength": 1}, "description": "event-type globs"},
+}
+
+
+def fault_schema() -> dict[str, Any]:
+    """One fault as written in emulator.yaml or a scenario step, as JSON Schema (from ``FAULTS``)."""
+    shapes = [
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [name],
+            "properties": {
+                name: {
+                    "description": kind.doc,
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "properties": {**kind.params, **_COMMON},
+                }
+            },
+        }
+        for name, kind in FAULTS.items()
+    ]
+    return {"oneOf": [{"enum": list(KINDS), "description": "a fault with its default settings"}, *shapes]}
+
+
 MAX_OVERSIZE = 64 * 1024 * 1024  # each attempt holds its body in memory: keep it bounded
 
 
@@ -89,21 +136,6 @@ def _size(value: Any, where: str) -> int:
     return size
 
 
-_PARAMS: dict[str, set[str]] = {
-    "duplicate": {"copies", "delay"},
-    "reorder": {"window"},
-    "delay": {"fixed", "uniform", "exponential"},
-    "drop": set(),
-    "bad_signature": {"mode"},
-    "timestamp": {"offset"},
-    "rotation": {"previous"},
-    "malformed_json": set(),
-    "truncate": {"at"},
-    "content_type": {"value"},
-    "oversize": {"size"},
-}
-
-
 def parse_faults(raw: Any) -> tuple[Fault, ...]:
     """Faults from their written form: a list of ``{kind: {params}}`` (or ``kind`` alone)."""
     if raw is None:
@@ -133,9 +165,9 @@ def parse_faults(raw: Any) -> tuple[Fault, ...]:
         if not isinstance(events, list) or not all(isinstance(e, str) and e for e in events):
             raise FaultError(f"{where}.{kind}.events: a list of event-type globs such as ['user.login.*']")
         events = tuple(events)
-        unknown = sorted(set(params) - _PARAMS[kind])
+        unknown = sorted(set(params) - set(FAULTS[kind].params))
         if unknown:
-            allowed = ", ".join(sorted(_PARAMS[kind] | {"probability", "events"}))
+            allowed = ", ".join(sorted({*FAULTS[kind].params, "probability", "events"}))
             raise FaultError(f"{where}.{kind}: unknown setting {unknown[0]!r}; expected some of: {allowed}")
         faults.append(
             Fault(

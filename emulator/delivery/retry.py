@@ -16,7 +16,7 @@ from emulator.scenario.durations import parse_duration
 
 # Status classes a policy can retry on; "non-2xx" is shorthand for every status class.
 CLASSES = ("3xx", "4xx", "429", "5xx", "timeout", "network")
-_SHORTHAND = {"non-2xx": ("3xx", "4xx", "429", "5xx"), "any": CLASSES}
+SHORTHANDS = {"non-2xx": ("3xx", "4xx", "429", "5xx"), "any": CLASSES}
 
 # The Standard Webhooks schedule: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -172,12 +172,12 @@ def policy_from_spec(spec: dict[str, Any], name: str = "custom") -> RetryPolicy:
         classes: set[str] = set()
         for item in raw:
             item = str(item)  # YAML reads an unquoted 429 as a number
-            if item in _SHORTHAND:
-                classes.update(_SHORTHAND[item])
+            if item in SHORTHANDS:
+                classes.update(SHORTHANDS[item])
             elif item in CLASSES:
                 classes.add(item)
             else:
-                choices = ", ".join((*CLASSES, *_SHORTHAND))
+                choices = ", ".join((*CLASSES, *SHORTHANDS))
                 raise PolicyError(f"retry_on: unknown class {item!r}; expected some of: {choices}")
         fields["retry_on"] = frozenset(classes)
     if "retry_after" in spec:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
 from emulator.delivery.http import Endpoint, HttpFailure, Pool
 from emulator.delivery.retry import Failure
-from emulator.delivery.signing import Message, SigningError, sign
+from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target
 from emulator.store.sqlite import BODY_EXCERPT
 
@@ -104,8 +104,8 @@ class Sender:
                 req.content_type,
                 req.injected,
             )
-            if req.secrets is not None and signing.scheme != "none":
-                if signing.scheme == "standard-webhooks":
+            if req.secrets is not None and scheme(signing.scheme).signs:
+                if scheme(signing.scheme).every_secret:
                     signing = dataclasses.replace(signing, secrets=req.secrets)
                 else:  # one signature per request: sign with the previous secret alone
                     signing = dataclasses.replace(signing, secrets=req.secrets[-1:])
@@ -140,9 +140,10 @@ class Sender:
             error = "HTTP 410 Gone: the receiver says the endpoint is gone; no more attempts"
         else:
             error = f"HTTP {status}"
-        abort = target.signing.scheme == "standard-webhooks" and _header(answer, "webhook-delivery") == "abort-message"
+        stop = scheme(target.signing.scheme).stop_header
+        abort = stop is not None and _header(answer, stop[0]) == stop[1]
         if abort:
-            error += " with webhook-delivery: abort-message; no more attempts"
+            error += f" with {stop[0]}: {stop[1]}; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
         return Result(False, status, error, duration, answer, excerpt, failure, injected)
 

@@ -20,13 +20,22 @@ from yarl import URL
 from emulator import __version__
 from emulator.delivery.faults import Fault, FaultError, parse_faults
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
-from emulator.delivery.signing import SCHEMES, Signing, SigningError, key_id_for, public_jwk
+from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
 from emulator.errors import EmulatorError, Location, Problem, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
 
 HIDDEN = "<hidden>"
 DEFAULT_CONCURRENCY = 8
+# Each choice a target offers, once, with what it means (the schema, the CLI and the docs read these).
+ORDERINGS = {
+    "actor": "one actor's events arrive in order, each waiting for the previous to finish (default)",
+    "unordered": "as they come",
+}
+SIGNED_TIMES = {
+    "scenario": "the attempt's scenario time (default; a compressed retry schedule still shows its real spacing)",
+    "now": "the wall clock (for consumers that check a 5-minute tolerance against their own clock)",
+}
 USER_AGENT = f"idp-emulator/{__version__}"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEME_WORD = re.compile(r"\s*(?:[A-Za-z]{1,16}\s+)?")
@@ -203,8 +212,8 @@ def build_target(
     events = tuple(spec.get("events") or ())
     match = re.compile("|".join(fnmatch.translate(g) for g in events)).match if events else None
     ordering = spec.get("ordering", "actor")
-    if ordering not in ("actor", "unordered"):
-        raise fail(f"ordering: expected 'actor' or 'unordered', got {ordering!r}", "ordering")
+    if ordering not in ORDERINGS:
+        raise fail(f"ordering: expected one of {', '.join(ORDERINGS)}, got {ordering!r}", "ordering")
     try:
         faults = parse_faults(spec.get("faults"))
     except FaultError as exc:
@@ -219,8 +228,8 @@ def build_target(
     if not isinstance(disable_on_gone, bool):
         raise fail(f"disable_on_gone: true or false, got {disable_on_gone!r}", "disable_on_gone")
     signed_time = spec.get("signed_time", "scenario")
-    if signed_time not in ("scenario", "now"):
-        raise fail(f"signed_time: expected 'scenario' or 'now', got {signed_time!r}", "signed_time")
+    if signed_time not in SIGNED_TIMES:
+        raise fail(f"signed_time: expected one of {', '.join(SIGNED_TIMES)}, got {signed_time!r}", "signed_time")
     concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 1000:
         raise fail(f"concurrency: expected a whole number from 1 to 1000, got {concurrency!r}", "concurrency")
@@ -306,26 +315,32 @@ def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
 
 def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) -> Signing:
     spec = spec or {}
-    scheme = spec.get("scheme") or defaults.get("scheme") or "none"
-    if scheme not in SCHEMES:
-        raise UnknownName("signing scheme", scheme, SCHEMES)
+    name = spec.get("scheme") or defaults.get("scheme") or "none"
+    if name not in SCHEMES:
+        raise UnknownName("signing scheme", name, SCHEMES)
+    kind = scheme(name)
     # the vendor's algorithm or header belongs to the vendor's scheme only
-    base = defaults if scheme == defaults.get("scheme") else {}
+    base = defaults if name == defaults.get("scheme") else {}
     secret = spec.get("secret")
     secrets = tuple(secret) if isinstance(secret, list) else ((secret,) if secret else ())
     value = spec.get("value", "")
-    if not spec.get("scheme") and not secrets and not value and scheme != "none":
+    if not spec.get("scheme") and not secrets and not value and kind.signs:
         # the vendor's scheme needs a secret nobody gave: send unsigned rather than refuse to run
-        return Signing("none", extra={"unsigned": f"{scheme} needs a secret; sending unsigned"})
+        return Signing("none", extra={"unsigned": f"{name} needs a secret; sending unsigned"})
     try:
+        implied = kind.key_defaults(secrets) if kind.key_defaults is not None else {}
         signing = Signing(
-            scheme=scheme,
+            scheme=name,
             secrets=secrets,
-            algorithm=str(spec.get("algorithm") or _key_algorithm(scheme, secrets) or base.get("algorithm") or ""),
-            key_id=str(spec.get("key_id") or base.get("key_id") or _default_kid(scheme, secrets)),
+            algorithm=str(spec.get("algorithm") or implied.get("algorithm") or base.get("algorithm") or ""),
+            key_id=str(spec.get("key_id") or base.get("key_id") or implied.get("key_id") or ""),
             header=str(spec.get("header") or base.get("header") or ""),
-            value=str(value or (secrets[0] if scheme == "header" and secrets else "")),
-            extra={"created": spec.get("created", base.get("created", True))},
+            value=str(value or (secrets[0] if name == "header" and secrets else "")),
+            extra={
+                option: spec.get(option, base.get(option))
+                for option in kind.options
+                if option in spec or option in base
+            },
         )
     except SigningError as exc:
         raise fail(str(exc), "signing") from None
@@ -334,30 +349,6 @@ def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) 
         if problem:
             raise fail(f"signing.{part}: {problem}", "signing", part)
     return signing
-
-
-def _key_algorithm(scheme: str, secrets: tuple[str, ...]) -> str:
-    """RS256 or ES256 when a FusionAuth target is given a PEM key and no algorithm (an HMAC secret is HS256)."""
-    if scheme != "fusionauth-jwt" or not secrets or "-----BEGIN" not in secrets[0]:
-        return ""
-    return "ES256" if "EC PRIVATE KEY" in secrets[0] or _is_ec(secrets[0]) else "RS256"
-
-
-def _default_kid(scheme: str, secrets: tuple[str, ...]) -> str:
-    """An asymmetric key needs a kid so consumers can find it in the JWKS."""
-    if scheme == "fusionauth-jwt" and secrets and "-----BEGIN" in secrets[0]:
-        return key_id_for(secrets[0])
-    return ""
-
-
-def _is_ec(pem: str) -> bool:
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
-    try:
-        return isinstance(load_pem_private_key(pem.encode(), password=None), ec.EllipticCurvePrivateKey)
-    except (ValueError, TypeError):
-        return False
 
 
 def _retry(
@@ -390,9 +381,6 @@ def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
     """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
     keys: dict[str, dict[str, Any]] = {}
     for target in targets:
-        signing = target.signing
-        if signing.scheme == "fusionauth-jwt" and signing.algorithm[:2] in ("RS", "ES", "PS"):
-            for secret in signing.secrets:
-                jwk = public_jwk(secret, signing.key_id or key_id_for(secret))
-                keys[jwk["kid"]] = jwk
+        for jwk in public_keys(target.signing):
+            keys[str(jwk["kid"])] = jwk
     return list(keys.values())

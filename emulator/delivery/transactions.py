@@ -46,15 +46,23 @@ class Transactions:
         return self.share != "0"
 
 
-GENERIC_RULES = {"None": "0", "Any": "1", "SimpleMajority": "1/2", "SuperMajority": "2/3", "AbsoluteMajority": "all"}
+# Every transaction type, once, with the share of webhooks that must answer 2xx for the action to
+# commit (FusionAuth's TransactionType; a scenario step's ``transaction:`` uses the same names).
+TYPES: dict[str, str] = {
+    "None": "0",
+    "Any": "1",
+    "SimpleMajority": "1/2",
+    "SuperMajority": "2/3",
+    "AbsoluteMajority": "all",
+}
+TYPES_DOC = "None: none; Any: one; SimpleMajority: half; SuperMajority: two thirds; AbsoluteMajority: all"
 GENERIC_ANSWER = "the IdP refused the action: not enough of its webhooks answered 2xx"
 
 
 def step_transaction(kind: str, delivery: dict[str, Any]) -> Transactions:
     """A scenario step's own transaction: every event of the step counts, with the vendor's answer if any."""
     spec = delivery.get("transactions") or {}
-    rules = {str(k): str(v) for k, v in (spec.get("rules") or GENERIC_RULES).items()}
-    share = rules.get(kind, GENERIC_RULES[kind])
+    share = TYPES[kind]
     return Transactions(kind, share, frozenset(), str(spec.get("answer") or GENERIC_ANSWER), every_event=True)
 
 
@@ -63,7 +71,6 @@ def transactions_for(delivery: dict[str, Any], kind: str | None, vendor: str) ->
     spec = delivery.get("transactions")
     if not kind or not spec:
         return None
-    rules = {str(k): str(v) for k, v in (spec.get("rules") or {}).items()}
-    if kind not in rules:
-        raise Problem(f"transaction type {kind!r} is not one of {vendor}'s: {', '.join(rules)}")
-    return Transactions(kind, rules[kind], frozenset(spec.get("events") or ()), str(spec.get("answer", "")))
+    if kind not in TYPES:
+        raise Problem(f"transaction type {kind!r} is not one of: {', '.join(TYPES)}")
+    return Transactions(kind, TYPES[kind], frozenset(spec.get("events") or ()), str(spec.get("answer", "")))

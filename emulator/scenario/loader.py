@@ -15,6 +15,7 @@ from typing import Any
 
 from faker.config import AVAILABLE_LOCALES
 
+from emulator.delivery.transactions import TYPES
 from emulator.errors import Problem, ScenarioError, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.scenario.model import ActionStep, ActorSpec, Repeat, Scenario, Step, Wait
@@ -22,7 +23,6 @@ from emulator.scenario.vocabulary import Param, vocabulary
 from emulator.scenario.yamlpos import Path, Positions, load_yaml
 
 TOP_KEYS = {"name", "description", "defaults", "actors", "steps"}
-TRANSACTION_TYPES = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
 MAX_REPEAT = 1_000_000  # the JSON Schema uses the same bound
 _TYPE_WORDS = {
     str: "text",
@@ -195,8 +195,8 @@ class _Checker:
             step = dataclasses.replace(step, faults=tuple(faults))
         if step is not None and "transaction" in item:
             kind = item["transaction"]
-            if kind not in TRANSACTION_TYPES:
-                self.unknown("transaction type", str(kind), TRANSACTION_TYPES, (*path, "transaction"))
+            if kind not in TYPES:
+                self.unknown("transaction type", str(kind), TYPES, (*path, "transaction"))
                 return None
             step = dataclasses.replace(step, transaction=kind)
         if step is None or "repeat" not in item:

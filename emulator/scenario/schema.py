@@ -10,6 +10,9 @@ from typing import Any
 
 from faker.config import AVAILABLE_LOCALES
 
+from emulator.delivery.faults import fault_schema
+from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
+from emulator.delivery.transactions import TYPES_DOC as TRANSACTION_DOC
 from emulator.scenario.durations import MAX_SECONDS
 from emulator.scenario.loader import MAX_REPEAT
 from emulator.scenario.vocabulary import Param, vocabulary
@@ -89,17 +92,15 @@ def scenario_schema() -> dict[str, Any]:
                     name: {"oneOf": [body, {"type": "string", "description": "the actor"}]},
                     "repeat": repeat,
                     "transaction": {
-                        "enum": ["None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"],
+                        "enum": list(TRANSACTION_TYPES),
                         "description": "The step waits for its webhooks and commits only if enough answer 2xx "
-                        "(Any: one; SimpleMajority: half; SuperMajority: two thirds; AbsoluteMajority: all).",
+                        f"({TRANSACTION_DOC}).",
                     },
                     "faults": {
                         "type": "array",
                         "minItems": 1,
-                        "description": "Delivery faults for this step's events, as a target's faults "
-                        "(duplicate, reorder, delay, drop, bad_signature, timestamp, rotation, malformed_json, "
-                        "truncate, content_type, oversize).",
-                        "items": {"type": ["string", "object"]},
+                        "description": "Delivery faults for this step's events, as a target's faults.",
+                        "items": fault_schema(),
                     },
                 },
                 "required": [name],

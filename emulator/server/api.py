@@ -18,6 +18,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.delivery.targets import Target
+from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import ScenarioError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
@@ -35,7 +36,6 @@ MAX_PAGE = 500
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction"}
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live stream
-TRANSACTIONS = ("None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority")
 
 
 def _service(request: web.Request) -> Service:
@@ -157,8 +157,8 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
     if not 0 <= scale <= 1_000_000:
         raise ApiProblem(422, "Out of range", "'time_scale' must be from 0 to 1000000", "time_scale")
     transaction = field(data, "transaction", str)
-    if transaction is not None and transaction not in TRANSACTIONS:
-        raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTIONS)}", "transaction")
+    if transaction is not None and transaction not in TRANSACTION_TYPES:
+        raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
 

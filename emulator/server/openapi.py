@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.delivery.config import config_schema
+from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 
 _PROBLEM = {
     "description": "a problem (RFC 9457)",
@@ -95,7 +96,7 @@ _BODIES: dict[str, dict[str, Any]] = {
             },
             "seed": {"type": "integer"},
             "time_scale": {"type": "number", "minimum": 0, "maximum": 1000000},
-            "transaction": {"enum": ["None", "Any", "SimpleMajority", "SuperMajority", "AbsoluteMajority"]},
+            "transaction": {"enum": list(TRANSACTION_TYPES)},
         },
     },
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.testing.verify import Verdict, verify
+from emulator.delivery.signing import Verdict, verify
 from emulator.testing.wire import read, type_matches, wire_of
 from emulator.vendors.registry import Registry
 

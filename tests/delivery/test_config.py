@@ -130,3 +130,27 @@ def test_an_unreadable_config_is_explained(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(tmp_path / "bin.yaml")
+
+
+def test_the_shipped_config_schema_is_made_from_the_definitions():
+    from emulator.delivery.config_schema import config_schema_document
+
+    assert config_schema() == config_schema_document(), (
+        "run: idp-emulator schema --config -o emulator/delivery/emulator.schema.json"
+    )
+
+
+def test_every_fault_and_scheme_in_the_schema_is_accepted_by_the_loader(registry):
+    from emulator.delivery.faults import FAULTS
+    from emulator.delivery.signing import SCHEMES
+
+    schema = config_schema()
+    assert schema["$defs"]["signing"]["properties"]["scheme"]["enum"] == list(SCHEMES)
+    for kind in FAULTS:
+        spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "keycloak", "faults": [kind]}
+        if kind == "rotation":
+            spec["faults"] = [{"rotation": {"previous": "old"}}]
+        if kind == "delay":
+            spec["faults"] = [{"delay": {"fixed": "1s"}}]
+        jsonschema.validate({"targets": [spec]}, schema)
+        assert build_target(spec, registry).faults[0].kind == kind

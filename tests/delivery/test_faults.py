@@ -9,13 +9,13 @@ import pytest
 
 from emulator.delivery.faults import FaultError, parse_faults
 from emulator.delivery.runner import deliver_run
+from emulator.delivery.signing import verify
 from emulator.delivery.targets import build_target
 from emulator.errors import Problem
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.store.sqlite import Store
 from emulator.testing.receiver import WebhookReceiver
-from emulator.testing.verify import verify
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 WHSEC = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="

@@ -10,8 +10,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from test_signing import CASES, EC_PEM, RSA_PEM, WHSEC
 
-from emulator.delivery.signing import Message, Signing, sign
-from emulator.testing.verify import verify
+from emulator.delivery.signing import Message, Signing, sign, verify
 
 BODY = b'{"event":{"type":"user.login.success","id":"e1","note":"zo\xc3\xab"}}'
 URL = "https://hooks.example.com/idp?x=1"

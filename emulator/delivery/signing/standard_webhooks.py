@@ -1,0 +1,68 @@
+"""Standard Webhooks: ``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` (``v1,`` base64 HMAC).
+
+The signed content is ``{id}.{timestamp}.{body}``; a ``whsec_`` secret is base64 after its prefix.
+Several secrets sign with each, space-separated, so consumers can rotate keys
+(standard-webhooks/standard-webhooks, spec/standard-webhooks.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Sequence
+
+from emulator.delivery.signing.base import (
+    VALID,
+    Message,
+    Received,
+    Scheme,
+    Signing,
+    SigningError,
+    Verdict,
+    b64,
+    mac,
+    same,
+)
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_`` secret (base64 after the prefix), or the raw text otherwise."""
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            raise SigningError("a whsec_ secret must be base64 after the prefix") from None
+    return secret.encode()
+
+
+def _sign(signing: Signing, m: Message) -> dict[str, str]:
+    if "." in m.event_id:
+        raise SigningError("Standard Webhooks ids cannot contain '.'")
+    content = f"{m.event_id}.{m.timestamp}.".encode() + m.body
+    signatures = " ".join(f"v1,{b64(mac(standard_webhooks_key(s), content))}" for s in signing.secrets)
+    return {"webhook-id": m.event_id, "webhook-timestamp": str(m.timestamp), "webhook-signature": signatures}
+
+
+def _verify(secrets: Sequence[str], r: Received) -> Verdict:
+    msg_id, stamp, signature = (r.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    if not (msg_id and stamp and signature):
+        return Verdict(False, "missing webhook-id, webhook-timestamp or webhook-signature")
+    if r.tolerance is not None and abs((r.now or time.time()) - int(stamp)) > r.tolerance:
+        return Verdict(False, f"webhook-timestamp {stamp} is more than {r.tolerance:g} s away from now")
+    content = f"{msg_id}.{stamp}.".encode() + r.body
+    offered = [part.split(",", 1)[1] for part in signature.split() if part.startswith("v1,")]
+    for secret in secrets:
+        expected = b64(mac(standard_webhooks_key(secret), content))
+        if any(same(expected, o) for o in offered):
+            return VALID
+    return Verdict(False, "no v1 signature matches the body")
+
+
+SCHEME = Scheme(
+    "standard-webhooks",
+    "webhook-id, webhook-timestamp, webhook-signature (v1, base64 HMAC-SHA256; whsec_ secrets; one per secret)",
+    _sign,
+    _verify,
+    every_secret=True,
+    stop_header=("webhook-delivery", "abort-message"),
+)
