@@ -67,7 +67,7 @@ from emulator.errors import EmulatorError
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.vendors.registry import Registry
 
 SEED = 1
@@ -326,12 +326,12 @@ async def compare(args: argparse.Namespace, receiver: Receiver, registry: Regist
 STAGES = (
     ("play and render the events", "emulator/render.py", "render_events"),
     ("  serialize each body (JSON)", "emulator/delivery/runner.py", "body_bytes"),
-    ("store new events and deliveries", "emulator/store/sqlite.py", "add"),
+    ("store new events and deliveries", "emulator/store/outbox.py", "add"),
     ("one attempt (dispatcher)", "emulator/delivery/dispatcher.py", "_attempt"),
     ("  one attempt (sender)", "emulator/delivery/sender.py", "attempt"),
     ("    sign", "emulator/delivery/signing.py", "sign"),
     ("    HTTP exchange (send, wait, parse)", "emulator/delivery/http.py", "post"),
-    ("record attempts in the store", "emulator/store/sqlite.py", "record"),
+    ("record attempts in the store", "emulator/store/outbox.py", "record"),
 )
 
 

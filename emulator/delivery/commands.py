@@ -22,7 +22,7 @@ from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
 from emulator.play.clock import parse_since, parse_start
 from emulator.render import load
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.vendors.registry import Registry
 
 SECRET_ENV = "IDP_EMULATOR_SECRET"

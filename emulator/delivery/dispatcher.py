@@ -16,11 +16,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from emulator.delivery.faults import plan, step_faults
+from emulator.delivery.faults import Fault, Plan, plan, step_faults
 from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target
-from emulator.store.sqlite import AttemptRow, DeliveryRow, Outcome, Store, StoreError, now_ms
+from emulator.store import AttemptRow, DeliveryRow, Outcome, Store, StoreError, now_ms
 
 FLUSH_ROWS = 500  # attempts written per transaction at most
 FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
@@ -73,6 +73,7 @@ class Dispatcher:
             lane.disabled = lane.target.disabled  # still disabled when a run is resumed
         self.sender = sender or Sender()  # connections follow the lanes' workers: one per attempt in flight
         self.total = Tally()
+        self._request_faults: dict[int, list[Fault]] = {}  # by delivery id: each attempt's request faults
         self.on_attempt = on_attempt
         self._attempts: list[AttemptRow] = []
         self._outcomes: list[Outcome] = []
@@ -127,7 +128,8 @@ class Dispatcher:
         """Draw the delivery's faults and act on the delivery-level ones (drop, copies, delay, reorder)."""
         target = lane.target
         faults = target.faults + step_faults(row.event_faults)
-        p = row.plan = plan(faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
+        p = plan(faults, self.seed, target.name, row.event_id, row.type, row.copy_of is not None)
+        self._keep_request_faults(row, p)
         fresh = row.injected is None and row.attempts == 0  # not drawn before a resume
         if (fresh and p.notes) or p.drop:
             self.store.note(row.id, "; ".join(p.notes), "dropped" if p.drop else None)
@@ -140,7 +142,7 @@ class Dispatcher:
         if fresh and p.copies:
             copies = self.store.copies(row, len(p.copies), f"duplicate of delivery {row.id}")
             for copy, delay in zip(copies, p.copies, strict=True):
-                copy.plan = plan(faults, self.seed, target.name, copy.event_id, copy.type, True)
+                self._keep_request_faults(copy, plan(faults, self.seed, target.name, copy.event_id, copy.type, True))
                 self._open_row(lane)
                 self._later_enqueue(delay + p.delay, lane, copy)
         self._open_row(lane)
@@ -152,6 +154,11 @@ class Dispatcher:
                 self._release(lane)
         else:
             self._enqueue(lane, row)
+
+    def _keep_request_faults(self, row: DeliveryRow, drawn: Plan) -> None:
+        """The faults every attempt of this delivery applies, kept until the delivery is final."""
+        if drawn.request and not drawn.drop:
+            self._request_faults[row.id] = drawn.request
 
     def _later_enqueue(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
         loop = asyncio.get_running_loop()
@@ -254,7 +261,9 @@ class Dispatcher:
         unsent: list[Result] = []
         for lane, row in zip(lanes, rows, strict=True):
             faults = lane.target.faults + step_faults(row.event_faults)
-            p = row.plan = plan(faults, self.seed, lane.target.name, row.event_id, row.type, False) if faults else None
+            p = plan(faults, self.seed, lane.target.name, row.event_id, row.type, False) if faults else None
+            if p is not None:
+                self._keep_request_faults(row, p)
             if lane.disabled or (p is not None and p.drop):
                 # not sent: the transaction counts it as a failed webhook
                 reason = (
@@ -267,7 +276,8 @@ class Dispatcher:
                 for copy, delay in zip(
                     self.store.copies(row, len(p.copies), f"duplicate of delivery {row.id}"), p.copies, strict=True
                 ):
-                    copy.plan = plan(faults, self.seed, lane.target.name, copy.event_id, copy.type, True)
+                    drawn = plan(faults, self.seed, lane.target.name, copy.event_id, copy.type, True)
+                    self._keep_request_faults(copy, drawn)
                     self._open_row(lane)
                     self._later_enqueue(delay, lane, copy)
             self._open_row(lane)
@@ -289,7 +299,7 @@ class Dispatcher:
         scenario_ms = row.time_ms + row.elapsed_ms
         signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
         try:
-            faults = row.plan.request if row.plan is not None else ()
+            faults = self._request_faults.get(row.id, ())
             result = await self.sender.attempt(target, row.event_id, row.body, signed_at, faults)
         except Exception as exc:  # a fault of ours must not leave a delivery hanging: record it
             result = Result(
@@ -361,6 +371,7 @@ class Dispatcher:
         self._timers.add(handle)
 
     def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> None:
+        self._request_faults.pop(row.id, None)
         tally = lane.tally
         tally.queued -= 1
         self.total.queued -= 1

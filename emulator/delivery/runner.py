@@ -29,7 +29,7 @@ from emulator.play.clock import epoch_ms
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
-from emulator.store.sqlite import DeliveryRow, EventRow, Store
+from emulator.store import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
 from emulator.vendors.encoding import event_json
 from emulator.vendors.registry import Registry

@@ -18,7 +18,7 @@ from emulator.delivery.http import Endpoint, HttpFailure, Pool
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target
-from emulator.store.sqlite import BODY_EXCERPT
+from emulator.store import BODY_EXCERPT
 
 REDACTED = "<redacted>"
 _SENSITIVE = re.compile(r"auth|cookie|token|secret|password|api-?key|credential|signature", re.I)

@@ -10,7 +10,7 @@ import asyncio
 import base64
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from emulator.server.probe import send_test
 from emulator.server.problems import ApiProblem, field, read_json
 from emulator.server.service import Service, SinkRequest, now
 from emulator.server.targets import build_checked, check_shape
+from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 from emulator.vendors.overview import catalog_data
 
 SERVICE = web.AppKey("service", Service)
@@ -213,17 +214,18 @@ async def trigger(request: web.Request) -> web.Response:
 
 
 async def runs(request: web.Request) -> web.Response:
-    rows = _service(request).store.db.execute(
-        "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
-        " ORDER BY started_ms DESC LIMIT 100"
-    )
-    keys = ("run", "scenario", "vendors", "seed", "started", "finished", "status")
-    items = []
-    for row in rows:
-        item = dict(zip(keys, row, strict=True))
-        item["started"] = _iso(item["started"])
-        item["finished"] = _iso(item["finished"])
-        items.append(item)
+    items = [
+        {
+            "run": r["run"],
+            "scenario": r["scenario"],
+            "vendors": r["vendors"],
+            "seed": r["seed"],
+            "started": _iso(r["started_ms"]),
+            "finished": _iso(r["finished_ms"]),
+            "status": r["status"],
+        }
+        for r in _service(request).store.runs(100)
+    ]
     return web.json_response({"runs": items})
 
 
@@ -280,24 +282,9 @@ def _page(request: web.Request) -> tuple[int, int]:
     return limit, after
 
 
-def _query(
-    request: web.Request, select: str, key: str, columns: dict[str, tuple[str, ...]], after: int, limit: int
-) -> list[tuple[Any, ...]]:
-    """A page of rows after ``after``, filtered by the query parameters that name ``columns``.
-
-    A parameter with several columns matches a row where any of them holds the value.
-    """
-    where, params = [f"{key} > ?"], [after]
-    for name, names in columns.items():
-        if name in request.query:
-            where.append("(" + " OR ".join(f"{column} = ?" for column in names) + ")")
-            params.extend([request.query[name]] * len(names))
-    for name, op in (("since", ">="), ("until", "<")):
-        if name in request.query and key == "id":  # event time, in scenario time
-            where.append(f"time_ms {op} ?")
-            params.append(_time_param(request.query[name], name))
-    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {key} LIMIT ?"
-    return _service(request).store.db.execute(sql, (*params, limit)).fetchall()
+def _filters(request: web.Request, names: Iterable[str]) -> dict[str, str]:
+    """The query parameters that are filters of this listing."""
+    return {name: request.query[name] for name in names if name in request.query}
 
 
 def _time_param(text: str, name: str) -> int:
@@ -307,47 +294,28 @@ def _time_param(text: str, name: str) -> int:
         raise ApiProblem(400, "Wrong type", f"'{name}': {exc}", name) from None
 
 
-EVENT_FILTERS = {
-    "run": ("run_id",),
-    "type": ("type",),
-    "actor": ("actor",),
-    "user": ("actor", "user", "user_id"),  # the scenario's actor name, the email or username, or the user id
-    "error": ("error",),
-    "ip": ("ip",),
-    "client": ("client",),
-    "vendor": ("vendor",),
-}
-
-
 async def events(request: web.Request) -> web.Response:
     """Played events, filtered like an IdP's event console: user, time, type, error, IP address, client."""
     limit, after = _page(request)
-    columns = EVENT_FILTERS
-    rows = _query(
-        request,
-        "SELECT id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, user, user_id, ip, client"
-        " FROM events",
-        "id",
-        columns,
-        after,
-        limit,
-    )
+    since = _time_param(request.query["since"], "since") if "since" in request.query else None
+    until = _time_param(request.query["until"], "until") if "until" in request.query else None
+    rows = _service(request).store.event_page(_filters(request, EVENT_FILTERS), after, limit, since, until)
     items = [
         {
-            "id": r[0],
-            "run": r[1],
-            "vendor": r[2],
-            "event_id": r[3],
-            "type": r[4],
-            "time": _iso(r[5]),
-            "action": r[6],
-            "actor": r[7],
-            "error": r[8],
-            "user": r[10],
-            "user_id": r[11],
-            "ip": r[12],
-            "client": r[13],
-            "body": json.loads(r[9]),
+            "id": r["id"],
+            "run": r["run"],
+            "vendor": r["vendor"],
+            "event_id": r["event_id"],
+            "type": r["type"],
+            "time": _iso(r["time_ms"]),
+            "action": r["action"],
+            "actor": r["actor"],
+            "error": r["error"],
+            "user": r["user"],
+            "user_id": r["user_id"],
+            "ip": r["ip"],
+            "client": r["client"],
+            "body": json.loads(r["body"]),
         }
         for r in rows
     ]
@@ -356,17 +324,7 @@ async def events(request: web.Request) -> web.Response:
 
 async def deliveries(request: web.Request) -> web.Response:
     limit, after = _page(request)
-    rows = _query(
-        request,
-        "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error"
-        " FROM deliveries d JOIN events e ON e.id = d.event",
-        "d.id",
-        {"run": ("d.run_id",), "status": ("d.status",), "target": ("d.target",)},
-        after,
-        limit,
-    )
-    keys = ("id", "run", "target", "event_id", "type", "status", "attempts", "last_status", "last_error")
-    items = [dict(zip(keys, r, strict=True)) for r in rows]
+    items = _service(request).store.delivery_page(_filters(request, DELIVERY_FILTERS), after, limit)
     return web.json_response({"deliveries": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
@@ -380,23 +338,20 @@ def _delivery_id(request: web.Request) -> int:
 async def delivery(request: web.Request) -> web.Response:
     store = _service(request).store
     delivery_id = _delivery_id(request)
-    row = store.db.execute(
-        "SELECT d.id, d.run_id, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
-        " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?",
-        (delivery_id,),
-    ).fetchone()
-    if row is None:
+    info = store.delivery(delivery_id)
+    if info is None:
         raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
-    keys = ("id", "run", "target", "event_id", "type", "status", "attempts", "injected")
-    body = dict(zip(keys, row, strict=True))
-    attempts = store.attempts(delivery_id)
-    for a in attempts:
-        raw = a.pop("response_body") or b""
+    body: dict[str, Any] = dict(info)
+    log = []
+    for attempt in store.attempts(delivery_id):
+        item: dict[str, Any] = dict(attempt)
+        raw = item.pop("response_body") or b""
         try:
-            a["response_body"] = raw.decode("utf-8")
+            item["response_body"] = raw.decode("utf-8")
         except UnicodeDecodeError:
-            a["response_body_base64"] = base64.b64encode(raw).decode()
-    body["attempt_log"] = attempts
+            item["response_body_base64"] = base64.b64encode(raw).decode()
+        log.append(item)
+    body["attempt_log"] = log
     return web.json_response(body)
 
 
@@ -404,12 +359,13 @@ async def resend(request: web.Request) -> web.Response:
     """Send one failed delivery again (same event id, fresh retries)."""
     service = _service(request)
     delivery_id = _delivery_id(request)
-    row = service.store.db.execute("SELECT run_id, status FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
-    if row is None:
+    info = service.store.delivery(delivery_id)
+    if info is None:
         raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
-    if row[1] != "failed":
-        raise ApiProblem(409, "Not failed", f"delivery {delivery_id} is {row[1]}; only failed deliveries are resent")
-    service.redeliver(row[0], (delivery_id,))
+    if info["status"] != "failed":
+        status = info["status"]
+        raise ApiProblem(409, "Not failed", f"delivery {delivery_id} is {status}; only failed deliveries are resent")
+    service.redeliver(info["run"], (delivery_id,))
     return web.json_response({"delivery": delivery_id, "status": "pending"}, status=202)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from emulator import __version__
 from emulator.delivery.config import config_schema
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
+from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 
 _PROBLEM = {
     "description": "a problem (RFC 9457)",
@@ -17,21 +18,8 @@ _PROBLEM = {
 }
 _OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 _QUERY = {
-    "/api/events": [
-        "run",
-        "type",
-        "actor",
-        "user",
-        "error",
-        "ip",
-        "client",
-        "vendor",
-        "since",
-        "until",
-        "limit",
-        "after",
-    ],
-    "/api/deliveries": ["run", "status", "target", "limit", "after"],
+    "/api/events": [*EVENT_FILTERS, "since", "until", "limit", "after"],
+    "/api/deliveries": [*DELIVERY_FILTERS, "limit", "after"],
     "/api/stream": ["run", "type", "kind"],
 }
 _MOMENT: dict[str, Any] = {

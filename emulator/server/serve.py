@@ -13,7 +13,7 @@ from emulator.errors import Problem
 from emulator.server.app import make_app
 from emulator.server.service import Service
 from emulator.stopping import until_stopped
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.vendors.registry import Registry
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

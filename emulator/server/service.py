@@ -18,7 +18,7 @@ from emulator.errors import EmulatorError
 from emulator.scenario.model import Scenario
 from emulator.server.problems import ApiProblem
 from emulator.server.targets import SavedTargets, secrets_for
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.vendors.registry import Registry
 
 SINK_KEEP = 10_000  # requests kept per sink (the oldest go first)

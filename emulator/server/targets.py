@@ -20,7 +20,7 @@ from emulator.delivery.config import Config, target_problems
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
 from emulator.errors import EmulatorError
 from emulator.server.problems import ApiProblem
-from emulator.store.sqlite import Store, now_ms
+from emulator.store import Store, now_ms
 from emulator.vendors.registry import Registry
 
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as in emulator.yaml
@@ -61,8 +61,9 @@ class SavedTargets:
         self.store = store
         self.registry = registry
         self.items: dict[str, SavedTarget] = {}
-        for name, spec, created, updated in store.saved_targets():
-            self.items[name] = SavedTarget(name, spec, "api", created, updated)
+        for saved in store.saved_targets():
+            name = saved["name"]
+            self.items[name] = SavedTarget(name, saved["config"], "api", saved["created_ms"], saved["updated_ms"])
         stamp = now_ms()
         for spec in config.targets if config else []:  # the file wins over what the API saved
             name = str(spec.get("name") or "")

@@ -26,7 +26,7 @@ from emulator.scenario.model import Scenario
 from emulator.scenario.single import single_action
 from emulator.server.app import make_app
 from emulator.server.service import Service
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.testing.harness import LoopThread
 from emulator.testing.receiver import WebhookReceiver
 from emulator.vendors.registry import Registry

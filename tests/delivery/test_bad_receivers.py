@@ -13,7 +13,7 @@ from receiver import Receiver, start_receiver
 from emulator.delivery.runner import deliver_run
 from emulator.delivery.targets import build_target
 from emulator.render import load
-from emulator.store.sqlite import Store
+from emulator.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TWICE = {"attempts": 2, "schedule": ["1s"], "retry_on": ["any"]}
@@ -92,7 +92,7 @@ async def test_a_50_mb_answer_is_cut_to_an_excerpt(aiohttp_server, registry):
 
 
 async def test_a_store_that_cannot_be_written_is_reported(registry, tmp_path):
-    from emulator.store.sqlite import StoreError
+    from emulator.store import StoreError
 
     bad = tmp_path / "not-a-db"
     bad.write_bytes(b"this is not sqlite" * 100)

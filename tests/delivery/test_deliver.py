@@ -16,7 +16,7 @@ from emulator.delivery.runner import deliver_run
 from emulator.delivery.targets import build_target
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
-from emulator.store.sqlite import Store
+from emulator.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -14,7 +14,7 @@ from emulator.delivery.targets import build_target
 from emulator.errors import Problem
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.testing.receiver import WebhookReceiver
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -14,7 +14,7 @@ from emulator.delivery.targets import build_target
 from emulator.errors import Problem
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
-from emulator.store.sqlite import Store, StoreError
+from emulator.store import Store, StoreError
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LOGINS = "name: logins\nactors: {alice: {}, bob: {}}\nsteps:\n  - login: {actor: alice}\n    repeat: {count: 60, every: 1s}\n  - login: {actor: bob}\n    repeat: {count: 60, every: 1s}\n"
@@ -180,7 +180,7 @@ def test_resume_never_creates_a_store(tmp_path):
 def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
     import sqlite3
 
-    from emulator.store.sqlite import EventRow, Store
+    from emulator.store import EventRow, Store
 
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
@@ -209,7 +209,8 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
 
 
 def test_a_store_another_process_upgraded_meanwhile_is_left_as_it_is(tmp_path):
-    from emulator.store.sqlite import Store, _upgrade_from_1
+    from emulator.store import Store
+    from emulator.store.schema import upgrade_from_1 as _upgrade_from_1
 
     store = Store(tmp_path / "s.db")  # already at the current version
     _upgrade_from_1(store.db)  # what a second process that read version 1 a moment earlier would do

@@ -11,7 +11,7 @@ import pytest
 from emulator.delivery.runner import deliver_run
 from emulator.delivery.targets import build_target
 from emulator.render import load
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.testing.receiver import WebhookReceiver
 
 NOW = datetime.now(UTC).replace(microsecond=0)

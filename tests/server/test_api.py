@@ -9,7 +9,7 @@ from api_helpers import finished, problem
 
 from emulator.server.app import make_app
 from emulator.server.service import Service
-from emulator.store.sqlite import Store
+from emulator.store import Store
 
 
 @pytest.fixture

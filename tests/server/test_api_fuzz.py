@@ -13,7 +13,7 @@ from emulator.server.api import ROUTES
 from emulator.server.app import make_app
 from emulator.server.openapi import openapi
 from emulator.server.service import Service
-from emulator.store.sqlite import Store
+from emulator.store import Store
 from emulator.testing.harness import LoopThread
 from emulator.vendors.registry import Registry
 

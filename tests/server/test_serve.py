@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from emulator.store.sqlite import EventRow, Store
+from emulator.store import EventRow, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from emulator.delivery.config import Config
 from emulator.server.app import make_app
 from emulator.server.service import Service
-from emulator.store.sqlite import Store
+from emulator.store import Store
 
 SECRET = "whsec_" + base64.b64encode(b"a secret of thirty-two bytes....").decode()
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from emulator.delivery.runner import deliver_run
 from emulator.delivery.targets import build_target
 from emulator.render import load
-from emulator.store.sqlite import Store
+from emulator.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -1,0 +1,309 @@
+"""The outbox: runs, and the events and deliveries they owe, written before anything is sent.
+
+A delivery is committed before its first attempt, so a crash or ``kill -9`` can only cause an
+attempt to be repeated, never a delivery to be lost. Finished attempts are recorded in batches,
+each with the deliveries' new state, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from emulator.store.connection import Connection, now_ms
+from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
+
+
+class Outbox(Connection):
+    """Writing runs, events, deliveries and attempts; reading back what is still owed."""
+
+    # runs ---------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_id: str,
+        scenario: str,
+        vendors: Sequence[str],
+        seed: int,
+        targets: dict[str, dict[str, Any]],
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.execute(
+                "INSERT INTO runs (id, scenario, vendors, seed, started_ms, status, options)"
+                " VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (run_id, scenario, ",".join(vendors), seed, now_ms(), json.dumps(options or {})),
+            )
+            cur.executemany(
+                "INSERT INTO targets (run_id, name, config) VALUES (?, ?, ?)",
+                [(run_id, name, json.dumps(config)) for name, config in targets.items()],
+            )
+
+        self._write(work)
+
+    def skip(self, run_id: str, count: int = 1) -> None:
+        """Events the play passed over without storing (an action the IdP refused): still played."""
+        self._write(lambda cur: cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (count, run_id)))
+
+    def play_done(self, run_id: str) -> None:
+        """Every event of the run is stored (or its play cannot go on): resume will not replay it."""
+        self._write(lambda cur: cur.execute("UPDATE runs SET play_done = 1 WHERE id = ?", (run_id,)))
+
+    def finish_run(self, run_id: str, status: str = "finished") -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "UPDATE runs SET finished_ms = ?, status = ? WHERE id = ?", (now_ms(), status, run_id)
+            )
+        )
+
+    def disable_target(self, run_id: str, name: str, reason: str) -> None:
+        self._write(
+            lambda cur: cur.execute(
+                "UPDATE targets SET disabled = ? WHERE run_id = ? AND name = ?", (reason, run_id, name)
+            )
+        )
+
+    # deliveries ----------------------------------------------------------------------------
+
+    def add(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> list[DeliveryRow]:
+        """Store events and their deliveries (target name, ordering key) in one transaction.
+
+        Ids are taken inside the transaction, so two processes sharing a store never collide.
+        """
+
+        def work(cur: sqlite3.Cursor) -> list[DeliveryRow]:
+            event_id = cur.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+            delivery_id = cur.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+            stamp = now_ms()
+            events: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
+            out: list[DeliveryRow] = []
+            for event, routes in batch:
+                event_id += 1
+                events.append(
+                    (
+                        event_id,
+                        run_id,
+                        event.vendor,
+                        event.event_id,
+                        event.type,
+                        event.time_ms,
+                        event.action,
+                        event.actor,
+                        event.error,
+                        event.body,
+                        event.faults,
+                        event.user,
+                        event.user_id,
+                        event.ip,
+                        event.client,
+                    )
+                )
+                for target, key in routes:
+                    delivery_id += 1
+                    rows.append((delivery_id, run_id, event_id, target, key, stamp))
+                    row = DeliveryRow(
+                        delivery_id, run_id, target, event.event_id, event.type, event.time_ms, event.body, key
+                    )
+                    row.event_faults = event.faults
+                    out.append(row)
+            cur.executemany(
+                "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
+                " user, user_id, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                events,
+            )
+            cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))
+            cur.executemany(
+                "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                rows,
+            )
+            return out
+
+        rows = self._write(work)
+        if self.listeners:
+            self._tell_events(run_id, batch)
+        return rows
+
+    def _tell_events(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> None:
+        for event, _ in batch:
+            record = {"run": run_id, "vendor": event.vendor, "event_id": event.event_id, "type": event.type}
+            self._tell("event", {**record, "time_ms": event.time_ms, "actor": event.actor, "error": event.error})
+
+    def record(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
+        """Write finished attempts and the deliveries' new state in one transaction."""
+        stamp = now_ms()
+
+        def work(cur: sqlite3.Cursor) -> None:
+            cur.executemany(
+                "INSERT INTO attempts (delivery, number, at_ms, scenario_ms, duration_ms, status, error,"
+                " response_headers, response_body, next_delay_ms, injected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.delivery,
+                        a.number,
+                        a.at_ms,
+                        a.scenario_ms,
+                        a.duration_ms,
+                        a.status,
+                        a.error,
+                        None if a.response_headers is None else json.dumps(a.response_headers),
+                        a.response_body,
+                        a.next_delay_ms,
+                        a.injected,
+                    )
+                    for a in attempts
+                ],
+            )
+            cur.executemany(
+                "UPDATE deliveries SET status = ?, attempts = ?, elapsed_ms = ?, last_status = ?, last_error = ?,"
+                " updated_ms = ? WHERE id = ?",
+                [(o.status, o.attempts, o.elapsed_ms, o.last_status, o.last_error, stamp, o.delivery) for o in rows],
+            )
+
+        self._write(work)
+        if self.listeners:
+            for a in attempts:
+                record = {"delivery": a.delivery, "number": a.number, "status": a.status, "error": a.error}
+                self._tell("attempt", {**record, "duration_ms": a.duration_ms, "injected": a.injected})
+
+    def pending(self, run_id: str | None = None, page: int = 1000) -> Iterator[DeliveryRow]:
+        """Every pending delivery, oldest first, read a page at a time (memory stays flat)."""
+        after = 0
+        while True:
+            sql = (
+                "SELECT d.id, d.run_id, d.target, e.event_id, e.type, e.time_ms, e.body, d.key, d.attempts,"
+                " d.elapsed_ms, d.base, d.copy_of, d.injected, e.faults"
+                " FROM deliveries d JOIN events e ON e.id = d.event"
+                " WHERE d.status = 'pending' AND d.id > ?"
+            )
+            params: list[Any] = [after]
+            if run_id is not None:
+                sql += " AND d.run_id = ?"
+                params.append(run_id)
+            rows = self.db.execute(sql + " ORDER BY d.id LIMIT ?", (*params, page)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield DeliveryRow(*row)
+            after = rows[-1][0]
+
+    def unfinished_runs(self) -> list[str]:
+        """Runs with pending deliveries, or whose play stopped without finishing (a crash)."""
+        rows = self.db.execute(
+            "SELECT id FROM runs WHERE status = 'running' OR play_done = 0"
+            " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending') ORDER BY started_ms, id"
+        )
+        return [r[0] for r in rows]
+
+    def copies(self, original: DeliveryRow, count: int, note: str) -> list[DeliveryRow]:
+        """Store ``count`` duplicates of a delivery (a fault): the same event, sent again."""
+
+        def work(cur: sqlite3.Cursor) -> list[DeliveryRow]:
+            first = cur.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0] + 1
+            event = cur.execute("SELECT event FROM deliveries WHERE id = ?", (original.id,)).fetchone()[0]
+            stamp = now_ms()
+            cur.executemany(
+                "INSERT INTO deliveries (id, run_id, event, target, key, status, copy_of, injected, updated_ms)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+                [
+                    (first + i, original.run_id, event, original.target, None, original.id, note, stamp)
+                    for i in range(count)
+                ],
+            )
+            o = original
+            return [
+                DeliveryRow(
+                    first + i,
+                    o.run_id,
+                    o.target,
+                    o.event_id,
+                    o.type,
+                    o.time_ms,
+                    o.body,
+                    None,
+                    copy_of=o.id,
+                    event_faults=o.event_faults,
+                )
+                for i in range(count)
+            ]
+
+        return self._write(work)
+
+    def note(self, delivery: int, injected: str, status: str | None = None) -> None:
+        """Record a delivery-level fault (and a final status such as dropped)."""
+        sql = (
+            "UPDATE deliveries SET injected = ?, updated_ms = ?" + (", status = ?" if status else "") + " WHERE id = ?"
+        )
+        params = (injected, now_ms(), status, delivery) if status else (injected, now_ms(), delivery)
+        self._write(lambda cur: cur.execute(sql, params))
+
+    def requeue_failed(
+        self,
+        run_id: str | None = None,
+        deliveries: Sequence[int] = (),
+        since_ms: int | None = None,
+        target: str | None = None,
+    ) -> int:
+        """Mark failed deliveries pending again (a resend keeps the event id); returns how many.
+
+        ``since_ms`` keeps to deliveries that failed at or after that wall-clock time, ``target``
+        to one target's.
+        """
+        where, params = ["status = 'failed'"], []
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if deliveries:
+            where.append(f"id IN ({','.join('?' * len(deliveries))})")
+            params.extend(deliveries)
+        if since_ms is not None:
+            where.append("updated_ms >= ?")
+            params.append(since_ms)
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        clause = " AND ".join(where)
+
+        def work(cur: sqlite3.Cursor) -> int:
+            # a resend means to try again: targets the run disabled take deliveries again
+            cur.execute(
+                "UPDATE targets SET disabled = NULL WHERE disabled IS NOT NULL AND (run_id, name) IN"
+                f" (SELECT run_id, target FROM deliveries WHERE {clause})",
+                params,
+            )
+            return cur.execute(
+                "UPDATE deliveries SET status = 'pending', elapsed_ms = 0, base = attempts, updated_ms = ?"
+                f" WHERE {clause}",
+                (now_ms(), *params),
+            ).rowcount
+
+        return self._write(work)
+
+    def delivery_targets(
+        self, run_id: str, status: str, deliveries: Sequence[int] = (), target: str | None = None
+    ) -> set[str]:
+        """The targets a run's deliveries in ``status`` (of those ids, of that target) go to."""
+        sql = "SELECT DISTINCT target FROM deliveries WHERE run_id = ? AND status = ?"
+        params: list[Any] = [run_id, status]
+        if deliveries:
+            sql += f" AND id IN ({','.join('?' * len(deliveries))})"
+            params.extend(deliveries)
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        return {r[0] for r in self.db.execute(sql, params)}
+
+    def failed_runs(self, since_ms: int | None = None, target: str | None = None) -> list[str]:
+        """Runs with failed deliveries (since a wall-clock time, to one target): what a replay touches."""
+        sql = "SELECT DISTINCT run_id FROM deliveries WHERE status = 'failed'"
+        params: list[Any] = []
+        if since_ms is not None:
+            sql += " AND updated_ms >= ?"
+            params.append(since_ms)
+        if target is not None:
+            sql += " AND target = ?"
+            params.append(target)
+        return [r[0] for r in self.db.execute(sql + " ORDER BY run_id", params)]

@@ -1,0 +1,172 @@
+"""The read queries: what the API, the CLI and the pytest plugin ask of the store.
+
+Each query returns typed rows (``rows.py``). Filters are named by what a person filters on
+(user, type, error, IP address, client, ...); which columns answer each name is decided here,
+so no SQL leaves this package.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+from typing import Any, cast
+
+from emulator.store.connection import Connection
+from emulator.store.rows import (
+    AttemptInfo,
+    DeliveryInfo,
+    DeliveryListing,
+    EventListing,
+    RunDelivery,
+    RunInfo,
+    RunListing,
+    StoredEvent,
+)
+
+# What each event filter matches: a filter with several columns matches a row where any holds the value.
+EVENT_FILTERS: dict[str, tuple[str, ...]] = {
+    "run": ("run_id",),
+    "type": ("type",),
+    "actor": ("actor",),
+    "user": ("actor", "user", "user_id"),  # the scenario's actor name, the email or username, or the user id
+    "error": ("error",),
+    "ip": ("ip",),
+    "client": ("client",),
+    "vendor": ("vendor",),
+}
+DELIVERY_FILTERS: dict[str, tuple[str, ...]] = {"run": ("d.run_id",), "status": ("d.status",), "target": ("d.target",)}
+
+
+def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    keys = [c[0] for c in cur.description]
+    return [dict(zip(keys, row, strict=True)) for row in cur]
+
+
+def _where(filters: Mapping[str, str], columns: Mapping[str, tuple[str, ...]]) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    for name, value in filters.items():
+        names = columns[name]  # a KeyError here is a caller's bug: only known filters come this far
+        where.append("(" + " OR ".join(f"{column} = ?" for column in names) + ")")
+        params.extend([value] * len(names))
+    return where, params
+
+
+class Queries(Connection):
+    """Reading runs, events, deliveries and attempts."""
+
+    def run(self, run_id: str) -> RunInfo | None:
+        cur = self.db.execute(
+            "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status, played, play_done, options"
+            " FROM runs WHERE id = ?",
+            (run_id,),
+        )
+        found = _dicts(cur)
+        if not found:
+            return None
+        info = found[0]
+        info["options"] = json.loads(info["options"])
+        info["vendors"] = info["vendors"].split(",") if info["vendors"] else []
+        return cast(RunInfo, info)
+
+    def runs(self, limit: int = 100) -> list[RunListing]:
+        """The newest runs first."""
+        cur = self.db.execute(
+            "SELECT id AS run, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
+            " ORDER BY started_ms DESC LIMIT ?",
+            (limit,),
+        )
+        return cast(list[RunListing], _dicts(cur))
+
+    def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """A run's targets as stored (with ``disabled`` when the run disabled one)."""
+        rows = self.db.execute("SELECT name, config, disabled FROM targets WHERE run_id = ? ORDER BY rowid", (run_id,))
+        return {name: {**json.loads(config), **({"disabled": off} if off else {})} for name, config, off in rows}
+
+    def counts(self, run_id: str) -> dict[str, int]:
+        """Deliveries by status, and attempts, for one run."""
+        out = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0, "attempts": 0}
+        for status, count, attempts in self.db.execute(
+            "SELECT status, count(*), sum(attempts) FROM deliveries WHERE run_id = ? GROUP BY status", (run_id,)
+        ):
+            out[status] = count
+            out["attempts"] += attempts or 0
+        return out
+
+    def attempts(self, delivery: int) -> list[AttemptInfo]:
+        cur = self.db.execute(
+            "SELECT number, at_ms, scenario_ms, duration_ms, status, error, response_headers, response_body,"
+            " next_delay_ms, injected FROM attempts WHERE delivery = ? ORDER BY number, id",
+            (delivery,),
+        )
+        rows = _dicts(cur)
+        for item in rows:
+            if item["response_headers"] is not None:
+                item["response_headers"] = json.loads(item["response_headers"])
+        return cast(list[AttemptInfo], rows)
+
+    def deliveries(self, run_id: str) -> list[RunDelivery]:
+        cur = self.db.execute(
+            "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
+            " d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ? ORDER BY d.id",
+            (run_id,),
+        )
+        return cast(list[RunDelivery], _dicts(cur))
+
+    def events(self, run_id: str) -> list[StoredEvent]:
+        """A run's events in the order they were played, with their exact bodies."""
+        cur = self.db.execute(
+            "SELECT vendor, event_id, type, time_ms, action, actor, error, body, faults FROM events"
+            " WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        return cast(list[StoredEvent], _dicts(cur))
+
+    def event_page(
+        self,
+        filters: Mapping[str, str],
+        after: int = 0,
+        limit: int = 100,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[EventListing]:
+        """Events after the id ``after``, oldest first, matching ``filters`` (names of ``EVENT_FILTERS``)
+        and a scenario-time range (``since_ms`` included, ``until_ms`` not)."""
+        where, params = _where(filters, EVENT_FILTERS)
+        where.insert(0, "id > ?")
+        params.insert(0, after)
+        if since_ms is not None:
+            where.append("time_ms >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            where.append("time_ms < ?")
+            params.append(until_ms)
+        cur = self.db.execute(
+            "SELECT id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, user, user_id,"
+            f" ip, client FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*params, limit),
+        )
+        return cast(list[EventListing], _dicts(cur))
+
+    def delivery_page(self, filters: Mapping[str, str], after: int = 0, limit: int = 100) -> list[DeliveryListing]:
+        """Deliveries after the id ``after``, oldest first, matching ``filters`` (run, status, target)."""
+        where, params = _where(filters, DELIVERY_FILTERS)
+        where.insert(0, "d.id > ?")
+        params.insert(0, after)
+        cur = self.db.execute(
+            "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status,"
+            f" d.last_error FROM deliveries d JOIN events e ON e.id = d.event WHERE {' AND '.join(where)}"
+            " ORDER BY d.id LIMIT ?",
+            (*params, limit),
+        )
+        return cast(list[DeliveryListing], _dicts(cur))
+
+    def delivery(self, delivery: int) -> DeliveryInfo | None:
+        cur = self.db.execute(
+            "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
+            " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?",
+            (delivery,),
+        )
+        found = _dicts(cur)
+        return cast(DeliveryInfo, found[0]) if found else None
