@@ -18,6 +18,7 @@ from emulator.vendors.registry import Registry
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 VOCAB = vocabulary()
+REGISTRY = Registry()  # compiled once: each example renders with the same catalogs and templates
 WORDS = [*VOCAB.actions, *VOCAB.errors, *VOCAB.actor_fields, "name", "steps", "actors", "wait", "repeat", "alice"]
 
 nasty_text = st.one_of(
@@ -68,7 +69,7 @@ def test_random_parameters_never_crash(doc, action):
         return
     for vendor in vendor_names():
         try:
-            for event in render_events(loaded, vendor, seed=1):
+            for event in render_events(loaded, vendor, seed=1, registry=REGISTRY):
                 json.loads(json.dumps(event.record(), allow_nan=False))
         except EmulatorError as exc:
             assert str(exc)
@@ -98,9 +99,8 @@ def test_hostile_actor_values_round_trip_through_every_vendor(fields, seed):
         ],
     }
     loaded = load_scenario_text(yaml.safe_dump(scenario, allow_unicode=True), "f.yaml")
-    registry = Registry()
-    for vendor in registry.names:
-        for event in render_events(loaded, vendor, seed=seed, registry=registry):
+    for vendor in REGISTRY.names:
+        for event in render_events(loaded, vendor, seed=seed, registry=REGISTRY):
             text = json.dumps(event.body, ensure_ascii=False, allow_nan=False)
             assert json.loads(text) == event.body
             username = loaded.actors["alice"].fields.get("username")  # as YAML read it
