@@ -6,34 +6,29 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from emulator import __version__
-from emulator.delivery.commands import DEFAULT_DB
-from emulator.delivery.retry import preset_names
-from emulator.delivery.signing import SCHEMES
-from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
-from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import EmulatorError, Problem, ScenarioError
-from emulator.play.clock import parse_start
-from emulator.play.player import Player
-from emulator.render import load, render_events
-from emulator.scenario.loader import load_scenario_file
-from emulator.scenario.schema import scenario_schema
-from emulator.vendors.encoding import event_json
-from emulator.vendors.overview import catalog_data, print_catalog
-from emulator.vendors.registry import Registry
+from emulator.store.schema import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from emulator.vendors.registry import Registry
 
 VALIDATE_PLAY_LIMIT = 100_000
 
 
-SCHEMES_HELP = f"signing scheme: {', '.join(SCHEMES)} (default: the vendor's)"
+def _schemes_help() -> str:
+    from emulator.delivery.signing import SCHEMES
+
+    return f"signing scheme: {', '.join(SCHEMES)} (default: the vendor's)"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only ``command``'s own options are built (each pulls in only what it names)."""
     parser = argparse.ArgumentParser(
         prog="idp-emulator",
         description="Play identity-provider scenarios and get each vendor's exact webhook events.",
@@ -41,8 +36,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"idp-emulator {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    for name, (text, options) in _subcommands().items():
+        subparser = sub.add_parser(name, help=text)
+        if options is not None and command in (name, None):
+            options(subparser)
+    return parser
 
-    render = sub.add_parser("render", help="print a scenario's events for one vendor as JSON Lines")
+
+def _subcommands() -> dict[str, tuple[str, Callable[[argparse.ArgumentParser], None] | None]]:
+    return {
+        "render": ("print a scenario's events for one vendor as JSON Lines", _render_options),
+        "validate": ("check scenario files; print file:line:column: message per problem", _validate_options),
+        "catalog": ("vendors, actions, event types and error codes", _catalog_options),
+        "run": ("play a scenario and deliver its events to webhook targets", _run_options),
+        "resume": ("deliver everything still pending in a store (after a crash or a kill)", _resume_options),
+        "resend": ("deliver failed deliveries again (same event ids), then resume", _resend_options),
+        "serve": ("run the emulator as a fake IdP with a REST API on a local port", _serve_options),
+        "listen": ("receive webhooks in the terminal, check signatures, forward to your app", _listen_options),
+        "list": ("list the bundled scenarios", None),
+        "schema": ("print the JSON Schema for scenario files (or emulator.yaml)", _schema_options),
+    }
+
+
+def _render_options(render: argparse.ArgumentParser) -> None:
     render.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
     render.add_argument("--vendor", required=True, help="flip, keycloak, fusionauth, idaas, strivacity, ...")
     render.add_argument("--seed", type=int, default=None, help="same seed, same output (default: random)")
@@ -57,17 +73,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--body-only", action="store_true", help="print only each event's payload")
 
-    validate = sub.add_parser("validate", help="check scenario files; print file:line:column: message per problem")
+
+def _validate_options(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("paths", nargs="+", metavar="PATH", help="scenario files or folders")
     validate.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    catalog = sub.add_parser("catalog", help="vendors, actions, event types and error codes")
+
+def _catalog_options(catalog: argparse.ArgumentParser) -> None:
     catalog.add_argument("--vendor", default=None)
     catalog.add_argument("--json", action="store_true", help="machine-readable output")
     catalog.add_argument("--examples", action="store_true", help="an example payload for each event type")
     catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    run = sub.add_parser("run", help="play a scenario and deliver its events to webhook targets")
+
+def _run_options(run: argparse.ArgumentParser) -> None:
+    from emulator.delivery.retry import preset_names
+    from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
+    from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
+
     run.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
     run.add_argument("--vendor", default=None, help="whose events (default for --target URLs)")
     run.add_argument(
@@ -78,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a URL, or a target's name in --config; repeat to fan out (default: every target in --config)",
     )
     run.add_argument("--secret", default=None, help="signing secret for --target URLs (default: $IDP_EMULATOR_SECRET)")
-    run.add_argument("--signing", default=None, metavar="SCHEME", help=SCHEMES_HELP)
+    run.add_argument("--signing", default=None, metavar="SCHEME", help=_schemes_help())
     run.add_argument(
         "--retry",
         default=None,
@@ -110,14 +133,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    resume = sub.add_parser("resume", help="deliver everything still pending in a store (after a crash or a kill)")
+
+def _resume_options(resume: argparse.ArgumentParser) -> None:
     _store_options(resume)
     resume.add_argument("--run", default=None, help="only this run")
     resume.add_argument("--secret", default=None, help="secret for targets whose secret was not stored")
     resume.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     resume.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    resend = sub.add_parser("resend", help="deliver failed deliveries again (same event ids), then resume")
+
+def _resend_options(resend: argparse.ArgumentParser) -> None:
     _store_options(resend)
     resend.add_argument("--run", default=None, help="only this run")
     resend.add_argument("--since", default=None, metavar="TIME", help="only those that failed since TIME (or 1h ago)")
@@ -129,29 +154,30 @@ def _parser() -> argparse.ArgumentParser:
     resend.add_argument("--json", action="store_true")
     resend.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    serve = sub.add_parser("serve", help="run the emulator as a fake IdP with a REST API on a local port")
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address (default: loopback only)")
     serve.add_argument("--port", type=int, default=8025, help="port (default 8025; 0 picks a free one)")
     serve.add_argument("--db", default=None, metavar="PATH", help=f"SQLite store (default: {DEFAULT_DB})")
     serve.add_argument("--config", default=os.environ.get("IDP_EMULATOR_CONFIG"), metavar="FILE")
     serve.add_argument("--token", default=os.environ.get("IDP_EMULATOR_TOKEN"), help="require Bearer TOKEN on /api/")
 
-    listen = sub.add_parser("listen", help="receive webhooks in the terminal, check signatures, forward to your app")
+
+def _listen_options(listen: argparse.ArgumentParser) -> None:
     listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     listen.add_argument("--port", type=int, default=8026, help="port (default 8026; 0 picks a free one)")
     listen.add_argument("--vendor", default=None, help="read and check webhooks as this vendor's")
     listen.add_argument("--secret", default=os.environ.get("IDP_EMULATOR_SECRET"), help="secret to check signatures")
-    listen.add_argument("--signing", default=None, metavar="SCHEME", help=SCHEMES_HELP)
+    listen.add_argument("--signing", default=None, metavar="SCHEME", help=_schemes_help())
     listen.add_argument("--respond", default=None, metavar="500,500,200", help="answers per event, then 200")
     listen.add_argument("--forward-to", default=None, metavar="URL", help="forward each webhook to your app")
     listen.add_argument("--print-body", action="store_true", help="print each body, indented")
     listen.add_argument("--templates", action="append", default=[], metavar="DIR")
 
-    sub.add_parser("list", help="list the bundled scenarios")
-    schema = sub.add_parser("schema", help="print the JSON Schema for scenario files (or emulator.yaml)")
+
+def _schema_options(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("--config", action="store_true", help="the schema of emulator.yaml instead")
     schema.add_argument("--output", "-o", default=None, help="write to a file instead")
-    return parser
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -167,7 +193,9 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    args = _parser(command if command in _COMMANDS else None).parse_args(words)
     try:
         return _COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -187,6 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
+    from emulator.play.clock import parse_start
+
     seed = args.seed
     start = None
     if args.start:
@@ -205,6 +235,9 @@ def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from emulator.render import load, render_events
+    from emulator.vendors.registry import Registry
+
     registry = Registry(args.templates)
     registry.vendor(args.vendor)  # unknown vendor: say so before loading anything else
     scenario = load(args.scenario)
@@ -216,6 +249,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_only: bool = False) -> int:
     """Stream events as JSON Lines (or indented JSON); returns how many were written."""
+    from emulator.vendors.encoding import event_json
+
     count = 0
     iterator = iter(events)
     while True:
@@ -234,6 +269,9 @@ def write_events(events: Iterable[Any], out: TextIO, pretty: bool = False, body_
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from emulator.scenario.loader import load_scenario_file
+    from emulator.vendors.registry import Registry
+
     registry = Registry(args.templates)
     files: list[Path] = []
     problems: list[str] = []
@@ -263,6 +301,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _dry_run(scenario: Any, registry: Registry) -> None:
     """Play the scenario (bounded) so problems only playing finds are reported too."""
+    from emulator.play.player import Player
     from emulator.vendors.dialect import Dialect
 
     dialects: dict[str, Dialect] = {}
@@ -284,6 +323,9 @@ def _dry_run(scenario: Any, registry: Registry) -> None:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
+    from emulator.vendors.overview import catalog_data, print_catalog
+    from emulator.vendors.registry import Registry
+
     registry = Registry(args.templates)
     data = catalog_data(registry, args.vendor, with_examples=args.examples)
     if args.json:
@@ -296,6 +338,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from emulator.scenario.bundled import bundled_names, resolve_scenario
+    from emulator.scenario.loader import load_scenario_file
 
     for name in bundled_names():
         scenario = load_scenario_file(resolve_scenario(name))
@@ -309,6 +352,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
         document = config_schema_document()
     else:
+        from emulator.scenario.schema import scenario_schema
+
         document = scenario_schema()
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if args.output:

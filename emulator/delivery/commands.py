@@ -23,10 +23,10 @@ from emulator.errors import Problem
 from emulator.play.clock import parse_since, parse_start
 from emulator.render import load
 from emulator.store import Store
+from emulator.store.schema import DEFAULT_DB
 from emulator.vendors.registry import Registry
 
 SECRET_ENV = "IDP_EMULATOR_SECRET"
-DEFAULT_DB = ".idp-emulator/emulator.db"
 
 
 def run_command(args: argparse.Namespace) -> int:

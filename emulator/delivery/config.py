@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 from emulator.errors import Location, Problem, ScenarioError, suggest
 from emulator.scenario.yamlpos import Positions, load_yaml
@@ -90,6 +91,8 @@ def load_config(path: str | Path) -> Config:
 
 def check(data: Any, positions: Positions) -> list[Problem]:
     """Every schema violation as a Problem at its position, most specific first."""
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(config_schema())
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
@@ -103,6 +106,8 @@ def check(data: Any, positions: Positions) -> list[Problem]:
 
 def target_problems(spec: Any) -> list[tuple[str, str]]:
     """What is wrong with one target given as data (through the API): (field, message) pairs."""
+    import jsonschema
+
     schema = config_schema()
     validator = jsonschema.Draft202012Validator({"$ref": "#/$defs/target", "$defs": schema["$defs"]})
     errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
@@ -116,7 +121,7 @@ def target_problems(spec: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: ValidationError) -> str:
     path = _dotted(tuple(error.absolute_path))
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(error.schema.get("properties", {}))

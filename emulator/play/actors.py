@@ -10,20 +10,23 @@ import random
 import re
 import unicodedata
 from functools import cache
-from typing import Any
-
-from faker import Faker
-from faker.config import AVAILABLE_LOCALES
+from typing import TYPE_CHECKING, Any
 
 from emulator.play.ids import uuid4
 from emulator.scenario.model import ActorSpec
+from emulator.scenario.vocabulary import locales
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 DEFAULT_LOCALE = "en_US"
 
 
 def new_faker(locale: str, seed: int | str) -> Faker:
     """A Faker of its own for one run, so runs alive at once in one process never share a generator."""
-    fake = Faker(locale if locale in AVAILABLE_LOCALES else DEFAULT_LOCALE)
+    from faker import Faker
+
+    fake = Faker(locale if locale in locales() else DEFAULT_LOCALE)
     fake.seed_instance(seed)
     for provider in fake.providers:
         if hasattr(provider, "_get_public_networks_and_weights"):
@@ -36,6 +39,8 @@ def _public_networks() -> dict[str, Any]:
     """Faker works out the public IPv4 networks (every range minus the reserved ones) once per
     instance, which costs more than the rest of a run; it depends on nothing random, so the
     result is worked out once per process and handed to each new instance, read-only."""
+    from faker import Faker
+
     provider = next(p for p in Faker(DEFAULT_LOCALE).providers if hasattr(p, "_get_public_networks_and_weights"))
     for address_class in "abc":
         provider._get_public_networks_and_weights(address_class)

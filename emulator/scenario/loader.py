@@ -13,13 +13,11 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
-from faker.config import AVAILABLE_LOCALES
-
 from emulator.delivery.transactions import TYPES
 from emulator.errors import Problem, ScenarioError, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.scenario.model import ActionStep, ActorSpec, Repeat, Scenario, Step, Wait
-from emulator.scenario.vocabulary import Param, vocabulary
+from emulator.scenario.vocabulary import Param, locales, vocabulary
 from emulator.scenario.yamlpos import Path, Positions, load_yaml
 
 TOP_KEYS = {"name", "description", "defaults", "actors", "steps"}
@@ -302,8 +300,8 @@ class _Checker:
         if t == "error" and value not in self.vocab.errors:
             self.unknown("error code", value, self.vocab.errors, path)
             return None
-        if t == "locale" and value not in AVAILABLE_LOCALES:
-            self.unknown("locale", value, AVAILABLE_LOCALES, path)
+        if t == "locale" and value not in locales():
+            self.unknown("locale", value, locales(), path)
             return None
         if t == "actor" and value not in self.actor_names:
             self.unknown("actor", value, self.actor_names, path)

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from faker.config import AVAILABLE_LOCALES
-
 from emulator.delivery.faults import fault_schema
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.delivery.transactions import TYPES_DOC as TRANSACTION_DOC
 from emulator.scenario.durations import MAX_SECONDS
 from emulator.scenario.loader import MAX_REPEAT
-from emulator.scenario.vocabulary import Param, vocabulary
+from emulator.scenario.vocabulary import Param, locales, vocabulary
 
 DURATION = {
     "oneOf": [
@@ -48,7 +46,7 @@ def _param(p: Param, errors: list[str]) -> dict[str, Any]:
     elif p.type == "error":
         schema = {"enum": errors}
     elif p.type == "locale":
-        schema = {"enum": sorted(AVAILABLE_LOCALES)}
+        schema = {"enum": sorted(locales())}
     elif p.type == "lockout":
         schema = dict(LOCKOUT)
     else:

@@ -50,6 +50,15 @@ def _params(raw: dict[str, Any]) -> dict[str, Param]:
 
 
 @cache
+def locales() -> frozenset[str]:
+    """The locales an actor or a scenario may name: Faker's (read when first needed: Faker takes a
+    while to import, and a server answers its first request before any scenario plays)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    return frozenset(AVAILABLE_LOCALES)
+
+
+@cache
 def vocabulary() -> Vocabulary:
     """The vocabulary shipped with the package (read once)."""
     text = resources.files("emulator.scenario").joinpath("vocabulary.yaml").read_text("utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 from emulator.errors import EmulatorError
 
 SCHEMA_VERSION = 2
+DEFAULT_DB = ".idp-emulator/emulator.db"
 TABLES = ("runs", "targets", "events", "deliveries", "attempts", "scenarios", "saved_targets")
 
 SCHEMA = """
@@ -152,8 +153,8 @@ def open_database(path: str, create: bool = True) -> sqlite3.Connection:
         db.execute("PRAGMA busy_timeout=10000")
         if version == 1:
             upgrade_from_1(db)
-        db.executescript(SCHEMA)
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if version < SCHEMA_VERSION:  # one transaction (one sync to disk), and none for a store up to date
+            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: not a usable idp-emulator store ({exc})") from None
     except OSError as exc:

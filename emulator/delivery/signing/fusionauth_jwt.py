@@ -11,8 +11,6 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import jwt
-
 from emulator.delivery.signing.base import VALID, Message, Received, Scheme, Signing, SigningError, Verdict, b64, same
 from emulator.delivery.signing.keys import is_pem, key_algorithm, key_id_for, load_private_key, public_jwk
 
@@ -21,6 +19,8 @@ KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256",
 
 
 def _sign(signing: Signing, m: Message) -> dict[str, str]:
+    import jwt
+
     algorithm = signing.algorithm or "HS256"
     claims = {"request_body_sha256": b64(hashlib.sha256(m.body).digest())}
     headers = {"kid": signing.key_id} if signing.key_id else None
@@ -32,6 +32,8 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
 
 
 def _verify(secrets: Sequence[str], r: Received) -> Verdict:
+    import jwt
+
     token = r.get("X-FusionAuth-Signature-JWT")
     if not token:
         return Verdict(False, "missing X-FusionAuth-Signature-JWT")
@@ -42,6 +44,8 @@ def _verify(secrets: Sequence[str], r: Received) -> Verdict:
 
 
 def _check(token: str, secrets: Sequence[str], body: bytes) -> Verdict:
+    import jwt
+
     alg = jwt.get_unverified_header(token).get("alg", "")
     expected = b64(hashlib.sha256(body).digest())
     for secret in secrets:

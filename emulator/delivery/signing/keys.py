@@ -1,15 +1,14 @@
 """Asymmetric signing keys: which algorithm a PEM key implies, its stable ``kid``, its public JWK.
 
 Keys are read by ``cryptography`` and JWKs written by PyJWT; a JWKS (``/.well-known/jwks.json``)
-publishes only public halves.
+publishes only public halves. Both libraries are imported when a key is first used: most runs sign
+with HMAC alone, and a server answers its first request before it signs anything.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
-
-import jwt
 
 from emulator.delivery.signing.base import SigningError
 
@@ -46,6 +45,7 @@ def key_algorithm(pem: str) -> str:
 
 def public_jwk(private_pem: str, key_id: str) -> dict[str, Any]:
     """The public half of an RSA, EC or EdDSA signing key as a JWK, for ``/.well-known/jwks.json``."""
+    import jwt
     from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
     key = load_private_key(private_pem)
