@@ -207,7 +207,22 @@ def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, 
         spec["ordering"] = args.ordering
     if args.signed_time:
         spec["signed_time"] = args.signed_time
+    tls = _flag_tls(args)
+    if tls:
+        spec["tls"] = tls
     return spec
+
+
+def _flag_tls(args: argparse.Namespace) -> dict[str, Any]:
+    """``--tls-*`` as a target's ``tls``; paths made absolute, so ``resume`` finds them from anywhere."""
+    tls: dict[str, Any] = {}
+    for key in ("ca_file", "client_cert", "client_key"):
+        value = getattr(args, f"tls_{key}", None)
+        if value:
+            tls[key] = os.path.abspath(os.path.expanduser(value))
+    if getattr(args, "tls_no_verify", False):
+        tls["verify"] = False
+    return tls
 
 
 def _secret(args: argparse.Namespace) -> str | None:

@@ -14,10 +14,13 @@ import asyncio
 import socket
 import ssl
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import httptools
 from yarl import URL
+
+from emulator.delivery.tls import default_context
 
 MAX_IDLE = 64  # idle keep-alive connections kept per host
 MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, nginx 75 s)
@@ -49,9 +52,12 @@ class Endpoint:
     head: bytes  # request line and Host header
     label: str  # host:port, for messages
     tls: ssl.SSLContext | None = field(default=None, compare=False)
+    key: tuple[Hashable, ...] = ()  # what a kept-alive connection may be reused for
 
     @classmethod
-    def parse(cls, url: str) -> Endpoint:
+    def parse(cls, url: str, tls: ssl.SSLContext | None = None, tls_key: Hashable = None) -> Endpoint:
+        """``tls``: the context for an https:// URL (default: the system's); ``tls_key`` tells apart
+        connections made with different TLS settings."""
         u = URL(url)
         if u.scheme not in ("http", "https") or not u.raw_host:
             raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
@@ -61,14 +67,18 @@ class Endpoint:
         if u.explicit_port:
             authority += f":{port}"
         head = f"POST {u.raw_path_qs or '/'} HTTP/1.1\r\nHost: {authority}\r\n".encode("ascii")
-        tls = ssl.create_default_context() if u.scheme == "https" else None
-        return cls(u.scheme, host, port, head, f"{host}:{port}", tls)
+        if u.scheme == "https":
+            tls = tls or default_context()
+        else:
+            tls, tls_key = None, None
+        key = (u.scheme, host, port, tls_key)
+        return cls(u.scheme, host, port, head, f"{host}:{port}", tls, key)
 
 
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
-    def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
+    def __init__(self, pool: Pool, key: tuple[Hashable, ...]) -> None:
         self.pool = pool
         self.key = key
         self.transport: asyncio.Transport | None = None
@@ -84,6 +94,7 @@ class _Connection(asyncio.Protocol):
         self.headers_done = False
         self.last_activity = 0.0
         self.idle_since = 0.0
+        self.fresh_tls = False  # a TLS connection whose first request is under way
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -110,6 +121,16 @@ class _Connection(asyncio.Protocol):
             self._finish(keep=False)  # an answer without a length ends when the connection does
         elif isinstance(exc, ConnectionResetError):
             waiter.set_exception(HttpFailure("network", "the connection was reset by the receiver"))
+        elif self.fresh_tls and not self.got_bytes:
+            # TLS 1.3 finishes the client's handshake before the server checks the client's certificate:
+            # a refused certificate shows only as a close
+            waiter.set_exception(
+                HttpFailure(
+                    "network",
+                    "the receiver closed the TLS connection without answering (a receiver that requires a client"
+                    " certificate, or does not accept the one given, does this: see the target's tls.client_cert)",
+                )
+            )
         else:
             waiter.set_exception(HttpFailure("network", "the receiver closed the connection without answering"))
 
@@ -182,6 +203,7 @@ class _Connection(asyncio.Protocol):
             handle.cancel()
             self.waiter = None
             self.parser = None
+            self.fresh_tls = False
 
     def _check(self, read_timeout: float, deadline: float) -> None:
         """Fires when the answer may be overdue: a silence longer than the read timeout, or the cap."""
@@ -199,10 +221,10 @@ class _Connection(asyncio.Protocol):
 
 
 class Pool:
-    """Keep-alive connections per (scheme, host, port), shared by all targets of a run."""
+    """Keep-alive connections per endpoint (host and TLS settings), shared by all targets of a run."""
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = defaultdict(list)
+        self._idle: dict[tuple[Hashable, ...], list[_Connection]] = defaultdict(list)
 
     async def post(
         self,
@@ -215,10 +237,10 @@ class Pool:
     ) -> Response:
         """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + total_timeout
-        key = (endpoint.scheme, endpoint.host, endpoint.port)
-        idle = self._idle[key]
         now = loop.time()
+        deadline = now + total_timeout
+        key = endpoint.key or (endpoint.scheme, endpoint.host, endpoint.port)
+        idle = self._idle[key]
         while idle:
             conn = idle.pop()
             # a connection idle for long may be closing at the receiver's end right now; a POST is
@@ -246,7 +268,7 @@ class Pool:
             conn._close()
         return response
 
-    async def _connect(self, endpoint: Endpoint, key: tuple[str, str, int], timeout: float) -> _Connection:
+    async def _connect(self, endpoint: Endpoint, key: tuple[Hashable, ...], timeout: float) -> _Connection:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
         try:
@@ -270,10 +292,13 @@ class Pool:
             raise HttpFailure("network", f"connection refused by {endpoint.label} (nothing listening?)") from None
         except UnicodeError:
             raise HttpFailure("network", f"cannot resolve host {endpoint.host} (not a valid host name)") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise HttpFailure("network", _untrusted(endpoint, exc)) from None
         except ssl.SSLError as exc:
             raise HttpFailure("network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})") from None
         except OSError as exc:
             raise HttpFailure("network", f"cannot connect to {endpoint.label} ({exc.strerror or exc})") from None
+        conn.fresh_tls = endpoint.tls is not None
         return conn  # asyncio turns Nagle off for TCP: small requests leave at once
 
     def close(self) -> None:
@@ -281,3 +306,12 @@ class Pool:
             for conn in connections:
                 conn._close()
         self._idle.clear()
+
+
+def _untrusted(endpoint: Endpoint, exc: ssl.SSLCertVerificationError) -> str:
+    """Why a certificate was refused, and the setting that would change it."""
+    why = exc.verify_message or exc.reason or str(exc)
+    return (
+        f"TLS handshake with {endpoint.label} failed: its certificate is not trusted ({why}); give the CA that"
+        " signed it as the target's tls.ca_file (or, for a development server only, tls.verify: false)"
+    )

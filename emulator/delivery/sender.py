@@ -45,7 +45,7 @@ class _Prepared:
     __slots__ = ("credentials", "endpoint", "fixed", "total")
 
     def __init__(self, target: Target) -> None:
-        self.endpoint = Endpoint.parse(target.url)
+        self.endpoint = Endpoint.parse(target.url, target.ssl_context, target.tls)
         headers = dict(target.headers)
         fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.fixed = self.endpoint.head + fixed.encode("latin-1")

@@ -1,0 +1,319 @@
+"""The sender over real sockets on loopback: TLS with a CA made here, and mTLS. Every test counts
+requests where they land, at the receiver, not what the client believes it sent."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from emulator.delivery.commands import _flag_tls
+from emulator.delivery.config import load_config
+from emulator.delivery.sender import Result, Sender
+from emulator.delivery.targets import Target, build_target
+from emulator.errors import Problem
+
+WAIT = 5.0  # the longest any event below is waited for: a hang fails the test instead of the suite
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+# certificates made for the test ------------------------------------------------------------------
+
+
+@dataclass
+class Pki:
+    """A CA, a server certificate for 127.0.0.1 signed by it, a client certificate, and a stranger CA."""
+
+    folder: Path
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path
+
+    def server_context(self, client_ca: bool = False) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        if client_ca:  # mTLS: no certificate from this CA, no connection
+            context.load_verify_locations(self.ca)
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _authority(common_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    usage = x509.KeyUsage(True, False, False, False, False, True, True, False, False)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _leaf(
+    ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, common_name: str, server: bool
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if server:
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    purpose = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    builder = builder.add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()), key
+
+
+def _write(path: Path, cert: x509.Certificate | None = None, key: ec.EllipticCurvePrivateKey | None = None) -> Path:
+    data = b""
+    if cert is not None:
+        data += cert.public_bytes(serialization.Encoding.PEM)
+    if key is not None:
+        data += key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    folder = tmp_path_factory.mktemp("pki")
+    ca, ca_key = _authority("test CA")
+    other, _ = _authority("some other CA")
+    server, server_key = _leaf(ca, ca_key, "localhost", server=True)
+    client, client_key = _leaf(ca, ca_key, "webhook client", server=False)
+    return Pki(
+        folder,
+        _write(folder / "ca.pem", ca),
+        _write(folder / "server.pem", server),
+        _write(folder / "server.key", key=server_key),
+        _write(folder / "client.pem", client),
+        _write(folder / "client.key", key=client_key),
+        _write(folder / "other-ca.pem", other),
+    )
+
+
+# servers -------------------------------------------------------------------------------------------
+
+
+class _Server:
+    """A loopback server that, when done, closes the connections it still holds (3.11 has no close_clients)."""
+
+    context: ssl.SSLContext | None = None
+
+    def __init__(self) -> None:
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task] = set()
+
+    async def __aenter__(self):
+        self.server = await asyncio.start_server(self._accept, "127.0.0.1", 0, ssl=self.context)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        for writer in self.writers:
+            writer.close()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        self.writers.add(writer)
+        try:
+            await self._serve(reader, writer)
+        finally:
+            writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    async def _open(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(host, port)
+        self.writers.add(writer)
+        return reader, writer
+
+
+class Receiver(_Server):
+    """A webhook receiver (TLS if given a context) that counts the requests that reach it."""
+
+    def __init__(self, context: ssl.SSLContext | None = None) -> None:
+        super().__init__()
+        self.context = context
+        self.requests: list[bytes] = []
+        self.clients: list[dict | None] = []  # the client certificate of each connection (mTLS)
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}/hooks"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.clients.append(writer.get_extra_info("peercert"))
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(v) for k, _, v in _fields(head) if k == "content-length")
+                self.requests.append(head + await reader.readexactly(length))
+                writer.write(OK)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+
+
+def _fields(head: bytes) -> list[tuple[str, str, str]]:
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return [(k.strip().lower(), sep, v.strip()) for k, sep, v in (line.partition(":") for line in lines if line)]
+
+
+# helpers -------------------------------------------------------------------------------------------
+
+
+def target(registry, url: str, **spec) -> Target:
+    return build_target({"name": "t", "url": url, "vendor": "keycloak", "retry": "none", **spec}, registry)
+
+
+async def send(t: Target, sender: Sender | None = None) -> Result:
+    """One attempt, as a run makes it; the sender is closed after unless the caller keeps it."""
+    own = sender is None
+    sender = sender or Sender()
+    try:
+        return await asyncio.wait_for(sender.attempt(t, "evt-1", b'{"id":"evt-1"}', 1_700_000_000), WAIT)
+    finally:
+        if own:
+            await sender.close()
+
+
+# TLS -----------------------------------------------------------------------------------------------
+
+
+async def test_a_receiver_signed_by_the_targets_ca_file_is_trusted(registry, pki):
+    async with Receiver(pki.server_context()) as receiver:
+        result = await send(target(registry, receiver.url, tls={"ca_file": str(pki.ca)}))
+        assert result.ok and result.status == 200, result.error
+        assert len(receiver.requests) == 1
+
+
+async def test_verify_false_takes_a_certificate_nobody_vouches_for(registry, pki):
+    async with Receiver(pki.server_context()) as receiver:
+        t = target(registry, receiver.url.replace("127.0.0.1", "localhost"), tls={"verify": False})
+        assert "development servers only" in t.notice  # said once per run, loudly
+        result = await send(t)
+        assert result.ok, result.error
+        assert len(receiver.requests) == 1
+
+
+async def test_a_wrong_ca_fails_with_a_reason_and_nothing_arrives(registry, pki):
+    async with Receiver(pki.server_context()) as receiver:
+        for tls in ({"ca_file": str(pki.other_ca)}, None):  # a stranger CA, and the system's store
+            result = await send(target(registry, receiver.url, tls=tls))
+            assert not result.ok and result.failure is not None and result.failure.kind == "network"
+            assert "certificate is not trusted" in (result.error or "")
+            assert "tls.ca_file" in (result.error or "")
+        assert receiver.requests == []
+
+
+async def test_mtls_the_client_certificate_is_shown_and_required(registry, pki):
+    async with Receiver(pki.server_context(client_ca=True)) as receiver:
+        mtls = {"ca_file": str(pki.ca), "client_cert": str(pki.client_cert), "client_key": str(pki.client_key)}
+        result = await send(target(registry, receiver.url, tls=mtls))
+        assert result.ok, result.error
+        assert len(receiver.requests) == 1
+        subject = dict(field[0] for field in receiver.clients[-1]["subject"])
+        assert subject["commonName"] == "webhook client"
+
+        without = await send(target(registry, receiver.url, tls={"ca_file": str(pki.ca)}))
+        assert not without.ok and without.failure is not None and without.failure.kind == "network"
+        assert "client certificate" in (without.error or "")
+        assert len(receiver.requests) == 1  # the one with the certificate, and no other
+
+
+def test_tls_files_that_cannot_work_are_named_before_anything_is_sent(registry, pki, tmp_path):
+    url = "https://127.0.0.1:1/hooks"
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    cases = [
+        ({"ca_file": str(tmp_path / "missing.pem")}, f"tls.ca_file: no file {tmp_path / 'missing.pem'}"),
+        ({"ca_file": str(tmp_path)}, "is a folder, not a file"),
+        ({"ca_file": str(garbage)}, f"{garbage} holds no PEM certificate"),
+        ({"client_cert": str(pki.client_cert), "client_key": str(pki.server_key)}, "does not belong to"),
+        ({"client_cert": str(pki.client_cert)}, f"{pki.client_cert} must hold a PEM certificate and its key"),
+        ({"client_key": str(pki.client_key)}, "give client_cert too"),
+        ({"verify": False, "ca_file": str(pki.ca)}, "give one or the other"),
+    ]
+    for tls, message in cases:
+        with pytest.raises(Problem) as info:
+            target(registry, url, tls=tls)
+        assert str(info.value).startswith("target 't': tls"), str(info.value)
+        assert message in str(info.value)
+    with pytest.raises(Problem, match="the url is http://"):
+        target(registry, "http://127.0.0.1:1/hooks", tls={"verify": False})
+
+
+def test_config_paths_are_next_to_the_file_and_flags_are_absolute(registry, pki, tmp_path, monkeypatch):
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "ca.pem").write_bytes(pki.ca.read_bytes())
+    config = tmp_path / "emulator.yaml"
+    config.write_text(
+        "targets:\n  - name: secure\n    url: https://127.0.0.1:1/hooks\n    vendor: keycloak\n"
+        "    tls: {ca_file: certs/ca.pem}\n  - name: missing\n    url: https://127.0.0.1:1/hooks\n"
+        "    vendor: keycloak\n    tls:\n      client_cert: certs/client.pem\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = load_config(config)
+    secure = build_target(loaded.targets[0], registry, where=loaded.where(0))
+    assert secure.tls.ca_file == str(tmp_path / "certs" / "ca.pem")
+    with pytest.raises(Problem) as info:  # the place in the file, the target and the file
+        build_target(loaded.targets[1], registry, where=loaded.where(1))
+    assert str(info.value) == (
+        f"{config}:10:20: target 'missing': tls.client_cert: no file {tmp_path / 'certs' / 'client.pem'}"
+    )
+
+    class Flags:
+        tls_ca_file, tls_client_cert, tls_client_key, tls_no_verify = "ca.pem", "~/c.pem", None, False
+
+    assert _flag_tls(Flags()) == {"ca_file": str(elsewhere / "ca.pem"), "client_cert": str(Path.home() / "c.pem")}
