@@ -21,6 +21,8 @@ from emulator.delivery.config import load_config
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
+from emulator.server.problems import ApiProblem
+from emulator.server.targets import check_shape
 
 WAIT = 5.0  # the longest any event below is waited for: a hang fails the test instead of the suite
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -317,3 +319,12 @@ def test_config_paths_are_next_to_the_file_and_flags_are_absolute(registry, pki,
         tls_ca_file, tls_client_cert, tls_client_key, tls_no_verify = "ca.pem", "~/c.pem", None, False
 
     assert _flag_tls(Flags()) == {"ca_file": str(elsewhere / "ca.pem"), "client_cert": str(Path.home() / "c.pem")}
+
+
+def test_targets_from_the_api_may_turn_checks_off_but_name_no_files(pki):
+    spec = {"name": "dev", "url": "https://localhost:8443/hooks", "vendor": "keycloak"}
+    check_shape({**spec, "tls": {"verify": False}})
+    for key in ("ca_file", "client_cert", "client_key"):
+        with pytest.raises(ApiProblem) as info:
+            check_shape({**spec, "tls": {"client_cert": str(pki.client_cert), key: str(pki.ca)}}, "targets[0]")
+        assert info.value.status == 422 and "--config file" in info.value.detail
