@@ -3,9 +3,12 @@
 The sender does one thing a million times: POST known bytes and read a short answer. A general
 client spends most of its time on what this never needs (cookies, redirects, proxies, streaming
 uploads), so this one writes each request as one buffer over asyncio and parses the answer with
-httptools (llhttp, the parser Node.js uses). Timeouts are the target's: connect, read (the longest
-silence while waiting for the answer) and a total cap. Nothing here raises for what a receiver
-does: every outcome is a ``Response`` or an ``HttpFailure`` with a reason for people.
+httptools (llhttp, the parser Node.js uses). Timeouts are the target's: connect (TCP and TLS
+handshake), read (the longest silence while waiting for the answer) and total, which covers
+everything from the DNS lookup to the last byte. A request is never written once its total time
+is up: when connecting or the handshake is too slow, the receiver gets nothing, so the retry is no
+duplicate. Nothing here raises for what a receiver does: every outcome is a ``Response`` or an
+``HttpFailure`` with a reason for people.
 """
 
 from __future__ import annotations
@@ -188,6 +191,9 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes, limit: int, read_timeout: float, deadline: float) -> Response:
         loop = asyncio.get_running_loop()
+        if loop.time() >= deadline:  # the last moment to decide: a request written now might be answered too late
+            self._close()
+            raise HttpFailure("timeout", "the total timeout was up before writing the request; nothing was sent")
         self._reset_message()
         self.limit = limit
         self.got_bytes = False
@@ -235,7 +241,11 @@ class Pool:
         total_timeout: float,
         limit: int,
     ) -> Response:
-        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure."""
+        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure.
+
+        ``total_timeout`` runs from this call: DNS, connecting, the TLS handshake, writing and reading
+        all count, and the request is not written once it is up.
+        """
         loop = asyncio.get_running_loop()
         now = loop.time()
         deadline = now + total_timeout
@@ -248,7 +258,7 @@ class Pool:
             if not conn.closed and now - conn.idle_since < MAX_IDLE_SECONDS:
                 return await self._use(conn, request, limit, read_timeout, deadline, idle)
             conn._close()
-        conn = await self._connect(endpoint, key, connect_timeout)
+        conn = await self._connect(endpoint, key, connect_timeout, total_timeout, deadline)
         return await self._use(conn, request, limit, read_timeout, deadline, idle)
 
     async def _use(
@@ -268,13 +278,16 @@ class Pool:
             conn._close()
         return response
 
-    async def _connect(self, endpoint: Endpoint, key: tuple[Hashable, ...], timeout: float) -> _Connection:
+    async def _connect(
+        self, endpoint: Endpoint, key: tuple[Hashable, ...], connect_timeout: float, total: float, deadline: float
+    ) -> _Connection:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
+        left = deadline - loop.time()
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that arrives as
             # the connection fails (a refused port fails at once), and the worker would never stop
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(min(connect_timeout, left)):
                 await loop.create_connection(
                     lambda: conn,
                     endpoint.host,
@@ -283,9 +296,15 @@ class Pool:
                     server_hostname=endpoint.host if endpoint.tls else None,
                 )
         except TimeoutError:
-            raise HttpFailure(
-                "timeout", f"could not connect to {endpoint.label} within {timeout:g} s (connect timeout)"
-            ) from None
+            hop = endpoint.label
+            if connect_timeout <= left:
+                reason = f"could not connect to {hop} within {connect_timeout:g} s (connect timeout)"
+            else:
+                reason = (
+                    f"could not connect to {hop} within the {total:g} s total timeout"
+                    " (DNS, connecting and the TLS handshake count); nothing was sent"
+                )
+            raise HttpFailure("timeout", reason) from None
         except socket.gaierror:
             raise HttpFailure("network", f"cannot resolve host {endpoint.host} (DNS lookup failed)") from None
         except ConnectionRefusedError:

@@ -1,5 +1,6 @@
-"""The sender over real sockets on loopback: TLS with a CA made here, and mTLS. Every test counts
-requests where they land, at the receiver, not what the client believes it sent."""
+"""The sender over real sockets on loopback: TLS with a CA made here, mTLS, and a handshake slower
+than the total timeout. Every test counts requests where they land, at the receiver, not what the
+client believes it sent."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from emulator.delivery.commands import _flag_tls
 from emulator.delivery.config import load_config
+from emulator.delivery.http import Endpoint, HttpFailure, Pool
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
@@ -205,9 +207,41 @@ class Receiver(_Server):
             pass
 
 
+class SlowFront(_Server):
+    """Accepts a connection at once, then waits ``delay`` seconds before passing it on to ``port``:
+    to the client, a receiver whose TLS handshake takes that long."""
+
+    def __init__(self, port: int, delay: float) -> None:
+        super().__init__()
+        self.upstream = port
+        self.delay = delay
+        self.done = asyncio.Event()  # set when a connection was passed on and has ended
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}/hooks"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(self.delay)  # the receiver's slowness, not the test's: the test waits on `done`
+        up_reader, up_writer = await self._open("127.0.0.1", self.upstream)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        self.done.set()
+
+
 def _fields(head: bytes) -> list[tuple[str, str, str]]:
     lines = head.decode("latin-1").split("\r\n")[1:]
     return [(k.strip().lower(), sep, v.strip()) for k, sep, v in (line.partition(":") for line in lines if line)]
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
 
 
 # helpers -------------------------------------------------------------------------------------------
@@ -328,3 +362,42 @@ def test_targets_from_the_api_may_turn_checks_off_but_name_no_files(pki):
         with pytest.raises(ApiProblem) as info:
             check_shape({**spec, "tls": {"client_cert": str(pki.client_cert), key: str(pki.ca)}}, "targets[0]")
         assert info.value.status == 422 and "--config file" in info.value.detail
+
+
+# the total timeout ----------------------------------------------------------------------------------
+
+
+async def test_a_handshake_slower_than_the_total_timeout_sends_nothing(registry, pki):
+    async with Receiver(pki.server_context()) as receiver, SlowFront(receiver.port, delay=2.0) as front:
+        t = target(registry, front.url, tls={"ca_file": str(pki.ca)}, timeouts={"connect": "10s", "total": "1s"})
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        result = await send(t)
+        assert loop.time() - began < 1.5
+        assert not result.ok and result.failure is not None and result.failure.kind == "timeout"
+        assert "1 s total timeout" in (result.error or "") and "nothing was sent" in (result.error or "")
+        await asyncio.wait_for(front.done.wait(), WAIT)  # the handshake went on, late, to the receiver
+        assert receiver.requests == []
+
+
+async def test_the_connect_timeout_covers_the_tls_handshake(registry, pki):
+    async with Receiver(pki.server_context()) as receiver, SlowFront(receiver.port, delay=2.0) as front:
+        t = target(registry, front.url, tls={"ca_file": str(pki.ca)}, timeouts={"connect": "200ms", "total": "5s"})
+        result = await send(t)
+        assert result.failure is not None and result.failure.kind == "timeout"
+        assert "within 0.2 s (connect timeout)" in (result.error or "")
+        assert receiver.requests == []
+
+
+async def test_a_request_is_never_written_after_its_deadline():
+    async with Receiver() as receiver:
+        pool = Pool()
+        endpoint = Endpoint.parse(receiver.url)
+        loop = asyncio.get_running_loop()
+        conn = await pool._connect(endpoint, endpoint.key, 1.0, 1.0, loop.time() + 1.0)
+        with pytest.raises(HttpFailure, match="nothing was sent") as info:  # connected, but the time is up
+            await conn.exchange(endpoint.head + b"Content-Length: 0\r\n\r\n", 4096, 1.0, loop.time())
+        assert info.value.kind == "timeout" and conn.closed
+        response = await pool.post(endpoint, endpoint.head + b"Content-Length: 0\r\n\r\n", 1.0, 1.0, 1.0, 4096)
+        assert response.status == 200 and len(receiver.requests) == 1  # only the request made in time
+        pool.close()
