@@ -121,7 +121,11 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             return
         if self.headers_done and self.status >= 200:
-            self._finish(keep=False)  # an answer without a length ends when the connection does
+            short = self._cut_short()
+            if short:
+                waiter.set_exception(HttpFailure("network", short))
+            else:
+                self._finish(keep=False)  # an answer without a length ends when the connection does
         elif isinstance(exc, ConnectionResetError):
             waiter.set_exception(HttpFailure("network", "the connection was reset by the receiver"))
         elif self.fresh_tls and not self.got_bytes:
@@ -169,6 +173,31 @@ class _Connection(asyncio.Protocol):
         self.chunks = []
         self.size = 0
         self.headers_done = False
+
+    def _cut_short(self) -> str:
+        """Why an answer whose connection closed before its end is not an answer ("" when unsized).
+
+        Called only before the message completed: a Content-Length or a chunked body promised more.
+        """
+        length = encoding = None
+        for key, value in self.headers.items():
+            lower = key.lower()
+            if lower == "content-length":
+                length = value
+            elif lower == "transfer-encoding":
+                encoding = value
+        if encoding is not None and "chunked" in encoding.lower():
+            return (
+                f"connection closed after {self.size} body bytes, before the chunked answer (HTTP {self.status}) ended"
+            )
+        if length is not None:
+            try:
+                expected = int(length.split(",")[0])
+            except ValueError:
+                expected = None
+            if expected is not None and self.size < expected:
+                return f"connection closed after {self.size} of {expected} body bytes (HTTP {self.status} cut short)"
+        return ""
 
     def _finish(self, keep: bool) -> None:
         waiter = self.waiter

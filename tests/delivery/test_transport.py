@@ -1,6 +1,6 @@
-"""The sender over real sockets on loopback: TLS with a CA made here, mTLS, and a handshake slower
-than the total timeout. Every test counts requests where they land, at the receiver, not what the
-client believes it sent."""
+"""The sender over real sockets on loopback: TLS with a CA made here, mTLS, a handshake slower than
+the total timeout, and an answer cut short. Every test counts requests where they land, at the
+receiver, not what the client believes it sent."""
 
 from __future__ import annotations
 
@@ -401,3 +401,55 @@ async def test_a_request_is_never_written_after_its_deadline():
         response = await pool.post(endpoint, endpoint.head + b"Content-Length: 0\r\n\r\n", 1.0, 1.0, 1.0, 4096)
         assert response.status == 200 and len(receiver.requests) == 1  # only the request made in time
         pool.close()
+
+
+# answers cut short ---------------------------------------------------------------------------------
+
+
+async def _answer_then_close(answer: bytes, limit: int = 4096) -> HttpFailure | bytes:
+    """Post once to a server that reads the request, writes ``answer`` and closes."""
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    endpoint = Endpoint.parse(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hooks")
+    try:
+        response = await Pool().post(endpoint, endpoint.head + b"Content-Length: 0\r\n\r\n", 1.0, 2.0, 3.0, limit)
+        return response.body
+    except HttpFailure as exc:
+        return exc
+    finally:
+        server.close()
+        assert len(received) == 1
+
+
+async def test_a_body_shorter_than_its_content_length_is_a_network_failure(registry):
+    short = await _answer_then_close(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+    assert isinstance(short, HttpFailure) and short.kind == "network"
+    assert short.reason == "connection closed after 10 of 100 body bytes (HTTP 200 cut short)"
+
+    chunked = await _answer_then_close(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+    assert isinstance(chunked, HttpFailure) and "before the chunked answer (HTTP 200) ended" in chunked.reason
+
+    # beyond the excerpt limit the rest is never read, so a long answer cut short is still an answer
+    long = await _answer_then_close(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"y" * 8192, limit=4096)
+    assert long == b"y" * 4096
+
+    unsized = await _answer_then_close(b"HTTP/1.0 200 OK\r\n\r\nuntil the end")  # ends when the connection does
+    assert unsized == b"until the end"
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    result = await send(target(registry, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hooks"))
+    server.close()
+    assert not result.ok and result.status is None and result.failure is not None
+    assert result.failure.kind == "network" and "10 of 100 body bytes" in (result.error or "")
