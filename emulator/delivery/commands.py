@@ -16,6 +16,7 @@ from yarl import URL
 
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
@@ -41,6 +42,9 @@ def run_command(args: argparse.Namespace) -> int:
     for target in targets:
         if target.notice:
             print(f"target {target.name!r}: {target.notice}", file=sys.stderr)
+        proxy = proxy_for(target.url)  # a proxy variable that cannot be used stops the run here, not per attempt
+        if proxy is not None:
+            print(f"target {target.name!r}: through the proxy {proxy.label} ({proxy.variable})", file=sys.stderr)
     title = f"{scenario.name} (seed {seed})"
 
     def play(store: Store, watch: Callable[[Dispatcher], None]) -> Awaitable[Summary]:

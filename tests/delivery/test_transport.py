@@ -1,10 +1,11 @@
-"""The sender over real sockets on loopback: TLS with a CA made here, mTLS, a handshake slower than
-the total timeout, and an answer cut short. Every test counts requests where they land, at the
-receiver, not what the client believes it sent."""
+"""The sender over real sockets on loopback: TLS with a CA made here, mTLS, a CONNECT proxy, a
+handshake slower than the total timeout, and an answer cut short. Every test counts requests where
+they land, at the receiver, not what the client believes it sent."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import ipaddress
 import ssl
@@ -16,10 +17,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from yarl import URL
 
 from emulator.delivery.commands import _flag_tls
 from emulator.delivery.config import load_config
-from emulator.delivery.http import Endpoint, HttpFailure, Pool
+from emulator.delivery.http import Endpoint, HttpFailure, Pool, ProxyError, proxy_for
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
@@ -27,6 +29,7 @@ from emulator.server.problems import ApiProblem
 from emulator.server.targets import check_shape
 
 WAIT = 5.0  # the longest any event below is waited for: a hang fails the test instead of the suite
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "REQUEST_METHOD")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -131,6 +134,14 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     )
 
 
+@pytest.fixture(autouse=True)
+def no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The machine's own proxy settings (either case) must not decide where these requests go."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 # servers -------------------------------------------------------------------------------------------
 
 
@@ -207,6 +218,46 @@ class Receiver(_Server):
             pass
 
 
+class ConnectProxy(_Server):
+    """An HTTP proxy: CONNECT tunnels (counted) and absolute-form requests (counted), bytes piped as they come."""
+
+    def __init__(self, credentials: str = "") -> None:
+        super().__init__()
+        self.credentials = credentials  # user:password it insists on, if any
+        self.connects: list[str] = []  # host:port of each tunnel opened
+        self.forwarded: list[str] = []  # the absolute URL of each plain request
+        self.authorizations: list[str | None] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        method, target, _ = head.split(b"\r\n", 1)[0].decode().split(" ", 2)
+        fields = {k: v for k, _, v in _fields(head)}
+        self.authorizations.append(fields.get("proxy-authorization"))
+        if self.credentials and fields.get("proxy-authorization") != _basic(self.credentials):
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n\r\n")
+            return
+        if method == "CONNECT":
+            self.connects.append(target)
+            host, port = target.rsplit(":", 1)
+            up_reader, up_writer = await self._open(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+        else:  # absolute form: pass it on in origin form, without the proxy's own header
+            self.forwarded.append(target)
+            url = URL(target)
+            up_reader, up_writer = await self._open(url.host or "", url.port or 80)
+            lines = head.split(b"\r\n")
+            lines[0] = f"{method} {url.raw_path_qs} HTTP/1.1".encode()
+            up_writer.write(b"\r\n".join(line for line in lines if not line.lower().startswith(b"proxy-")))
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
 class SlowFront(_Server):
     """Accepts a connection at once, then waits ``delay`` seconds before passing it on to ``port``:
     to the client, a receiver whose TLS handshake takes that long."""
@@ -231,6 +282,10 @@ class SlowFront(_Server):
 def _fields(head: bytes) -> list[tuple[str, str, str]]:
     lines = head.decode("latin-1").split("\r\n")[1:]
     return [(k.strip().lower(), sep, v.strip()) for k, sep, v in (line.partition(":") for line in lines if line)]
+
+
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -453,3 +508,62 @@ async def test_a_body_shorter_than_its_content_length_is_a_network_failure(regis
     server.close()
     assert not result.ok and result.status is None and result.failure is not None
     assert result.failure.kind == "network" and "10 of 100 body bytes" in (result.error or "")
+
+
+# proxies -------------------------------------------------------------------------------------------
+
+
+async def test_an_https_target_goes_through_the_proxys_connect_tunnel(registry, pki, monkeypatch):
+    async with Receiver(pki.server_context()) as receiver, ConnectProxy("me:s3cret") as proxy:
+        proxy_url = URL(proxy.url).with_user("me").with_password("s3cret")
+        monkeypatch.setenv("HTTPS_PROXY", str(proxy_url))
+        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # not for https:// targets
+        t = target(registry, receiver.url, tls={"ca_file": str(pki.ca)}, headers={"X-Echo": "1"})
+        sender = Sender()
+        try:
+            first, second = await send(t, sender), await send(t, sender)
+        finally:
+            await sender.close()
+        assert first.ok and second.ok, (first.error, second.error)
+        assert proxy.connects == [f"127.0.0.1:{receiver.port}"]  # one tunnel, kept alive for both
+        assert proxy.authorizations == [_basic("me:s3cret")]
+        assert len(receiver.requests) == 2  # TLS end to end: the proxy saw no request, only bytes
+        assert b"Proxy-Authorization" not in receiver.requests[0]
+
+
+async def test_an_http_target_goes_to_the_proxy_in_absolute_form(registry, monkeypatch):
+    async with Receiver() as receiver, ConnectProxy() as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        result = await send(target(registry, receiver.url))
+        assert result.ok, result.error
+        assert proxy.forwarded == [receiver.url] and proxy.connects == []
+        assert len(receiver.requests) == 1
+
+
+async def test_no_proxy_goes_direct(registry, pki, monkeypatch):
+    async with Receiver(pki.server_context()) as receiver, ConnectProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        for bypass in ("127.0.0.1", f"localhost,.example.com,127.0.0.1:{receiver.port}", "*"):
+            monkeypatch.setenv("NO_PROXY", bypass)
+            result = await send(target(registry, receiver.url, tls={"ca_file": str(pki.ca)}))
+            assert result.ok, result.error
+        assert proxy.connects == [] and proxy.authorizations == []
+        assert len(receiver.requests) == 3
+
+
+async def test_a_proxy_that_wants_credentials_is_a_failure_that_says_so(registry, pki, monkeypatch):
+    async with Receiver(pki.server_context()) as receiver, ConnectProxy("me:s3cret") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        result = await send(target(registry, receiver.url, tls={"ca_file": str(pki.ca)}))
+        assert not result.ok and result.failure is not None and result.failure.kind == "network"
+        assert "407" in (result.error or "") and "http://user:password@host:port" in (result.error or "")
+        assert receiver.requests == []
+
+
+async def test_a_proxy_this_client_cannot_use_is_not_ignored(registry, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://me:s3cret@127.0.0.1:1080")
+    with pytest.raises(ProxyError, match="only http:// proxies") as info:
+        proxy_for("https://127.0.0.1:8443/hooks")
+    assert "s3cret" not in str(info.value)
+    result = await send(target(registry, "https://127.0.0.1:8443/hooks"))
+    assert not result.ok and "only http:// proxies" in (result.error or "")
