@@ -29,7 +29,6 @@ from emulator.server.problems import ApiProblem
 from emulator.server.targets import check_shape
 
 WAIT = 5.0  # the longest any event below is waited for: a hang fails the test instead of the suite
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "REQUEST_METHOD")
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
@@ -132,14 +131,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         _write(folder / "client.key", key=client_key),
         _write(folder / "other-ca.pem", other),
     )
-
-
-@pytest.fixture(autouse=True)
-def no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The machine's own proxy settings (either case) must not decide where these requests go."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 # servers -------------------------------------------------------------------------------------------
