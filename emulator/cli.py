@@ -124,6 +124,17 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         default=None,
         help="time in signed headers: the attempt's scenario time (default) or now (for tolerance checks)",
     )
+    tls = run.add_argument_group("TLS for --target https:// URLs (in --config: a target's tls)")
+    tls.add_argument("--tls-ca-file", default=None, metavar="PEM", help="trust these CAs instead of the system's")
+    tls.add_argument(
+        "--tls-no-verify",
+        action="store_true",
+        help="check no certificate or host name: for development servers with a self-signed certificate ONLY",
+    )
+    tls.add_argument(
+        "--tls-client-cert", default=None, metavar="PEM", help="client certificate (mTLS); may hold the key"
+    )
+    tls.add_argument("--tls-client-key", default=None, metavar="PEM", help="its unencrypted key, if in another file")
     run.add_argument("--seed", type=int, default=None, help="same seed, same events (default: random)")
     run.add_argument("--start", default=None, help="scenario start time, ISO 8601 (default: now)")
     _store_options(run)

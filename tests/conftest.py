@@ -20,6 +20,18 @@ def registry() -> Registry:
     return Registry()
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "all_proxy", "REQUEST_METHOD")
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sender honours HTTP(S)_PROXY: the machine's own settings (either case) must not send the
+    suite's loopback requests to a proxy. A test that wants a proxy sets one itself."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def vendor_names() -> list[str]:
     return Registry().names
 

@@ -16,6 +16,7 @@ from yarl import URL
 
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
@@ -41,6 +42,9 @@ def run_command(args: argparse.Namespace) -> int:
     for target in targets:
         if target.notice:
             print(f"target {target.name!r}: {target.notice}", file=sys.stderr)
+        proxy = proxy_for(target.url)  # a proxy variable that cannot be used stops the run here, not per attempt
+        if proxy is not None:
+            print(f"target {target.name!r}: through the proxy {proxy.label} ({proxy.variable})", file=sys.stderr)
     title = f"{scenario.name} (seed {seed})"
 
     def play(store: Store, watch: Callable[[Dispatcher], None]) -> Awaitable[Summary]:
@@ -207,7 +211,22 @@ def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, 
         spec["ordering"] = args.ordering
     if args.signed_time:
         spec["signed_time"] = args.signed_time
+    tls = _flag_tls(args)
+    if tls:
+        spec["tls"] = tls
     return spec
+
+
+def _flag_tls(args: argparse.Namespace) -> dict[str, Any]:
+    """``--tls-*`` as a target's ``tls``; paths made absolute, so ``resume`` finds them from anywhere."""
+    tls: dict[str, Any] = {}
+    for key in ("ca_file", "client_cert", "client_key"):
+        value = getattr(args, f"tls_{key}", None)
+        if value:
+            tls[key] = os.path.abspath(os.path.expanduser(value))
+    if getattr(args, "tls_no_verify", False):
+        tls["verify"] = False
+    return tls
 
 
 def _secret(args: argparse.Namespace) -> str | None:

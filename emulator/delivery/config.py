@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import ValidationError
 
+from emulator.delivery.tls import absolute_paths
 from emulator.errors import Location, Problem, ScenarioError, suggest
 from emulator.scenario.yamlpos import Positions, load_yaml
 
@@ -78,9 +79,11 @@ def load_config(path: str | Path) -> Config:
             problems.append(Problem(f"duplicate target name {name!r}", positions.at(("targets", i, "name"))))
     if problems:
         raise ConfigError(problems)
+    folder = Path(path).resolve().parent  # files a target names are found next to the config, wherever it runs
+    targets = [{**t, "tls": absolute_paths(t["tls"], folder)} if "tls" in t else t for t in data.get("targets", [])]
     return Config(
         file=file,
-        targets=list(data.get("targets", [])),
+        targets=targets,
         store=data.get("store"),
         time_scale=data.get("time_scale"),
         templates=list(data.get("templates", [])),
@@ -134,6 +137,10 @@ def _message(error: ValidationError) -> str:
         # say what was expected instead of jsonschema's "is not valid under any of the given schemas"
         hint = error.schema.get("description") or "see emulator.schema.json"
         return f"{path}: {error.instance!r} is not valid here; {hint}"
+    if error.validator == "dependentRequired" and isinstance(error.instance, dict):
+        needs = {k: [d for d in v if d not in error.instance] for k, v in error.validator_value.items()}
+        key, missing = next((k, v) for k, v in needs.items() if k in error.instance and v)
+        return f"{path}: {key} needs {' and '.join(missing)} too"
     if error.validator == "required":
         return f"{path}: {error.message.replace(' is a required property', '')} is required"
     return f"{path}: {error.message}"

@@ -14,6 +14,7 @@ from emulator.delivery.faults import fault_schema
 from emulator.delivery.retry import CLASSES, SHORTHANDS, preset_names
 from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
+from emulator.delivery.tls import tls_schema
 from emulator.delivery.transactions import TYPES, TYPES_DOC
 
 DURATION = {
@@ -164,6 +165,7 @@ def _target() -> dict[str, Any]:
                 "description": "Time in signed headers (webhook-timestamp, created): " + _choices(SIGNED_TIMES),
             },
             "ordering": {"enum": list(ORDERINGS), "description": _choices(ORDERINGS)},
+            "tls": {"$ref": "#/$defs/tls"},
         },
     }
 
@@ -203,5 +205,11 @@ def config_schema_document() -> dict[str, Any]:
             },
             "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
         },
-        "$defs": {"duration": DURATION, "target": _target(), "signing": _signing(), "retry": _retry()},
+        "$defs": {
+            "duration": DURATION,
+            "target": _target(),
+            "signing": _signing(),
+            "retry": _retry(),
+            "tls": tls_schema(),
+        },
     }

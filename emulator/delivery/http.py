@@ -1,26 +1,40 @@
 """A lean HTTP/1.1 client for webhook POSTs: keep-alive connections, bounded reads, plain reasons.
 
 The sender does one thing a million times: POST known bytes and read a short answer. A general
-client spends most of its time on what this never needs (cookies, redirects, proxies, streaming
-uploads), so this one writes each request as one buffer over asyncio and parses the answer with
-httptools (llhttp, the parser Node.js uses). Timeouts are the target's: connect, read (the longest
-silence while waiting for the answer) and a total cap. Nothing here raises for what a receiver
-does: every outcome is a ``Response`` or an ``HttpFailure`` with a reason for people.
+client spends most of its time on what this never needs (cookies, redirects, streaming uploads),
+so this one writes each request as one buffer over asyncio and parses the answer with httptools
+(llhttp, the parser Node.js uses). Timeouts are the target's: connect (TCP and TLS handshake),
+read (the longest silence while waiting for the answer) and total, which covers everything from
+the DNS lookup to the last byte. A request is never written once its total time is up: when
+connecting or the handshake is too slow, the receiver gets nothing, so the retry is no duplicate.
+
+A proxy named by ``HTTP_PROXY`` / ``HTTPS_PROXY`` (``NO_PROXY`` excepted, as curl and Python's
+urllib read them) is used the standard way: an https:// target through a ``CONNECT`` tunnel, so
+TLS still runs end to end with the target's own settings; an http:// target as an absolute-form
+request to the proxy. Nothing here raises for what a receiver or a proxy does: every outcome is a
+``Response`` or an ``HttpFailure`` with a reason for people.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import ssl
+import urllib.request
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import httptools
 from yarl import URL
 
+from emulator.delivery.tls import default_context
+from emulator.errors import EmulatorError
+
 MAX_IDLE = 64  # idle keep-alive connections kept per host
 MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, nginx 75 s)
+MAX_PROXY_ANSWER = 16_384  # the head of a proxy's answer to CONNECT, at most
 
 
 class HttpFailure(Exception):
@@ -32,11 +46,69 @@ class HttpFailure(Exception):
         self.reason = reason
 
 
+class ProxyError(EmulatorError):
+    """A proxy variable this client cannot use (a SOCKS or https:// proxy, a URL that is not one)."""
+
+
 @dataclass(slots=True)
 class Response:
     status: int
     headers: dict[str, str]
     body: bytes  # at most ``limit`` bytes: the rest of a long answer is never read
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """An HTTP proxy from the environment: where it listens and the credentials its URL carried."""
+
+    host: str
+    port: int
+    authorization: str  # the Proxy-Authorization value ("Basic ..."), or "" for none
+    variable: str  # where it came from (HTTPS_PROXY), for messages
+    password: str = field(default="", repr=False)  # kept out of anything recorded
+
+    @property
+    def label(self) -> str:
+        """host:port, for messages: never the credentials."""
+        return f"{self.host}:{self.port}"
+
+
+def proxy_for(url: str) -> Proxy | None:
+    """The proxy the environment names for ``url``, or None to connect directly.
+
+    ``http_proxy`` / ``https_proxy`` (either case; lowercase wins, and ``HTTP_PROXY`` is ignored in
+    a CGI request, as urllib does) and ``no_proxy`` (host names, domain suffixes, ``host:port``,
+    ``*``; no CIDR ranges) are read with urllib's own rules, so the emulator agrees with Python's
+    other clients. Raises ProxyError for a proxy this client cannot use, rather than ignore it.
+    """
+    u = URL(url)
+    proxies = urllib.request.getproxies_environment()
+    value = proxies.get(u.scheme or "")
+    if not value or not u.raw_host:
+        return None
+    host = u.raw_host
+    port = u.port or (443 if u.scheme == "https" else 80)
+    named = f"[{host}]" if ":" in host else host
+    if any(urllib.request.proxy_bypass_environment(h, proxies) for h in (f"{named}:{port}", host)):
+        return None
+    variable = f"{u.scheme.upper()}_PROXY"
+    try:
+        proxy = URL(value if "://" in value else f"http://{value}")
+        proxy_host = proxy.raw_host
+    except (ValueError, TypeError):
+        # not the value itself: it may carry a password
+        raise ProxyError(f"{variable} is not a proxy URL such as http://proxy.example:3128") from None
+    if proxy.scheme != "http" or not proxy_host:
+        shown = f"{proxy.scheme}://{proxy_host or ''}" + (f":{proxy.port}" if proxy.explicit_port else "")
+        raise ProxyError(
+            f"{variable}: the proxy {shown} cannot be used; only http:// proxies are supported"
+            " (an https:// target still gets TLS end to end through an http:// proxy's CONNECT tunnel)"
+        )
+    authorization = ""
+    if proxy.user is not None:
+        pair = f"{proxy.user}:{proxy.password or ''}".encode()
+        authorization = "Basic " + base64.b64encode(pair).decode("ascii")
+    return Proxy(proxy_host, proxy.port or 80, authorization, variable, proxy.password or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +118,18 @@ class Endpoint:
     scheme: str
     host: str
     port: int
-    head: bytes  # request line and Host header
+    head: bytes  # request line and Host header (and Proxy-Authorization through an http:// proxy)
     label: str  # host:port, for messages
     tls: ssl.SSLContext | None = field(default=None, compare=False)
+    proxy: Proxy | None = None
+    key: tuple[Hashable, ...] = ()  # what a kept-alive connection may be reused for
 
     @classmethod
-    def parse(cls, url: str) -> Endpoint:
+    def parse(
+        cls, url: str, tls: ssl.SSLContext | None = None, tls_key: Hashable = None, proxy: Proxy | None = None
+    ) -> Endpoint:
+        """``tls``: the context for an https:// URL (default: the system's); ``tls_key`` tells apart
+        connections made with different TLS settings; ``proxy``: go through it (see ``proxy_for``)."""
         u = URL(url)
         if u.scheme not in ("http", "https") or not u.raw_host:
             raise ValueError(f"expected an http:// or https:// URL with a host, got {url!r}")
@@ -60,15 +138,33 @@ class Endpoint:
         authority = f"[{host}]" if ":" in host else host
         if u.explicit_port:
             authority += f":{port}"
-        head = f"POST {u.raw_path_qs or '/'} HTTP/1.1\r\nHost: {authority}\r\n".encode("ascii")
-        tls = ssl.create_default_context() if u.scheme == "https" else None
-        return cls(u.scheme, host, port, head, f"{host}:{port}", tls)
+        target = u.raw_path_qs or "/"
+        extra = ""
+        if proxy is not None and u.scheme == "http":  # absolute form: the proxy forwards it
+            target = f"http://{authority}{target}"
+            if proxy.authorization:
+                extra = f"Proxy-Authorization: {proxy.authorization}\r\n"
+        head = f"POST {target} HTTP/1.1\r\nHost: {authority}\r\n{extra}".encode("ascii")
+        if u.scheme == "https":
+            tls = tls or default_context()
+        else:
+            tls, tls_key = None, None
+        proxy_key = (proxy.host, proxy.port, proxy.authorization) if proxy else None
+        key = (u.scheme, host, port, tls_key, proxy_key)
+        return cls(u.scheme, host, port, head, f"{host}:{port}", tls, proxy, key)
+
+    def connect_request(self) -> bytes:
+        """The CONNECT request that opens a tunnel to this endpoint through its proxy."""
+        assert self.proxy is not None
+        authority = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        auth = f"Proxy-Authorization: {self.proxy.authorization}\r\n" if self.proxy.authorization else ""
+        return f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{auth}\r\n".encode("ascii")
 
 
 class _Connection(asyncio.Protocol):
     """One TCP (or TLS) connection carrying one request at a time."""
 
-    def __init__(self, pool: Pool, key: tuple[str, str, int]) -> None:
+    def __init__(self, pool: Pool, key: tuple[Hashable, ...]) -> None:
         self.pool = pool
         self.key = key
         self.transport: asyncio.Transport | None = None
@@ -84,6 +180,7 @@ class _Connection(asyncio.Protocol):
         self.headers_done = False
         self.last_activity = 0.0
         self.idle_since = 0.0
+        self.fresh_tls = False  # a TLS connection whose first request is under way
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -107,9 +204,23 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             return
         if self.headers_done and self.status >= 200:
-            self._finish(keep=False)  # an answer without a length ends when the connection does
+            short = self._cut_short()
+            if short:
+                waiter.set_exception(HttpFailure("network", short))
+            else:
+                self._finish(keep=False)  # an answer without a length ends when the connection does
         elif isinstance(exc, ConnectionResetError):
             waiter.set_exception(HttpFailure("network", "the connection was reset by the receiver"))
+        elif self.fresh_tls and not self.got_bytes:
+            # TLS 1.3 finishes the client's handshake before the server checks the client's certificate:
+            # a refused certificate shows only as a close
+            waiter.set_exception(
+                HttpFailure(
+                    "network",
+                    "the receiver closed the TLS connection without answering (a receiver that requires a client"
+                    " certificate, or does not accept the one given, does this: see the target's tls.client_cert)",
+                )
+            )
         else:
             waiter.set_exception(HttpFailure("network", "the receiver closed the connection without answering"))
 
@@ -146,6 +257,31 @@ class _Connection(asyncio.Protocol):
         self.size = 0
         self.headers_done = False
 
+    def _cut_short(self) -> str:
+        """Why an answer whose connection closed before its end is not an answer ("" when unsized).
+
+        Called only before the message completed: a Content-Length or a chunked body promised more.
+        """
+        length = encoding = None
+        for key, value in self.headers.items():
+            lower = key.lower()
+            if lower == "content-length":
+                length = value
+            elif lower == "transfer-encoding":
+                encoding = value
+        if encoding is not None and "chunked" in encoding.lower():
+            return (
+                f"connection closed after {self.size} body bytes, before the chunked answer (HTTP {self.status}) ended"
+            )
+        if length is not None:
+            try:
+                expected = int(length.split(",")[0])
+            except ValueError:
+                expected = None
+            if expected is not None and self.size < expected:
+                return f"connection closed after {self.size} of {expected} body bytes (HTTP {self.status} cut short)"
+        return ""
+
     def _finish(self, keep: bool) -> None:
         waiter = self.waiter
         if waiter is None or waiter.done():
@@ -167,6 +303,9 @@ class _Connection(asyncio.Protocol):
 
     async def exchange(self, request: bytes, limit: int, read_timeout: float, deadline: float) -> Response:
         loop = asyncio.get_running_loop()
+        if loop.time() >= deadline:  # the last moment to decide: a request written now might be answered too late
+            self._close()
+            raise HttpFailure("timeout", "the total timeout was up before writing the request; nothing was sent")
         self._reset_message()
         self.limit = limit
         self.got_bytes = False
@@ -182,6 +321,7 @@ class _Connection(asyncio.Protocol):
             handle.cancel()
             self.waiter = None
             self.parser = None
+            self.fresh_tls = False
 
     def _check(self, read_timeout: float, deadline: float) -> None:
         """Fires when the answer may be overdue: a silence longer than the read timeout, or the cap."""
@@ -198,11 +338,49 @@ class _Connection(asyncio.Protocol):
             loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
 
 
+class _Tunnel(asyncio.Protocol):
+    """A connection to a proxy while it answers CONNECT: the head of its answer, then nothing."""
+
+    def __init__(self, proxy: Proxy, endpoint: str) -> None:
+        self.about = f"the proxy {proxy.label} ({proxy.variable})"
+        self.endpoint = endpoint
+        self.buffer = b""
+        self.answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if self.answer.done():
+            return
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.buffer) > MAX_PROXY_ANSWER:
+                self._refuse("answered CONNECT with an overlong head")
+            return
+        line = self.buffer[: self.buffer.find(b"\r\n")].decode("latin-1")
+        parts = line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            self._refuse(f"answered CONNECT with {line[:80]!r}, not HTTP")
+        elif not 200 <= int(parts[1]) < 300:
+            hint = " (it wants credentials: put them in the proxy URL, http://user:password@host:port)"
+            self._refuse(f"refused the tunnel to {self.endpoint}: HTTP {line[9:80]}{hint if parts[1] == '407' else ''}")
+        elif end + 4 != len(self.buffer):
+            self._refuse("sent bytes of its own after opening the tunnel")
+        else:
+            self.answer.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._refuse("closed the connection before opening the tunnel")
+
+    def _refuse(self, what: str) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(HttpFailure("network", f"{self.about} {what}"))
+
+
 class Pool:
-    """Keep-alive connections per (scheme, host, port), shared by all targets of a run."""
+    """Keep-alive connections per endpoint (host, TLS settings, proxy), shared by all targets of a run."""
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Connection]] = defaultdict(list)
+        self._idle: dict[tuple[Hashable, ...], list[_Connection]] = defaultdict(list)
 
     async def post(
         self,
@@ -213,12 +391,16 @@ class Pool:
         total_timeout: float,
         limit: int,
     ) -> Response:
-        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure."""
+        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure.
+
+        ``total_timeout`` runs from this call: DNS, connecting, the proxy's tunnel, the TLS handshake,
+        writing and reading all count, and the request is not written once it is up.
+        """
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + total_timeout
-        key = (endpoint.scheme, endpoint.host, endpoint.port)
-        idle = self._idle[key]
         now = loop.time()
+        deadline = now + total_timeout
+        key = endpoint.key or (endpoint.scheme, endpoint.host, endpoint.port)
+        idle = self._idle[key]
         while idle:
             conn = idle.pop()
             # a connection idle for long may be closing at the receiver's end right now; a POST is
@@ -226,7 +408,7 @@ class Pool:
             if not conn.closed and now - conn.idle_since < MAX_IDLE_SECONDS:
                 return await self._use(conn, request, limit, read_timeout, deadline, idle)
             conn._close()
-        conn = await self._connect(endpoint, key, connect_timeout)
+        conn = await self._connect(endpoint, key, connect_timeout, total_timeout, deadline)
         return await self._use(conn, request, limit, read_timeout, deadline, idle)
 
     async def _use(
@@ -246,38 +428,86 @@ class Pool:
             conn._close()
         return response
 
-    async def _connect(self, endpoint: Endpoint, key: tuple[str, str, int], timeout: float) -> _Connection:
+    async def _connect(
+        self, endpoint: Endpoint, key: tuple[Hashable, ...], connect_timeout: float, total: float, deadline: float
+    ) -> _Connection:
         loop = asyncio.get_running_loop()
         conn = _Connection(self, key)
+        left = deadline - loop.time()
+        proxy = endpoint.proxy
+        # who a failure is about: the proxy until it has opened the tunnel, then the target itself
+        hops = [f"the proxy {proxy.label} ({proxy.variable})" if proxy else endpoint.label]
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for loses a cancellation that arrives as
             # the connection fails (a refused port fails at once), and the worker would never stop
-            async with asyncio.timeout(timeout):
-                await loop.create_connection(
-                    lambda: conn,
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=endpoint.tls,
-                    server_hostname=endpoint.host if endpoint.tls else None,
-                )
+            async with asyncio.timeout(min(connect_timeout, left)):
+                if proxy is None:
+                    await loop.create_connection(
+                        lambda: conn,
+                        endpoint.host,
+                        endpoint.port,
+                        ssl=endpoint.tls,
+                        server_hostname=endpoint.host if endpoint.tls else None,
+                    )
+                elif endpoint.tls is None:  # http:// through the proxy: absolute-form requests to it
+                    await loop.create_connection(lambda: conn, proxy.host, proxy.port)
+                else:
+                    await self._tunnel(endpoint, conn, hops)
         except TimeoutError:
-            raise HttpFailure(
-                "timeout", f"could not connect to {endpoint.label} within {timeout:g} s (connect timeout)"
-            ) from None
+            hop = hops[-1]
+            if connect_timeout <= left:
+                reason = f"could not connect to {hop} within {connect_timeout:g} s (connect timeout)"
+            else:
+                reason = (
+                    f"could not connect to {hop} within the {total:g} s total timeout"
+                    " (DNS, connecting and the TLS handshake count); nothing was sent"
+                )
+            raise HttpFailure("timeout", reason) from None
         except socket.gaierror:
-            raise HttpFailure("network", f"cannot resolve host {endpoint.host} (DNS lookup failed)") from None
+            host = proxy.host if proxy else endpoint.host  # through a proxy, the proxy looks the target up
+            raise HttpFailure("network", f"cannot resolve host {host} (DNS lookup failed)") from None
         except ConnectionRefusedError:
-            raise HttpFailure("network", f"connection refused by {endpoint.label} (nothing listening?)") from None
+            raise HttpFailure("network", f"connection refused by {hops[-1]} (nothing listening?)") from None
         except UnicodeError:
             raise HttpFailure("network", f"cannot resolve host {endpoint.host} (not a valid host name)") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise HttpFailure("network", _untrusted(endpoint, exc)) from None
         except ssl.SSLError as exc:
             raise HttpFailure("network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})") from None
         except OSError as exc:
-            raise HttpFailure("network", f"cannot connect to {endpoint.label} ({exc.strerror or exc})") from None
+            raise HttpFailure("network", f"cannot connect to {hops[-1]} ({exc.strerror or exc})") from None
+        conn.fresh_tls = endpoint.tls is not None
         return conn  # asyncio turns Nagle off for TCP: small requests leave at once
+
+    async def _tunnel(self, endpoint: Endpoint, conn: _Connection, hops: list[str]) -> None:
+        """Open a CONNECT tunnel through the endpoint's proxy, then TLS inside it, end to end with the target."""
+        assert endpoint.proxy is not None and endpoint.tls is not None
+        loop = asyncio.get_running_loop()
+        tunnel = _Tunnel(endpoint.proxy, endpoint.label)
+        transport, _ = await loop.create_connection(lambda: tunnel, endpoint.proxy.host, endpoint.proxy.port)
+        try:
+            transport.write(endpoint.connect_request())
+            await tunnel.answer
+            hops.append(endpoint.label)
+            tls = await loop.start_tls(transport, conn, endpoint.tls, server_hostname=endpoint.host)
+        except BaseException:
+            transport.close()
+            raise
+        if tls is None:  # the proxy closed the connection during the handshake
+            raise HttpFailure("network", f"the proxy {endpoint.proxy.label} closed the tunnel during the TLS handshake")
+        conn.connection_made(tls)  # start_tls hands the protocol its transport only through the return value
 
     def close(self) -> None:
         for connections in self._idle.values():
             for conn in connections:
                 conn._close()
         self._idle.clear()
+
+
+def _untrusted(endpoint: Endpoint, exc: ssl.SSLCertVerificationError) -> str:
+    """Why a certificate was refused, and the setting that would change it."""
+    why = exc.verify_message or exc.reason or str(exc)
+    return (
+        f"TLS handshake with {endpoint.label} failed: its certificate is not trusted ({why}); give the CA that"
+        " signed it as the target's tls.ca_file (or, for a development server only, tls.verify: false)"
+    )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
-from emulator.delivery.http import Endpoint, HttpFailure, Pool
+from emulator.delivery.http import Endpoint, HttpFailure, Pool, ProxyError, proxy_for
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target
@@ -45,13 +45,16 @@ class _Prepared:
     __slots__ = ("credentials", "endpoint", "fixed", "total")
 
     def __init__(self, target: Target) -> None:
-        self.endpoint = Endpoint.parse(target.url)
+        proxy = proxy_for(target.url)  # the environment as it is when the run's first attempt is made
+        self.endpoint = Endpoint.parse(target.url, target.ssl_context, target.tls, proxy)
         headers = dict(target.headers)
         fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.fixed = self.endpoint.head + fixed.encode("latin-1")
         self.total = target.total_timeout
         secrets = [*target.signing.secrets, target.signing.value]
         secrets += [v for k, v in target.headers.items() if _SENSITIVE.search(k)]
+        if proxy is not None:
+            secrets.append(proxy.password)
         self.credentials = [s.encode() for s in secrets if len(s) >= 4]
 
     def redact(self, headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
@@ -91,6 +94,8 @@ class Sender:
                 prepared = self._prepared[id(target)] = _Prepared(target)
             except (ValueError, UnicodeError) as exc:
                 return Result(False, None, f"cannot send to {target.url!r}: {exc}", 0.0, failure=Failure(kind="url"))
+            except ProxyError as exc:
+                return Result(False, None, f"cannot send to {target.name!r}: {exc}", 0.0, failure=Failure(kind="url"))
         signing = target.signing
         injected: list[str] = []
         content_type = "application/json"

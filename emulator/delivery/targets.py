@@ -11,6 +11,7 @@ import base64
 import fnmatch
 import os
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from emulator import __version__
 from emulator.delivery.faults import Fault, FaultError, parse_faults
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
+from emulator.delivery.tls import NO_VERIFY_NOTICE, TlsError, TlsSettings, client_context, parse_tls
 from emulator.errors import EmulatorError, Location, Problem, UnknownName
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
@@ -71,6 +73,9 @@ class Target:
     disabled: str = ""  # set when a resumed run had disabled it
     signed_time: str = "scenario"  # or "now": the wall clock, for consumers that check a tolerance
     notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
+    tls: TlsSettings = field(default_factory=TlsSettings)  # as written: CA file, verify, client certificate
+    # made from ``tls`` once, when the target is built (None for http://): every connection reuses it
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
     _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
 
@@ -194,6 +199,7 @@ def build_target(
     read = _duration(timeouts.get("read", "30s"), fail, "timeouts", "read")
     total = _duration(timeouts.get("total", connect + 2 * read), fail, "timeouts", "total")
     retry = _retry(spec.get("retry", "vendor"), vendor, registry, defaults, fail)
+    tls, ssl_context = _tls(spec.get("tls"), url, fail)
 
     headers = {"User-Agent": USER_AGENT, **(defaults.get("headers") or {}), **(spec.get("headers") or {})}
     for key, value in headers.items():
@@ -251,7 +257,9 @@ def build_target(
         disable_after=disable_after,
         disable_on_gone=disable_on_gone,
         disabled=str(spec.get("disabled") or ""),
-        notice=signing.extra.get("unsigned", ""),
+        notice="; ".join(n for n in (signing.extra.get("unsigned", ""), "" if tls.verify else NO_VERIFY_NOTICE) if n),
+        tls=tls,
+        ssl_context=ssl_context,
         stored=stored_spec({**raw, "vendor": vendor}),
         _match=match,
     )
@@ -311,6 +319,19 @@ def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
     if seconds <= 0:
         raise fail(f"{'.'.join(path)}: must be more than zero", *path)
     return seconds
+
+
+def _tls(spec: Any, url: str, fail: Callable[..., Problem]) -> tuple[TlsSettings, ssl.SSLContext | None]:
+    """The target's TLS settings and the context made from them, its files read now (not per attempt)."""
+    try:
+        settings = parse_tls(spec)
+        if URL(url).scheme != "https":
+            if not settings.default:
+                raise fail("tls: the url is http://, so these settings would do nothing; use https://", "tls")
+            return settings, None
+        return settings, client_context(settings)
+    except TlsError as exc:
+        raise fail(str(exc), "tls", *exc.key) from None
 
 
 def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) -> Signing:

@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.delivery.config import config_schema
+from emulator.delivery.tls import FILE_KEYS
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 
@@ -156,6 +157,13 @@ def _config_schemas(vendors: Sequence[str]) -> dict[str, Any]:
     """emulator.yaml's target schema (the API takes targets in the same form), and NewTarget."""
     text = json.dumps(config_schema()["$defs"]).replace('"#/$defs/', '"#/components/schemas/')
     schemas: dict[str, Any] = json.loads(text)
+    tls = schemas["tls"]  # files on the server's machine are named only in --config (see server/targets.py)
+    tls["properties"] = {k: v for k, v in tls["properties"].items() if k not in FILE_KEYS}
+    tls.pop("dependentRequired", None)
+    tls["description"] = (
+        "TLS for an https:// URL. Through the API only verify (false: for development servers ONLY);"
+        f" {', '.join(FILE_KEYS)} name files on the server's machine and are accepted only in the --config file."
+    )
     new = json.loads(json.dumps(schemas["target"]))
     new["required"] = ["name", "url", "vendor"]
     if vendors:

@@ -18,6 +18,7 @@ from yarl import URL
 
 from emulator.delivery.config import Config, target_problems
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
+from emulator.delivery.tls import FILE_KEYS
 from emulator.errors import EmulatorError
 from emulator.server.problems import ApiProblem
 from emulator.store import Store, now_ms
@@ -219,7 +220,32 @@ def check_shape(spec: Any, where: str = "", stored: bool = False) -> None:
     if problems:
         path, message = problems[0]
         raise ApiProblem(422, "Invalid target", message, f"{where}.{path}" if where and path else where or path)
+    refuse_files(spec, where)
     check_references(spec, where)
+
+
+def refuse_files(spec: dict[str, Any], where: str = "") -> None:
+    """A target sent over the API names no file on the server's machine (tls.ca_file, client_cert, client_key).
+
+    Who can call the API is not always who started the server: another process on the machine when
+    no token is set, a tool given the token to start runs, a page that got past the cross-site checks.
+    Naming files would let any of them have the emulator open any file it can read, learn from the
+    errors which exist, and present the developer's own client certificate and key to any URL they
+    choose. The --config file and the command line are the user's own word, so they may name files;
+    through the API a target may still turn checks off (``verify: false``), which reads nothing.
+    """
+    tls = spec.get("tls")
+    named = [k for k in FILE_KEYS if isinstance(tls, dict) and k in tls]
+    if named:
+        field = f"tls.{named[0]}"
+        raise ApiProblem(
+            422,
+            "Files only in the config file",
+            f"{field}: a target sent through the API cannot name files on the server's machine; define this"
+            " target in the --config file (or, for a development server with a self-signed certificate, use"
+            " tls.verify: false)",
+            f"{where}.{field}" if where else field,
+        )
 
 
 def refuse_hidden(value: Any, where: str = "") -> None:
