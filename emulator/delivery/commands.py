@@ -232,7 +232,7 @@ def _flag_tls(args: argparse.Namespace) -> dict[str, Any]:
 def _secret(args: argparse.Namespace) -> str | None:
     """``--secret``, else a reference to ``$IDP_EMULATOR_SECRET`` (so the store keeps only the reference)."""
     if args.secret:
-        return args.secret
+        return str(args.secret)
     if os.environ.get(SECRET_ENV):
         return "${" + SECRET_ENV + "}"
     return None
@@ -244,7 +244,7 @@ def _time_scale(args: argparse.Namespace, config: Config | None) -> float:
         value = config.time_scale if config and config.time_scale is not None else 1.0
     if not math.isfinite(value) or value < 0 or value > 1_000_000:
         raise Problem(f"--time-scale: expected a number from 0 to 1000000, got {value}")
-    return value
+    return float(value)
 
 
 def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:

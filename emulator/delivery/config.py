@@ -49,7 +49,8 @@ class Config:
 
 @cache
 def config_schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text("utf-8"))
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text("utf-8"))
+    return schema
 
 
 def load_config(path: str | Path) -> Config:
@@ -126,8 +127,9 @@ def target_problems(spec: Any) -> list[tuple[str, str]]:
 
 def _message(error: ValidationError) -> str:
     path = _dotted(tuple(error.absolute_path))
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in allowed]
         key = unknown[0] if unknown else "?"
         hint = suggest(key, allowed)
@@ -135,10 +137,12 @@ def _message(error: ValidationError) -> str:
         return f"{path}: unknown key {key!r}{tip}"
     if error.validator == "oneOf" and error.context:
         # say what was expected instead of jsonschema's "is not valid under any of the given schemas"
-        hint = error.schema.get("description") or "see emulator.schema.json"
+        hint = schema.get("description") or "see emulator.schema.json"
         return f"{path}: {error.instance!r} is not valid here; {hint}"
     if error.validator == "dependentRequired" and isinstance(error.instance, dict):
-        needs = {k: [d for d in v if d not in error.instance] for k, v in error.validator_value.items()}
+        value = error.validator_value
+        dependencies: dict[str, list[str]] = dict(value) if isinstance(value, dict) else {}
+        needs = {k: [d for d in v if d not in error.instance] for k, v in dependencies.items()}
         key, missing = next((k, v) for k, v in needs.items() if k in error.instance and v)
         return f"{path}: {key} needs {' and '.join(missing)} too"
     if error.validator == "required":

@@ -89,7 +89,9 @@ def proxy_for(url: str) -> Proxy | None:
     host = u.raw_host
     port = u.port or (443 if u.scheme == "https" else 80)
     named = f"[{host}]" if ":" in host else host
-    if any(urllib.request.proxy_bypass_environment(h, proxies) for h in (f"{named}:{port}", host)):
+    # urllib's own NO_PROXY rules (in the module since Python 2, not in its type stubs)
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if any(bypass(h, proxies) for h in (f"{named}:{port}", host)):
         return None
     variable = f"{u.scheme.upper()}_PROXY"
     try:

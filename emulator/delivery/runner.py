@@ -218,7 +218,9 @@ async def _deliver(
     return summary
 
 
-async def _transaction(dispatcher: Dispatcher, rows: list[DeliveryRow], rules: Transactions, event: Event) -> dict:
+async def _transaction(
+    dispatcher: Dispatcher, rows: list[DeliveryRow], rules: Transactions, event: Event
+) -> dict[str, Any]:
     """Send one transactional event's webhooks together and report what the IdP would have done."""
     verdict: dict[str, Any] = {}
 

@@ -147,7 +147,7 @@ class Sender:
             error = f"HTTP {status}"
         stop = scheme(target.signing.scheme).stop_header
         abort = stop is not None and _header(answer, stop[0]) == stop[1]
-        if abort:
+        if stop is not None and abort:
             error += f" with {stop[0]}: {stop[1]}; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
         return Result(False, status, error, duration, answer, excerpt, failure, injected)

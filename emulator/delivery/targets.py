@@ -150,7 +150,7 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
     url = out.get("url")
     if isinstance(url, str) and "?" in url and not _ENV.search(url):
         try:
-            query = URL(url).query
+            query: Mapping[str, str] = URL(url).query
         except (ValueError, TypeError):
             query = {}
         if any(_SENSITIVE_HEADER.search(k) for k in query):

@@ -71,7 +71,7 @@ def _load(text: str, file: str) -> Scenario:
     checker = _Checker(positions)
     scenario = checker.scenario(data)
     if checker.problems:
-        order = sorted(checker.problems, key=lambda p: (p.location.line, p.location.column))
+        order = sorted(checker.problems, key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0))
         raise ScenarioError(order)
     assert scenario is not None
     return dataclasses.replace(scenario, text=text)

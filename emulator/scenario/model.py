@@ -19,7 +19,7 @@ class ActorSpec:
 
     @property
     def kind(self) -> str:
-        return self.fields.get("kind", "user")
+        return str(self.fields.get("kind", "user"))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def scenario_schema() -> dict[str, Any]:
     vocab = vocabulary()
     errors = list(vocab.errors)
     count = {"type": "integer", "minimum": 1, "maximum": MAX_REPEAT}
-    repeat_object = {
+    repeat_object: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {"count": count, "every": DURATION},

@@ -286,7 +286,7 @@ def _destination(spec: dict[str, Any]) -> tuple[Any, ...]:
         origin = (parsed.scheme, parsed.raw_host, parsed.port, parsed.raw_path) if parsed is not None else url
     except (ValueError, TypeError):
         origin = url
-    signing = spec.get("signing") if isinstance(spec.get("signing"), dict) else {}
+    signing: dict[str, Any] = spec["signing"] if isinstance(spec.get("signing"), dict) else {}
     return origin, signing.get("scheme"), signing.get("header"), spec.get("vendor")
 
 
@@ -356,6 +356,7 @@ def secrets_for(stored: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]
         return node
 
     try:
-        return fill(stored, saved)
+        filled = fill(stored, saved)
+        return filled if isinstance(filled, dict) else None
     except LookupError:
         return None

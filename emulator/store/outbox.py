@@ -252,7 +252,8 @@ class Outbox(Connection):
         ``since_ms`` keeps to deliveries that failed at or after that wall-clock time, ``target``
         to one target's.
         """
-        where, params = ["status = 'failed'"], []
+        where: list[str] = ["status = 'failed'"]
+        params: list[Any] = []
         if run_id is not None:
             where.append("run_id = ?")
             params.append(run_id)

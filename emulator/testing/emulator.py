@@ -27,6 +27,7 @@ from emulator.scenario.single import single_action
 from emulator.server.app import make_app
 from emulator.server.service import Service
 from emulator.store import Store
+from emulator.store.rows import RunDelivery, StoredEvent
 from emulator.testing.harness import LoopThread
 from emulator.testing.receiver import WebhookReceiver
 from emulator.vendors.registry import Registry
@@ -39,8 +40,8 @@ class PlayResult:
     """A finished run: the summary, each event played, and each delivery's attempts."""
 
     summary: Summary
-    events: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[StoredEvent] = field(default_factory=list)
+    deliveries: list[RunDelivery] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -171,7 +172,9 @@ class WebhookReceiver:
             types=reading.types,
         )
         answer: Answer = self._next_answer(webhook)
-        status, answer_headers, answer_body = (answer if isinstance(answer, int) else 200), {}, b""
+        status = answer if isinstance(answer, int) else 200
+        answer_headers: dict[str, str] = {}
+        answer_body = b""
         if self.answer_hook is not None:
             hooked = await self.answer_hook(webhook)
             if hooked is not None and not self._plan.answers:
@@ -235,11 +238,14 @@ class WebhookReceiver:
                 raise AssertionError(self._story(f"webhooks kept arriving for {timeout:g} s"))
             try:
                 async with asyncio.timeout(min(period, remaining)), self._arrived:
-                    await self._arrived.wait_for(lambda n=seen: len(self.received) > n)
+                    await self._arrived.wait_for(functools.partial(self._more_than, seen))
             except TimeoutError:
                 return list(self.received)
 
     # asserting ------------------------------------------------------------------------------
+
+    def _more_than(self, count: int) -> bool:
+        return len(self.received) > count
 
     def assert_received(
         self, type: str | None = None, count: int | None = None, user: str | None = None

@@ -34,9 +34,9 @@ def examples(registry: Registry, vendor: str) -> dict[str, Event]:
         found.setdefault(event.type, event)
     out: dict[str, Event] = {}
     for event_type in [*catalog.all_types(), *catalog.raw_types]:
-        event = found.get(event_type) or _emitted(registry, vendor, event_type)
-        if event is not None:
-            out[event_type] = event
+        made = found.get(event_type) or _emitted(registry, vendor, event_type)
+        if made is not None:
+            out[event_type] = made
     _CACHE[dialect] = out
     return out
 
