@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,28 @@ class UnknownName(Problem):
             message += f"; expected one of: {', '.join(known)}"
         super().__init__(message, location)
         self.name = name
+
+
+class RefusedError(EmulatorError):
+    """A request the emulator refuses for what it asks, not for how it is written (an unknown target,
+    a run still busy, a secret not at hand): a short title, the detail, and the field it is about.
+    The HTTP layer gives each kind its status; the domain never speaks HTTP."""
+
+    def __init__(self, title: str, detail: str, field: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.title, self.detail, self.field, self.extra = title, detail, field, extra
+
+
+class NotFoundError(RefusedError):
+    """What the request names does not exist."""
+
+
+class ConflictError(RefusedError):
+    """What the request names exists, but its state does not allow this now."""
+
+
+class InvalidError(RefusedError):
+    """What the request gives cannot work (a target that cannot send, a vendor that is missing)."""
 
 
 def suggest(name: str, known: Iterable[str]) -> str | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.errors import EmulatorError
 from emulator.scenario.durations import parse_duration
 
 
@@ -84,7 +85,7 @@ def fault_schema() -> dict[str, Any]:
 MAX_OVERSIZE = 64 * 1024 * 1024  # each attempt holds its body in memory: keep it bounded
 
 
-class FaultError(ValueError):
+class FaultError(EmulatorError):
     """A fault written wrongly; the message names the fault and the field."""
 
 

@@ -12,7 +12,7 @@ A proxy named by ``HTTP_PROXY`` / ``HTTPS_PROXY`` (``NO_PROXY`` excepted, as cur
 urllib read them) is used the standard way: an https:// target through a ``CONNECT`` tunnel, so
 TLS still runs end to end with the target's own settings; an http:// target as an absolute-form
 request to the proxy. Nothing here raises for what a receiver or a proxy does: every outcome is a
-``Response`` or an ``HttpFailure`` with a reason for people.
+``Response`` or an ``TransportError`` with a reason for people.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, 
 MAX_PROXY_ANSWER = 16_384  # the head of a proxy's answer to CONNECT, at most
 
 
-class HttpFailure(Exception):
+class TransportError(EmulatorError):
     """No usable answer: ``kind`` is ``timeout`` or ``network``; the message says what happened."""
 
     def __init__(self, kind: str, reason: str) -> None:
@@ -208,23 +208,23 @@ class _Connection(asyncio.Protocol):
         if self.headers_done and self.status >= 200:
             short = self._cut_short()
             if short:
-                waiter.set_exception(HttpFailure("network", short))
+                waiter.set_exception(TransportError("network", short))
             else:
                 self._finish(keep=False)  # an answer without a length ends when the connection does
         elif isinstance(exc, ConnectionResetError):
-            waiter.set_exception(HttpFailure("network", "the connection was reset by the receiver"))
+            waiter.set_exception(TransportError("network", "the connection was reset by the receiver"))
         elif self.fresh_tls and not self.got_bytes:
             # TLS 1.3 finishes the client's handshake before the server checks the client's certificate:
             # a refused certificate shows only as a close
             waiter.set_exception(
-                HttpFailure(
+                TransportError(
                     "network",
                     "the receiver closed the TLS connection without answering (a receiver that requires a client"
                     " certificate, or does not accept the one given, does this: see the target's tls.client_cert)",
                 )
             )
         else:
-            waiter.set_exception(HttpFailure("network", "the receiver closed the connection without answering"))
+            waiter.set_exception(TransportError("network", "the receiver closed the connection without answering"))
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -295,7 +295,7 @@ class _Connection(asyncio.Protocol):
 
     def _fail(self, kind: str, reason: str) -> None:
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(HttpFailure(kind, reason))
+            self.waiter.set_exception(TransportError(kind, reason))
         self._close()
 
     def _close(self) -> None:
@@ -307,7 +307,7 @@ class _Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         if loop.time() >= deadline:  # the last moment to decide: a request written now might be answered too late
             self._close()
-            raise HttpFailure("timeout", "the total timeout was up before writing the request; nothing was sent")
+            raise TransportError("timeout", "the total timeout was up before writing the request; nothing was sent")
         self._reset_message()
         self.limit = limit
         self.got_bytes = False
@@ -375,7 +375,7 @@ class _Tunnel(asyncio.Protocol):
 
     def _refuse(self, what: str) -> None:
         if not self.answer.done():
-            self.answer.set_exception(HttpFailure("network", f"{self.about} {what}"))
+            self.answer.set_exception(TransportError("network", f"{self.about} {what}"))
 
 
 class Pool:
@@ -393,7 +393,7 @@ class Pool:
         total_timeout: float,
         limit: int,
     ) -> Response:
-        """Send ``request`` (head and body, one buffer) and return the answer, or raise HttpFailure.
+        """Send ``request`` (head and body, one buffer) and return the answer, or raise TransportError.
 
         ``total_timeout`` runs from this call: DNS, connecting, the proxy's tunnel, the TLS handshake,
         writing and reading all count, and the request is not written once it is up.
@@ -464,20 +464,22 @@ class Pool:
                     f"could not connect to {hop} within the {total:g} s total timeout"
                     " (DNS, connecting and the TLS handshake count); nothing was sent"
                 )
-            raise HttpFailure("timeout", reason) from None
+            raise TransportError("timeout", reason) from None
         except socket.gaierror:
             host = proxy.host if proxy else endpoint.host  # through a proxy, the proxy looks the target up
-            raise HttpFailure("network", f"cannot resolve host {host} (DNS lookup failed)") from None
+            raise TransportError("network", f"cannot resolve host {host} (DNS lookup failed)") from None
         except ConnectionRefusedError:
-            raise HttpFailure("network", f"connection refused by {hops[-1]} (nothing listening?)") from None
+            raise TransportError("network", f"connection refused by {hops[-1]} (nothing listening?)") from None
         except UnicodeError:
-            raise HttpFailure("network", f"cannot resolve host {endpoint.host} (not a valid host name)") from None
+            raise TransportError("network", f"cannot resolve host {endpoint.host} (not a valid host name)") from None
         except ssl.SSLCertVerificationError as exc:
-            raise HttpFailure("network", _untrusted(endpoint, exc)) from None
+            raise TransportError("network", _untrusted(endpoint, exc)) from None
         except ssl.SSLError as exc:
-            raise HttpFailure("network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})") from None
+            raise TransportError(
+                "network", f"TLS handshake with {endpoint.label} failed ({exc.reason or exc})"
+            ) from None
         except OSError as exc:
-            raise HttpFailure("network", f"cannot connect to {hops[-1]} ({exc.strerror or exc})") from None
+            raise TransportError("network", f"cannot connect to {hops[-1]} ({exc.strerror or exc})") from None
         conn.fresh_tls = endpoint.tls is not None
         return conn  # asyncio turns Nagle off for TCP: small requests leave at once
 
@@ -496,7 +498,9 @@ class Pool:
             transport.close()
             raise
         if tls is None:  # the proxy closed the connection during the handshake
-            raise HttpFailure("network", f"the proxy {endpoint.proxy.label} closed the tunnel during the TLS handshake")
+            raise TransportError(
+                "network", f"the proxy {endpoint.proxy.label} closed the tunnel during the TLS handshake"
+            )
         conn.connection_made(tls)  # start_tls hands the protocol its transport only through the return value
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from emulator.errors import EmulatorError
 from emulator.scenario.durations import parse_duration
 
 # Status classes a policy can retry on; "non-2xx" is shorthand for every status class.
@@ -28,7 +29,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class PolicyError(ValueError):
+class PolicyError(EmulatorError):
     """A retry setting that makes no sense; the message names the field."""
 
 

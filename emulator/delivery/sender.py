@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
-from emulator.delivery.http import Endpoint, HttpFailure, Pool, ProxyError, proxy_for
+from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target
@@ -130,7 +130,7 @@ class Sender:
             response = await self._pool.post(
                 prepared.endpoint, request, target.connect_timeout, target.read_timeout, prepared.total, BODY_EXCERPT
             )
-        except HttpFailure as exc:
+        except TransportError as exc:
             duration = (time.perf_counter() - started) * 1000
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
         duration = (time.perf_counter() - started) * 1000

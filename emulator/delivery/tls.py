@@ -163,12 +163,13 @@ def default_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-class _Encrypted(Exception):
+class _EncryptedKeyError(TlsError):
     """Raised from the password callback: the key is encrypted and no password can be given."""
 
 
 def _refuse_password() -> str:
-    raise _Encrypted  # without a callback, OpenSSL would ask for the password on the terminal
+    # without a callback, OpenSSL would ask for the password on the terminal
+    raise _EncryptedKeyError("tls.client_key: encrypted")
 
 
 def _load_client(context: ssl.SSLContext, settings: TlsSettings) -> None:
@@ -178,7 +179,7 @@ def _load_client(context: ssl.SSLContext, settings: TlsSettings) -> None:
     key = settings.client_key or settings.client_cert
     try:
         context.load_cert_chain(settings.client_cert, settings.client_key or None, password=_refuse_password)
-    except _Encrypted:
+    except _EncryptedKeyError:
         raise TlsError(f"tls.client_key: the key in {key} is encrypted; give an unencrypted PEM key") from None
     except ssl.SSLError as exc:
         if exc.reason == "KEY_VALUES_MISMATCH":

@@ -19,14 +19,14 @@ from aiohttp import web
 from emulator import __version__
 from emulator.delivery.targets import Target
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.errors import ScenarioError
+from emulator.errors import RefusedError, ScenarioError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.single import single_action
 from emulator.server.probe import send_test
-from emulator.server.problems import ApiProblem, field, read_json
+from emulator.server.problems import ApiError, field, read_json
 from emulator.server.service import Service, SinkRequest, now
 from emulator.server.targets import build_checked, check_shape
 from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
@@ -64,7 +64,7 @@ async def vendor(request: web.Request) -> web.Response:
     name = request.match_info["vendor"]
     registry = _service(request).registry
     if name not in registry.names:
-        raise ApiProblem(404, "Unknown vendor", f"no vendor {name!r}; known: {', '.join(registry.names)}", "vendor")
+        raise ApiError(404, "Unknown vendor", f"no vendor {name!r}; known: {', '.join(registry.names)}", "vendor")
     return web.json_response(catalog_data(registry, name, with_examples=True))
 
 
@@ -89,7 +89,7 @@ async def scenario(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     text = _scenario_text(_service(request), name)
     if text is None:
-        raise ApiProblem(404, "Unknown scenario", f"no scenario {name!r}", "name")
+        raise ApiError(404, "Unknown scenario", f"no scenario {name!r}", "name")
     return web.json_response({"name": name, "yaml": text, "bundled": name in bundled_names()})
 
 
@@ -97,9 +97,9 @@ async def upload_scenario(request: web.Request) -> web.Response:
     """Store a scenario under a name (checked first); runs can then name it."""
     name = request.match_info["name"]
     if not SCENARIO_NAME.fullmatch(name):
-        raise ApiProblem(422, "Bad name", "a scenario name is lowercase letters, digits and -, at most 64", "name")
+        raise ApiError(422, "Bad name", "a scenario name is lowercase letters, digits and -, at most 64", "name")
     if name in bundled_names():
-        raise ApiProblem(409, "Bundled scenario", f"{name!r} is bundled and cannot be replaced; pick another name")
+        raise ApiError(409, "Bundled scenario", f"{name!r} is bundled and cannot be replaced; pick another name")
     text = field(await read_json(request), "yaml", str, required=True)
     load_scenario_text(text, name)  # a ScenarioError becomes a 422 that lists every problem
     _service(request).store.save_scenario(name, text)
@@ -110,9 +110,9 @@ async def delete_scenario(request: web.Request) -> web.Response:
     """Remove an uploaded scenario (bundled ones stay)."""
     name = request.match_info["name"]
     if name in bundled_names():
-        raise ApiProblem(409, "Bundled scenario", f"{name!r} is bundled and cannot be deleted")
+        raise ApiError(409, "Bundled scenario", f"{name!r} is bundled and cannot be deleted")
     if not _service(request).store.delete_scenario(name):
-        raise ApiProblem(404, "Unknown scenario", f"no uploaded scenario {name!r}", "name")
+        raise ApiError(404, "Unknown scenario", f"no uploaded scenario {name!r}", "name")
     return web.json_response({"name": name, "deleted": True})
 
 
@@ -135,31 +135,31 @@ async def start_run(request: web.Request) -> web.Response:
 def _start(service: Service, data: dict[str, Any]) -> web.Response:
     unknown = sorted(set(data) - RUN_FIELDS)
     if unknown:
-        raise ApiProblem(
+        raise ApiError(
             422, "Unknown field", f"{unknown[0]!r} is not a run setting: {', '.join(sorted(RUN_FIELDS))}", unknown[0]
         )
     name = field(data, "scenario", str)
     text = field(data, "yaml", str)
     if bool(name) == bool(text):
-        raise ApiProblem(422, "Scenario needed", "give either 'scenario' (a bundled name) or 'yaml'", "scenario")
+        raise ApiError(422, "Scenario needed", "give either 'scenario' (a bundled name) or 'yaml'", "scenario")
     if name:
         text = _scenario_text(service, name)
         if text is None:
-            raise ApiProblem(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
+            raise ApiError(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
     story = load_scenario_text(text, name or "<request>")
     vendor = field(data, "vendor", str, required=True)
     if vendor not in service.registry.names:
-        raise ApiProblem(
+        raise ApiError(
             422, "Unknown vendor", f"no vendor {vendor!r}; known: {', '.join(service.registry.names)}", "vendor"
         )
     targets, specs = _targets(service, vendor, field(data, "targets", list))
     seed = field(data, "seed", int, default=1)
     scale = field(data, "time_scale", (int, float), default=1.0)
     if not 0 <= scale <= 1_000_000:
-        raise ApiProblem(422, "Out of range", "'time_scale' must be from 0 to 1000000", "time_scale")
+        raise ApiError(422, "Out of range", "'time_scale' must be from 0 to 1000000", "time_scale")
     transaction = field(data, "transaction", str)
     if transaction is not None and transaction not in TRANSACTION_TYPES:
-        raise ApiProblem(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
+        raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
 
@@ -170,12 +170,12 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
     if given is None:
         names = service.saved.names(vendor)
         if not names:
-            raise ApiProblem(
+            raise ApiError(
                 422, "No target", f"give 'targets' (URLs or objects), or save a {vendor} target first", "targets"
             )
         given = names
     if not given:
-        raise ApiProblem(422, "No target", "'targets' needs at least one URL, saved target or target", "targets")
+        raise ApiError(422, "No target", "'targets' needs at least one URL, saved target or target", "targets")
     targets, specs = [], []
     for i, raw in enumerate(given):
         if isinstance(raw, str) and "://" not in raw and raw in service.saved.items:
@@ -184,9 +184,7 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
             continue
         spec = {"url": raw} if isinstance(raw, str) else raw
         if not isinstance(spec, dict):
-            raise ApiProblem(
-                422, "Wrong type", "a target is a URL, a saved target's name or an object", f"targets[{i}]"
-            )
+            raise ApiError(422, "Wrong type", "a target is a URL, a saved target's name or an object", f"targets[{i}]")
         spec = {"name": f"target-{i + 1}", **spec}
         check_shape(spec, f"targets[{i}]")
         targets.append(build_checked(spec, service.registry, vendor, f"targets[{i}]"))
@@ -194,7 +192,7 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
     names = [t.name for t in targets]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise ApiProblem(422, "Same target twice", f"target names must differ: {', '.join(twice)}", "targets")
+        raise ApiError(422, "Same target twice", f"target names must differ: {', '.join(twice)}", "targets")
     return targets, specs
 
 
@@ -204,7 +202,7 @@ async def trigger(request: web.Request) -> web.Response:
     action = field(data, "action", str, required=True)
     params = dict(field(data, "params", dict, default={}))
     if "yaml" in data or "scenario" in data:
-        raise ApiProblem(422, "Unknown field", "a trigger plays one action: give 'action', not a scenario", "action")
+        raise ApiError(422, "Unknown field", "a trigger plays one action: give 'action', not a scenario", "action")
     if "error" in data:
         params["error"] = field(data, "error", str)
     actor = field(data, "actor", dict, default={})
@@ -234,7 +232,7 @@ async def run(request: web.Request) -> web.Response:
     run_id = request.match_info["run"]
     info = service.store.run(run_id)
     if info is None:
-        raise ApiProblem(404, "Unknown run", f"no run {run_id!r}", "run")
+        raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
     live = service.runs.get(run_id)
     body: dict[str, Any] = {
         "run": run_id,
@@ -262,7 +260,7 @@ async def cancel(request: web.Request) -> web.Response:
     run_id = request.match_info["run"]
     live = service.runs.get(run_id)
     if live is None:
-        raise ApiProblem(404, "Unknown run", f"no run {run_id!r} in progress here", "run")
+        raise ApiError(404, "Unknown run", f"no run {run_id!r} in progress here", "run")
     if not live.task.done():
         live.task.cancel()
     return web.json_response({"run": run_id, "status": "cancelling"}, status=202)
@@ -274,11 +272,11 @@ def _page(request: web.Request) -> tuple[int, int]:
         limit = int(request.query.get("limit", "100"))
         after = int(request.query.get("after", "0"))
     except ValueError:
-        raise ApiProblem(400, "Wrong type", "'limit' and 'after' are whole numbers", "limit") from None
+        raise ApiError(400, "Wrong type", "'limit' and 'after' are whole numbers", "limit") from None
     if not 1 <= limit <= MAX_PAGE:
-        raise ApiProblem(400, "Out of range", f"'limit' is from 1 to {MAX_PAGE}", "limit")
+        raise ApiError(400, "Out of range", f"'limit' is from 1 to {MAX_PAGE}", "limit")
     if not 0 <= after < 2**62:
-        raise ApiProblem(400, "Out of range", "'after' is an id: a whole number from 0", "after")
+        raise ApiError(400, "Out of range", "'after' is an id: a whole number from 0", "after")
     return limit, after
 
 
@@ -291,7 +289,7 @@ def _time_param(text: str, name: str) -> int:
     try:
         return parse_since(text)
     except ValueError as exc:
-        raise ApiProblem(400, "Wrong type", f"'{name}': {exc}", name) from None
+        raise ApiError(400, "Wrong type", f"'{name}': {exc}", name) from None
 
 
 async def events(request: web.Request) -> web.Response:
@@ -331,7 +329,7 @@ async def deliveries(request: web.Request) -> web.Response:
 def _delivery_id(request: web.Request) -> int:
     raw = request.match_info["delivery"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ApiProblem(400, "Wrong type", "a delivery id is a whole number", "delivery")
+        raise ApiError(400, "Wrong type", "a delivery id is a whole number", "delivery")
     return int(raw)
 
 
@@ -340,7 +338,7 @@ async def delivery(request: web.Request) -> web.Response:
     delivery_id = _delivery_id(request)
     info = store.delivery(delivery_id)
     if info is None:
-        raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
+        raise ApiError(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
     body: dict[str, Any] = dict(info)
     log = []
     for attempt in store.attempts(delivery_id):
@@ -361,10 +359,10 @@ async def resend(request: web.Request) -> web.Response:
     delivery_id = _delivery_id(request)
     info = service.store.delivery(delivery_id)
     if info is None:
-        raise ApiProblem(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
+        raise ApiError(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
     if info["status"] != "failed":
         status = info["status"]
-        raise ApiProblem(409, "Not failed", f"delivery {delivery_id} is {status}; only failed deliveries are resent")
+        raise ApiError(409, "Not failed", f"delivery {delivery_id} is {status}; only failed deliveries are resent")
     service.redeliver(info["run"], (delivery_id,))
     return web.json_response({"delivery": delivery_id, "status": "pending"}, status=202)
 
@@ -375,24 +373,24 @@ async def replay(request: web.Request) -> web.Response:
     data = await read_json(request)
     unknown = sorted(set(data) - {"since", "run", "target"})
     if unknown:
-        raise ApiProblem(422, "Unknown field", f"{unknown[0]!r}: give since, run or target", unknown[0])
+        raise ApiError(422, "Unknown field", f"{unknown[0]!r}: give since, run or target", unknown[0])
     since_text = field(data, "since", str)
     since = None
     if since_text is not None:
         try:
             since = parse_since(since_text)
         except ValueError as exc:
-            raise ApiProblem(422, "Wrong time", str(exc), "since") from None
+            raise ApiError(422, "Wrong time", str(exc), "since") from None
     run_id, target = field(data, "run", str), field(data, "target", str)
     if run_id is not None and service.store.run(run_id) is None:
-        raise ApiProblem(404, "Unknown run", f"no run {run_id!r}", "run")
+        raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
     runs = [run_id] if run_id is not None else service.store.failed_runs(since, target)
     queued: dict[str, int] = {}
     skipped: dict[str, str] = {}  # runs still delivering, or whose secrets are not at hand
     for rid in runs:
         try:
             count = service.redeliver(rid, since_ms=since, target=target)
-        except ApiProblem as exc:
+        except RefusedError as exc:
             skipped[rid] = exc.detail
             continue
         if count:
@@ -442,7 +440,7 @@ async def test_target(request: web.Request) -> web.Response:
     event_type = field(data, "type", str)
     body = field(data, "body", dict)
     if name in service.testing:  # a target pointed at its own test would call itself for ever
-        raise ApiProblem(409, "Test in progress", f"a test of {name!r} is in progress; try again when it ends", "name")
+        raise ApiError(409, "Test in progress", f"a test of {name!r} is in progress; try again when it ends", "name")
     service.testing.add(name)
     try:
         return web.json_response(await send_test(built, service.registry, event_type, body))
@@ -461,7 +459,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     run_filter, type_filter, kind_filter = (request.query.get(k) for k in ("run", "type", "kind"))
     if kind_filter not in (None, "event", "attempt"):
-        raise ApiProblem(400, "Unknown kind", "'kind' is event or attempt", "kind")
+        raise ApiError(400, "Unknown kind", "'kind' is event or attempt", "kind")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     queue = service.watch()

@@ -16,8 +16,8 @@ from typing import Any
 from emulator.delivery.runner import body_bytes
 from emulator.delivery.sender import Sender
 from emulator.delivery.targets import Target
+from emulator.errors import InvalidError
 from emulator.play.ids import uuid4
-from emulator.server.problems import ApiProblem
 from emulator.vendors.examples import examples
 from emulator.vendors.registry import Registry
 
@@ -37,7 +37,7 @@ async def send_test(
     event_type = event_type or default_type(registry, target.vendor)
     if event_type not in shown:
         detail = f"{target.vendor} has no event type {event_type!r}; see /api/vendors/{target.vendor}"
-        raise ApiProblem(422, "Unknown event type", detail, "type")
+        raise InvalidError("Unknown event type", detail, "type")
     example = shown[event_type]
     event_id = uuid4(random.Random())
     if body is None:
@@ -48,7 +48,7 @@ async def send_test(
         try:
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
         except ValueError:
-            raise ApiProblem(422, "Not JSON", "the body holds NaN or Infinity, which JSON has not", "body") from None
+            raise InvalidError("Not JSON", "the body holds NaN or Infinity, which JSON has not", "body") from None
     sender = Sender()
     try:
         result = await sender.attempt(target, event_id, payload, int(time.time()))

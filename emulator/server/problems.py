@@ -8,14 +8,19 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import EmulatorError, ScenarioError
+from emulator.errors import ConflictError, EmulatorError, InvalidError, NotFoundError, RefusedError, ScenarioError
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1024 * 1024
 
 
-class ApiProblem(Exception):
-    """A request the API refuses: status, a short title, what exactly is wrong, and where."""
+# the status of each kind of refusal the domain raises
+REFUSAL_STATUS: dict[type[RefusedError], int] = {NotFoundError: 404, ConflictError: 409, InvalidError: 422}
+
+
+class ApiError(EmulatorError):
+    """A request the API refuses as HTTP (malformed JSON, too large, a wrong query parameter): status,
+    a short title, what exactly is wrong, and where."""
 
     def __init__(self, status: int, title: str, detail: str, field: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -36,21 +41,21 @@ async def read_json(request: web.Request, empty: bool = True) -> dict[str, Any]:
     An empty body reads as ``{}`` unless ``empty`` is false.
     """
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiProblem(413, "Request body too large", f"at most {MAX_BODY} bytes")
+        raise ApiError(413, "Request body too large", f"at most {MAX_BODY} bytes")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise ApiProblem(413, "Request body too large", f"at most {MAX_BODY} bytes") from None
+        raise ApiError(413, "Request body too large", f"at most {MAX_BODY} bytes") from None
     if not raw and not empty:
-        raise ApiProblem(422, "Body needed", "this request needs a JSON object as its body")
+        raise ApiError(422, "Body needed", "this request needs a JSON object as its body")
     try:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiProblem(400, "Malformed JSON", f"the body is not JSON: {exc}") from None
+        raise ApiError(400, "Malformed JSON", f"the body is not JSON: {exc}") from None
     except RecursionError:
-        raise ApiProblem(400, "Nested too deeply", "the JSON body nests too deeply") from None
+        raise ApiError(400, "Nested too deeply", "the JSON body nests too deeply") from None
     if not isinstance(data, dict):
-        raise ApiProblem(422, "Wrong type", "the body must be a JSON object")
+        raise ApiError(422, "Wrong type", "the body must be a JSON object")
     return data
 
 
@@ -60,14 +65,14 @@ def field(
     """One field of a JSON body, checked for type; a problem names the field."""
     if name not in data or data[name] is None:
         if required:
-            raise ApiProblem(422, "Missing field", f"'{name}' is required", name)
+            raise ApiError(422, "Missing field", f"'{name}' is required", name)
         return default
     value = data[name]
     if not isinstance(value, kind) or (
         isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))
     ):
         names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise ApiProblem(422, "Wrong type", f"'{name}' must be {names}, got {type(value).__name__}", name)
+        raise ApiError(422, "Wrong type", f"'{name}' must be {names}, got {type(value).__name__}", name)
     return value
 
 
@@ -78,8 +83,11 @@ async def problems(
     """Turn every refusal into a problem document; a fault of ours is a 500 without internals."""
     try:
         return await handler(request)
-    except ApiProblem as exc:
+    except ApiError as exc:
         return problem_response(exc.status, exc.title, exc.detail, exc.field, **exc.extra)
+    except RefusedError as exc:
+        status = REFUSAL_STATUS.get(type(exc), 422)
+        return problem_response(status, exc.title, exc.detail, exc.field, **exc.extra)
     except ScenarioError as exc:
         return problem_response(422, "Invalid scenario", str(exc), "yaml", problems=[str(p) for p in exc.problems])
     except EmulatorError as exc:

@@ -14,9 +14,8 @@ from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume, stored_targets
 from emulator.delivery.targets import Target, signing_keys
-from emulator.errors import EmulatorError
+from emulator.errors import ConflictError, EmulatorError
 from emulator.scenario.model import Scenario
-from emulator.server.problems import ApiProblem
 from emulator.server.targets import SavedTargets, secrets_for
 from emulator.store import Store
 from emulator.vendors.registry import Registry
@@ -159,8 +158,8 @@ class Service:
         """Queue a finished run's failed deliveries again and send them in the background; how many."""
         live = self.runs.get(run_id)
         if (live is not None and not live.task.done()) or run_id in self.resuming:
-            raise ApiProblem(
-                409, "Run busy", f"run {run_id} is still delivering; resend once it is done", "run"
+            raise ConflictError(
+                "Run busy", f"run {run_id} is still delivering; resend once it is done", "run"
             )  # fmt: skip
         config = self._config_for(run_id)
         info = self.store.run(run_id)
@@ -171,7 +170,7 @@ class Service:
         try:
             stored_targets(self.store, run_id, self.registry, config, None, only)  # their secrets are at hand
         except EmulatorError as exc:
-            raise ApiProblem(409, "Secret needed", str(exc), "run") from None
+            raise ConflictError("Secret needed", str(exc), "run") from None
         count = self.store.requeue_failed(run_id, deliveries, since_ms, target)
         if count:
             self.resuming.add(run_id)

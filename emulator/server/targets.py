@@ -19,8 +19,7 @@ from yarl import URL
 from emulator.delivery.config import Config, target_problems
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
 from emulator.delivery.tls import FILE_KEYS
-from emulator.errors import EmulatorError
-from emulator.server.problems import ApiProblem
+from emulator.errors import ConflictError, EmulatorError, InvalidError, NotFoundError
 from emulator.store import Store, now_ms
 from emulator.vendors.registry import Registry
 
@@ -79,18 +78,18 @@ class SavedTargets:
         saved = self.items.get(name)
         if saved is None:
             known = ", ".join(sorted(self.items)) or "none yet"
-            raise ApiProblem(404, "Unknown target", f"no target {name!r}; saved targets: {known}", "name")
+            raise NotFoundError("Unknown target", f"no target {name!r}; saved targets: {known}", "name")
         return saved
 
     def create(self, spec: Any) -> SavedTarget:
         if not isinstance(spec, dict):
-            raise ApiProblem(422, "Wrong type", "a target is a JSON object", "")
+            raise InvalidError("Wrong type", "a target is a JSON object", "")
         name = spec.get("name")
         if not isinstance(name, str) or not TARGET_NAME.fullmatch(name):
             rule = "letters, digits, '.', '_' or '-', at most 64"
-            raise ApiProblem(422, "Bad name", f"a target needs a 'name': {rule}", "name")
+            raise InvalidError("Bad name", f"a target needs a 'name': {rule}", "name")
         if name in self.items:
-            raise ApiProblem(409, "Target exists", f"a target {name!r} exists; change it with PATCH", "name")
+            raise ConflictError("Target exists", f"a target {name!r} exists; change it with PATCH", "name")
         self.check(spec)
         stamp = now_ms()
         saved = SavedTarget(name, spec, "api", stamp, stamp)
@@ -102,16 +101,15 @@ class SavedTargets:
         """Apply a JSON Merge Patch (RFC 7396): what the patch leaves out, secrets included, stays."""
         saved = self._changeable(name)
         if not isinstance(patch, dict):
-            raise ApiProblem(422, "Wrong type", "a target change is a JSON object (a merge patch)", "")
+            raise InvalidError("Wrong type", "a target change is a JSON object (a merge patch)", "")
         refuse_hidden(patch)
         if "name" in patch and patch["name"] != name:
-            raise ApiProblem(422, "Name is fixed", "a target keeps its name; create a new one instead", "name")
+            raise InvalidError("Name is fixed", "a target keeps its name; create a new one instead", "name")
         spec = merge_patch(saved.spec, patch)
         if _destination(spec) != _destination(saved.spec):
             kept = [p for p in hidden_fields(stored_spec(spec)) if p != "url" and not _given(patch, p)]
             if kept:
-                raise ApiProblem(
-                    422,
+                raise InvalidError(
                     "Secrets needed",
                     f"this change sends {name!r} somewhere else or signs it another way; give {', '.join(kept)}"
                     " again in the same change (a secret goes only where it was given for)",
@@ -135,8 +133,7 @@ class SavedTargets:
         saved = self.get(name)
         missing = hidden_fields(saved.spec)
         if missing:
-            raise ApiProblem(
-                409,
+            raise ConflictError(
                 "Secret needed",
                 f"target {name!r}: {', '.join(missing)} was given literally before a restart and is not kept on"
                 " disk; give it again with PATCH, or use an ${IDP_EMULATOR_...} reference",
@@ -144,10 +141,10 @@ class SavedTargets:
             )
         target_vendor = saved.spec.get("vendor") or vendor
         if target_vendor is None:
-            raise ApiProblem(422, "Vendor needed", f"target {name!r} names no vendor; give the run one", "vendor")
+            raise InvalidError("Vendor needed", f"target {name!r} names no vendor; give the run one", "vendor")
         if vendor is not None and target_vendor != vendor:
-            raise ApiProblem(
-                422, "Other vendor", f"target {name!r} takes {target_vendor} webhooks, not {vendor}", "targets"
+            raise InvalidError(
+                "Other vendor", f"target {name!r} takes {target_vendor} webhooks, not {vendor}", "targets"
             )
         return self._build({**saved.spec, "vendor": target_vendor})
 
@@ -165,7 +162,7 @@ class SavedTargets:
         """
         check_shape(spec, stored=stored)
         if not spec.get("vendor"):
-            raise ApiProblem(422, "Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
+            raise InvalidError("Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
         stand_in = _placeholders(spec)
         if spec.get("url") == HIDDEN:  # a URL carrying a token, given before a restart: still a URL
             stand_in["url"] = "http://placeholder.invalid/"
@@ -177,7 +174,7 @@ class SavedTargets:
     def _changeable(self, name: str) -> SavedTarget:
         saved = self.get(name)
         if saved.source == "config":
-            raise ApiProblem(409, "Defined in the config file", f"target {name!r} comes from --config; edit the file")
+            raise ConflictError("Defined in the config file", f"target {name!r} comes from --config; edit the file")
         return saved
 
 
@@ -189,9 +186,9 @@ def build_checked(spec: dict[str, Any], registry: Registry, vendor: str | None =
         signing_keys([target])
         return target
     except EmulatorError as exc:
-        raise ApiProblem(422, "Invalid target", str(exc), where or _first_key(str(exc), spec)) from None
+        raise InvalidError("Invalid target", str(exc), where or _first_key(str(exc), spec)) from None
     except (ValueError, TypeError) as exc:  # a key the cryptography library cannot read
-        raise ApiProblem(422, "Invalid target", f"target {spec.get('name')!r}: {exc}", where or "signing") from None
+        raise InvalidError("Invalid target", f"target {spec.get('name')!r}: {exc}", where or "signing") from None
 
 
 def merge_patch(base: Any, patch: Any) -> Any:
@@ -213,13 +210,13 @@ def check_shape(spec: Any, where: str = "", stored: bool = False) -> None:
     ``stored``: the spec merges what the server kept, where a secret it no longer holds is <hidden>.
     """
     if _depth(spec) > MAX_DEPTH:
-        raise ApiProblem(422, "Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
+        raise InvalidError("Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
     if not stored:
         refuse_hidden(spec, where)
     problems = target_problems(spec)
     if problems:
         path, message = problems[0]
-        raise ApiProblem(422, "Invalid target", message, f"{where}.{path}" if where and path else where or path)
+        raise InvalidError("Invalid target", message, f"{where}.{path}" if where and path else where or path)
     refuse_files(spec, where)
     check_references(spec, where)
 
@@ -238,8 +235,7 @@ def refuse_files(spec: dict[str, Any], where: str = "") -> None:
     named = [k for k in FILE_KEYS if isinstance(tls, dict) and k in tls]
     if named:
         field = f"tls.{named[0]}"
-        raise ApiProblem(
-            422,
+        raise InvalidError(
             "Files only in the config file",
             f"{field}: a target sent through the API cannot name files on the server's machine; define this"
             " target in the --config file (or, for a development server with a self-signed certificate, use"
@@ -251,7 +247,7 @@ def refuse_files(spec: dict[str, Any], where: str = "") -> None:
 def refuse_hidden(value: Any, where: str = "") -> None:
     """``<hidden>`` is what the API shows for a secret; sent back, it would become the secret."""
     if HIDDEN in _strings(value):
-        raise ApiProblem(422, "Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
+        raise InvalidError("Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
 
 
 def check_references(spec: Any, where: str = "") -> None:
@@ -259,15 +255,14 @@ def check_references(spec: Any, where: str = "") -> None:
     anything in the server's environment, sent to whatever URL the spec names."""
     for name in _REFERENCE.findall(json.dumps(spec)):
         if not name.startswith(API_VARIABLES) or name in OWN_SETTINGS:
-            raise ApiProblem(
-                422,
+            raise InvalidError(
                 "Variable not allowed",
                 f"${{{name}}}: through the API a target reads only environment variables named {API_VARIABLES}*"
                 f" (other than {', '.join(sorted(OWN_SETTINGS))}); put other references in the --config file",
                 where,
             )
         if name not in os.environ:
-            raise ApiProblem(422, "Variable not set", f"${{{name}}} is not set in the server's environment", where)
+            raise InvalidError("Variable not set", f"${{{name}}} is not set in the server's environment", where)
 
 
 def _first_key(message: str, spec: dict[str, Any]) -> str:

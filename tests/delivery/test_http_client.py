@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from emulator.delivery.http import Endpoint, HttpFailure, Pool
+from emulator.delivery.http import Endpoint, Pool, TransportError
 
 REQUEST_BODY = b'{"id":"e1"}'
 
@@ -124,14 +124,14 @@ async def test_repeated_headers_are_joined():
 
 async def test_garbage_is_a_malformed_response():
     async with RawServer([b"SMTP ready\r\n\r\n"]) as server:
-        with pytest.raises(HttpFailure, match="malformed response") as info:
+        with pytest.raises(TransportError, match="malformed response") as info:
             await post(Pool(), server.url)
         assert info.value.kind == "network"
 
 
 async def test_closed_without_answering():
     async with RawServer([None]) as server:
-        with pytest.raises(HttpFailure, match="closed the connection without answering"):
+        with pytest.raises(TransportError, match="closed the connection without answering"):
             await post(Pool(), server.url)
 
 
@@ -141,7 +141,7 @@ async def test_a_post_is_never_sent_twice_when_a_kept_connection_drops():
         await post(pool, server.url)
         # the receiver drops the kept connection after reading the next request: it may have acted on
         # it, so the client reports the attempt as failed (the retry policy decides) rather than resend
-        with pytest.raises(HttpFailure, match="closed the connection without answering"):
+        with pytest.raises(TransportError, match="closed the connection without answering"):
             await post(pool, server.url)
         response = await post(pool, server.url)  # and the next attempt takes a new connection
         assert response.status == 200 and server.connections == 2 and len(server.requests) == 3
@@ -182,7 +182,7 @@ async def test_a_trickling_answer_hits_the_total_timeout():
     request = endpoint.head + b"Content-Length: 0\r\n\r\n"
     loop = asyncio.get_running_loop()
     began = loop.time()
-    with pytest.raises(HttpFailure, match="total timeout"):
+    with pytest.raises(TransportError, match="total timeout"):
         await Pool().post(endpoint, request, 1.0, 0.5, 0.6, 200_000)
     assert loop.time() - began < 2
     server.close()
