@@ -172,6 +172,16 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--db", default=None, metavar="PATH", help=f"SQLite store (default: {DEFAULT_DB})")
     serve.add_argument("--config", default=os.environ.get("IDP_EMULATOR_CONFIG"), metavar="FILE")
     serve.add_argument("--token", default=os.environ.get("IDP_EMULATOR_TOKEN"), help="require Bearer TOKEN on /api/")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the server answers for besides localhost and IP addresses (a proxy's, say); repeatable",
+    )
+    serve.add_argument(
+        "--insecure", action="store_true", help="listen beyond loopback without --token (anyone who can reach it)"
+    )
 
 
 def _listen_options(listen: argparse.ArgumentParser) -> None:

@@ -71,3 +71,12 @@ def walk(value, path=""):
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from walk(v, f"{path}[{i}]")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: one per test module, since Playwright's
+    synchronous API keeps an event loop of its own running until it stops (async tests need theirs)."""
+    from browser import launch
+
+    yield from launch()

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from emulator.server.api import ROUTES, SERVICE
+from emulator.server.guard import Guard, guard_middleware
 from emulator.server.openapi import openapi
 from emulator.server.problems import MAX_BODY, problem_response, problems
 from emulator.server.service import Service
@@ -39,8 +40,10 @@ async def bearer(
     return await handler(request)
 
 
-def make_app(service: Service) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[bearer, problems])
+def make_app(service: Service, guard: Guard | None = None) -> web.Application:
+    """The application; ``guard`` says which host names it answers for (loopback ones by default)."""
+    middlewares = [guard_middleware(guard or Guard()), bearer, problems]
+    app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     app[SERVICE] = service
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)

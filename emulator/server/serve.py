@@ -11,6 +11,7 @@ from emulator import __version__
 from emulator.delivery.config import load_config
 from emulator.errors import Problem
 from emulator.server.app import make_app
+from emulator.server.guard import Guard
 from emulator.server.service import Service
 from emulator.stopping import until_stopped
 from emulator.store import Store
@@ -20,10 +21,16 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 async def serve(args: argparse.Namespace, default_db: str) -> int:
+    if args.host not in LOOPBACK and not args.token and not args.insecure:
+        raise Problem(
+            f"--host {args.host} lets anyone who can reach this machine use the server and its secrets:"
+            " give --token (or IDP_EMULATOR_TOKEN), or --insecure if you mean it"
+        )
     config = load_config(args.config) if args.config else None
     store = Store(args.db or (config.store if config and config.store else None) or default_db)
     service = Service(store, Registry([*(config.templates if config else [])]), token=args.token, config=config)
-    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
+    guard = Guard.for_server(args.host, args.allow_host)
+    runner = web.AppRunner(make_app(service, guard), access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, args.host, args.port)
@@ -39,7 +46,7 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
     print(f"  sink      {base}/sink/<name>   (see what arrived: {base}/api/sinks/<name>)", flush=True)
     print(f"  JWKS      {base}/.well-known/jwks.json", flush=True)
     if args.host not in LOOPBACK and not args.token:
-        print("  warning: listening beyond loopback without --token: anyone who can reach it can use it", flush=True)
+        print("  warning: --insecure: anyone who can reach this address can use the server", flush=True)
     service.background(service.resume_pending())
     try:
         await until_stopped()
