@@ -91,6 +91,10 @@ class ConflictError(RefusedError):
     """What the request names exists, but its state does not allow this now."""
 
 
+class ForbiddenError(RefusedError):
+    """What the request asks is refused to whoever asks it this way (without the server's token, say)."""
+
+
 class InvalidError(RefusedError):
     """What the request gives cannot work (a target that cannot send, a vendor that is missing)."""
 

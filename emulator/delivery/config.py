@@ -35,6 +35,8 @@ class Config:
     time_scale: float | None = None
     templates: list[str] = field(default_factory=list)
     transaction: str | None = None
+    # ${IDP_EMULATOR_*} variables a target made through the API may send as plain text, and where to
+    plaintext_secrets: dict[str, list[str]] = field(default_factory=dict)
     positions: Positions | None = None
 
     def where(self, index: int) -> Any:
@@ -89,6 +91,7 @@ def load_config(path: str | Path) -> Config:
         time_scale=data.get("time_scale"),
         templates=list(data.get("templates", [])),
         transaction=data.get("transaction"),
+        plaintext_secrets={k: list(v) for k, v in (data.get("plaintext_secrets") or {}).items()},
         positions=positions,
     )
 

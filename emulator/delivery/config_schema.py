@@ -204,6 +204,19 @@ def config_schema_document() -> dict[str, Any]:
                 "description": "Folders of vendor template overrides or extra vendors.",
             },
             "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
+            "plaintext_secrets": {
+                "type": "object",
+                "description": "The ${IDP_EMULATOR_*} variables a target made through the server's API may send as"
+                " plain text (a header value, basic auth, the 'header' scheme's value, the URL), each with the URL"
+                " prefixes it may go to. Any other is refused there: a caller of the API could otherwise send it"
+                " anywhere.",
+                "propertyNames": {"pattern": "^IDP_EMULATOR_[A-Za-z0-9_]+$"},
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "string", "pattern": "^https?://[^/]+/"},
+                    "description": "URL prefixes such as https://audit.internal/hooks/",
+                },
+            },
         },
         "$defs": {
             "duration": DURATION,

@@ -19,7 +19,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.delivery.targets import Target
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.errors import RefusedError, ScenarioError
+from emulator.errors import ForbiddenError, RefusedError, ScenarioError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
@@ -28,7 +28,7 @@ from emulator.scenario.single import single_action
 from emulator.server.probe import send_test
 from emulator.server.problems import ApiError, field, read_json
 from emulator.server.service import Service, SinkRequest, now
-from emulator.server.targets import build_checked, check_shape
+from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
 from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 from emulator.vendors.overview import catalog_data
 
@@ -186,7 +186,9 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
         if not isinstance(spec, dict):
             raise ApiError(422, "Wrong type", "a target is a URL, a saved target's name or an object", f"targets[{i}]")
         spec = {"name": f"target-{i + 1}", **spec}
-        check_shape(spec, f"targets[{i}]")
+        plaintext = service.config.plaintext_secrets if service.config else None
+        check_shape(spec, f"targets[{i}]", plaintext=plaintext)
+        refuse_keys_without_token(spec, service.token, f"targets[{i}]")
         targets.append(build_checked(spec, service.registry, vendor, f"targets[{i}]"))
         specs.append({**spec, "vendor": targets[-1].vendor})
     names = [t.name for t in targets]
@@ -439,6 +441,13 @@ async def test_target(request: web.Request) -> web.Response:
     built = service.saved.build(name)
     event_type = field(data, "type", str)
     body = field(data, "body", dict)
+    if body is not None and not service.token:
+        raise ForbiddenError(
+            "Token needed",
+            "a test with your own body is signed with the target's secret, which would sign anything for whoever"
+            " asks; start serve with --token to allow it (the type's example needs no token)",
+            "body",
+        )
     if name in service.testing:  # a target pointed at its own test would call itself for ever
         raise ApiError(409, "Test in progress", f"a test of {name!r} is in progress; try again when it ends", "name")
     service.testing.add(name)

@@ -8,14 +8,27 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import ConflictError, EmulatorError, InvalidError, NotFoundError, RefusedError, ScenarioError
+from emulator.errors import (
+    ConflictError,
+    EmulatorError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    RefusedError,
+    ScenarioError,
+)
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1024 * 1024
 
 
 # the status of each kind of refusal the domain raises
-REFUSAL_STATUS: dict[type[RefusedError], int] = {NotFoundError: 404, ConflictError: 409, InvalidError: 422}
+REFUSAL_STATUS: dict[type[RefusedError], int] = {
+    NotFoundError: 404,
+    ConflictError: 409,
+    InvalidError: 422,
+    ForbiddenError: 403,
+}
 
 
 class ApiError(EmulatorError):

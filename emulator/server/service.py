@@ -60,7 +60,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.store.listeners.append(self.publish)
-        self.saved = SavedTargets(self.store, self.registry, self.config)
+        self.saved = SavedTargets(self.store, self.registry, self.config, self.token)
         for name in self.saved.names():
             try:
                 self.remember_saved(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from yarl import URL
 from emulator.delivery.config import Config, target_problems
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
 from emulator.delivery.tls import FILE_KEYS
-from emulator.errors import ConflictError, EmulatorError, InvalidError, NotFoundError
+from emulator.errors import ConflictError, EmulatorError, ForbiddenError, InvalidError, NotFoundError
 from emulator.store import Store, now_ms
 from emulator.vendors.registry import Registry
 
@@ -57,9 +58,13 @@ class SavedTarget:
 class SavedTargets:
     """The targets a server keeps by name; runs and target tests name them."""
 
-    def __init__(self, store: Store, registry: Registry, config: Config | None = None) -> None:
+    def __init__(
+        self, store: Store, registry: Registry, config: Config | None = None, token: str | None = None
+    ) -> None:
         self.store = store
         self.registry = registry
+        self.config = config
+        self.token = token
         self.items: dict[str, SavedTarget] = {}
         for saved in store.saved_targets():
             name = saved["name"]
@@ -160,7 +165,8 @@ class SavedTargets:
 
         A secret the server no longer holds (after a restart) is checked as a placeholder.
         """
-        check_shape(spec, stored=stored)
+        check_shape(spec, stored=stored, plaintext=self.config.plaintext_secrets if self.config else None)
+        refuse_keys_without_token(spec, self.token)
         if not spec.get("vendor"):
             raise InvalidError("Vendor needed", f"give 'vendor', one of {', '.join(self.registry.names)}", "vendor")
         stand_in = _placeholders(spec)
@@ -204,10 +210,13 @@ def merge_patch(base: Any, patch: Any) -> Any:
     return out
 
 
-def check_shape(spec: Any, where: str = "", stored: bool = False) -> None:
+def check_shape(
+    spec: Any, where: str = "", stored: bool = False, plaintext: Mapping[str, Sequence[str]] | None = None
+) -> None:
     """A target sent over the API: the shape emulator.yaml's schema allows, and only allowed variables.
 
     ``stored``: the spec merges what the server kept, where a secret it no longer holds is <hidden>.
+    ``plaintext``: the variables the config file lets such a target send as plain text, and where.
     """
     if _depth(spec) > MAX_DEPTH:
         raise InvalidError("Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
@@ -219,6 +228,77 @@ def check_shape(spec: Any, where: str = "", stored: bool = False) -> None:
         raise InvalidError("Invalid target", message, f"{where}.{path}" if where and path else where or path)
     refuse_files(spec, where)
     check_references(spec, where)
+    check_plaintext(spec, plaintext or {}, where)
+
+
+def _plaintext_positions(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, text) of every place whose text goes on the wire as it is: the URL, header values,
+    basic auth, and the 'header' scheme's value (a signature's secret never leaves the machine)."""
+    out: list[tuple[str, str]] = []
+    if isinstance(spec.get("url"), str):
+        out.append(("url", spec["url"]))
+    for name, value in (spec.get("headers") or {}).items():
+        if isinstance(value, str):
+            out.append((f"headers.{name}", value))
+    for key in ("username", "password"):
+        value = (spec.get("basic_auth") or {}).get(key)
+        if isinstance(value, str):
+            out.append((f"basic_auth.{key}", value))
+    signing = spec.get("signing") or {}
+    if isinstance(signing, dict):
+        if isinstance(signing.get("value"), str):
+            out.append(("signing.value", signing["value"]))
+        if signing.get("scheme") == "header":
+            secrets = signing.get("secret")
+            for i, secret in enumerate(secrets if isinstance(secrets, list) else [secrets]):
+                if isinstance(secret, str):
+                    out.append((f"signing.secret[{i}]" if isinstance(secrets, list) else "signing.secret", secret))
+    return out
+
+
+def check_plaintext(spec: dict[str, Any], plaintext: Mapping[str, Sequence[str]], where: str = "") -> None:
+    """A variable sent as plain text goes only where the config file's ``plaintext_secrets`` says.
+
+    A target made through the API names its own URL: a ``${IDP_EMULATOR_TOKEN_X}`` in one of its
+    headers would otherwise hand that variable's value to whoever the caller chooses.
+    """
+    url = spec.get("url") if isinstance(spec.get("url"), str) else ""
+    for path, text in _plaintext_positions(spec):
+        for name in _REFERENCE.findall(text):
+            allowed = plaintext.get(name, ())
+            # the destination as written before any variable: a variable in the host cannot pick it
+            fixed = str(url).split("${", 1)[0]
+            if any(fixed.startswith(prefix) for prefix in allowed):
+                continue
+            where_to = f"; it may go to {', '.join(allowed)}" if allowed else ""
+            raise InvalidError(
+                "Secret sent in the clear",
+                f"{path}: ${{{name}}} would be sent as plain text to {fixed or 'this URL'}{where_to}. A target made"
+                f" through the API sends a variable in the clear only where the --config file's plaintext_secrets"
+                f" lets it (plaintext_secrets: {{{name}: [{fixed or 'https://host/path/'}]}})",
+                f"{where}.{path}" if where else path,
+            )
+
+
+def refuse_keys_without_token(spec: dict[str, Any], token: str | None, where: str = "") -> None:
+    """A private key given literally through the API needs the server's token.
+
+    Its public half is published at /.well-known/jwks.json, which consumers trust as FusionAuth's:
+    a caller's own key there would let them sign webhooks the consumer accepts. A key read from the
+    server's environment (``${IDP_EMULATOR_...}``) is the developer's own and is published as usual.
+    """
+    if token:
+        return
+    signing = spec.get("signing") if isinstance(spec.get("signing"), dict) else {}
+    secrets = signing.get("secret") if isinstance(signing, dict) else None
+    for secret in secrets if isinstance(secrets, list) else [secrets]:
+        if isinstance(secret, str) and "-----BEGIN" in secret and not _REFERENCE.search(secret):
+            raise ForbiddenError(
+                "Token needed",
+                "a private key given literally would be published in /.well-known/jwks.json for consumers to"
+                " trust; start serve with --token to allow it, or give the key as ${IDP_EMULATOR_...}",
+                f"{where}.signing.secret" if where else "signing.secret",
+            )
 
 
 def refuse_files(spec: dict[str, Any], where: str = "") -> None:

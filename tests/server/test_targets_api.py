@@ -148,12 +148,25 @@ async def test_the_test_event_is_the_types_example_signed_and_not_recorded(api):
     assert [verify(r)["type"] for r in arrived] == ["access.LOGIN", "access.LOGIN_ERROR"]
     assert [r["body"]["id"] for r in arrived] == [first["event_id"], second["event_id"]]  # a fresh id each time
     assert arrived[1]["body"]["error"]
-    own = await (await api.post("/api/targets/shop/test", json={"body": {"hello": "world"}})).json()
-    assert own["ok"] and (await sink(api, "t"))[-1]["body"] == {"hello": "world"}
+    # your own body, signed with your secret, is a signing oracle for whoever can call the API: token only
+    await problem(await api.post("/api/targets/shop/test", json={"body": {"hello": "world"}}), 403, "body")
+    assert len(await sink(api, "t")) == 2
     assert (await (await api.get("/api/events")).json())["events"] == []  # tests are not events
     await problem(await api.post("/api/targets/shop/test", json={"type": "user.login.success"}), 422, "type")
     await problem(await api.post("/api/targets/shop/test", json={"body": "text"}), 422, "body")
     await problem(await api.post("/api/targets/ghost/test"), 404, "name")
+
+
+async def test_a_test_with_your_own_body_needs_the_token(aiohttp_client, registry):
+    service = Service(Store(), registry, token="t0ken")
+    api = await aiohttp_client(make_app(service))
+    auth = {"Authorization": "Bearer t0ken"}
+    await api.post("/api/targets", json=signed(str(api.make_url("/sink/t"))), headers=auth)
+    own = await (await api.post("/api/targets/shop/test", json={"body": {"hello": "world"}}, headers=auth)).json()
+    assert own["ok"]
+    arrived = (await (await api.get("/api/sinks/t", headers=auth)).json())["requests"]
+    assert arrived[-1]["body"] == {"hello": "world"} and verify(arrived[-1]) == {"hello": "world"}
+    await service.close()
 
 
 async def test_a_test_reports_a_receiver_that_fails(api):
@@ -211,12 +224,19 @@ async def test_after_a_restart_a_literal_secret_is_asked_for_again(aiohttp_clien
     await second.close()
 
 
-async def test_an_rsa_signing_key_is_published_in_the_jwks(api):
+async def test_an_rsa_signing_key_is_published_in_the_jwks(api, monkeypatch):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     spec = {"name": "fa", "url": str(api.make_url("/sink/fa")), "vendor": "fusionauth", "signing": {"secret": pem}}
+    # a caller's own key in the JWKS consumers trust would let them sign webhooks: a literal key needs the token
+    await problem(await api.post("/api/targets", json=spec), 403, "signing.secret")
+    run = {"scenario": "login", "vendor": "fusionauth", "targets": [spec]}
+    await problem(await api.post("/api/runs", json=run), 403, "targets[0].signing.secret")
+    assert (await (await api.get("/.well-known/jwks.json")).json())["keys"] == []
+    monkeypatch.setenv("IDP_EMULATOR_FA_KEY", pem)  # the developer's own key, from the server's environment
+    spec["signing"] = {"secret": "${IDP_EMULATOR_FA_KEY}"}
     assert (await api.post("/api/targets", json=spec)).status == 201
     assert "PRIVATE" not in await (await api.get("/api/targets/fa")).text()
     keys = (await (await api.get("/.well-known/jwks.json")).json())["keys"]
@@ -302,10 +322,15 @@ async def test_a_body_nested_thousands_deep_is_a_problem_not_a_crash(api):
         assert response.status == 400, (path, await response.text())
 
 
-async def test_a_target_pointed_at_its_own_test_does_not_call_itself_for_ever(api):
-    await api.post("/api/targets", json=signed(str(api.make_url("/api/targets/loop/test")), name="loop"))
-    answer = await (await api.post("/api/targets/loop/test", json={"body": {}})).json()
+async def test_a_target_pointed_at_its_own_test_does_not_call_itself_for_ever(aiohttp_client, registry):
+    service = Service(Store(), registry, token="t0ken")
+    api = await aiohttp_client(make_app(service))
+    auth = {"Authorization": "Bearer t0ken"}
+    spec = signed(str(api.make_url("/api/targets/loop/test")), name="loop", headers=auth)
+    await api.post("/api/targets", json=spec, headers=auth)
+    answer = await (await api.post("/api/targets/loop/test", json={"body": {}}, headers=auth)).json()
     assert answer["status"] == 409  # the nested test was refused, and the first one ended
+    await service.close()
 
 
 async def test_replay_goes_on_past_a_run_it_cannot_send(api):
@@ -324,14 +349,15 @@ async def test_replay_goes_on_past_a_run_it_cannot_send(api):
 async def test_a_bearer_reference_survives_a_restart(aiohttp_client, registry, tmp_path, monkeypatch):
     monkeypatch.setenv("IDP_EMULATOR_TOK", "abc")
     path = tmp_path / "emulator.db"
-    first = Service(Store(path), registry)
+    config = Config(plaintext_secrets={"IDP_EMULATOR_TOK": ["http://127.0.0.1:9/"]})
+    first = Service(Store(path), registry, config=config)
     api = await aiohttp_client(make_app(first))
     spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "keycloak"}
     spec["headers"] = {"Authorization": "Bearer ${IDP_EMULATOR_TOK}"}
     assert (await api.post("/api/targets", json=spec)).status == 201
     await first.close()
     first.store.close()
-    second = Service(Store(path), registry)
+    second = Service(Store(path), registry, config=config)
     assert second.saved.items["t"].view()["needs"] == []
     await second.close()
 
@@ -397,3 +423,31 @@ async def test_a_run_target_is_checked_like_a_saved_one(api):
     found = await problem(await api.post("/api/runs", json=body), 422, "targets[0]")
     assert found["title"] == "Invalid target" and "PEM" in found["detail"]
     assert api.service.runs == {}  # nothing started
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"headers": {"X-Api-Key": "${IDP_EMULATOR_AUDIT}"}}, "headers.X-Api-Key"),
+        ({"basic_auth": {"username": "u", "password": "${IDP_EMULATOR_AUDIT}"}}, "basic_auth.password"),
+        ({"signing": {"scheme": "header", "header": "X-Key", "secret": "${IDP_EMULATOR_AUDIT}"}}, "signing.secret"),
+        ({"url": "https://evil.example/?t=${IDP_EMULATOR_AUDIT}"}, "url"),
+    ],
+)
+async def test_a_variable_goes_in_the_clear_only_where_the_config_file_says(
+    aiohttp_client, registry, monkeypatch, change, where
+):
+    monkeypatch.setenv("IDP_EMULATOR_AUDIT", "audit-secret-value")
+    config = Config(plaintext_secrets={"IDP_EMULATOR_AUDIT": ["https://audit.internal/hooks/"]})
+    service = Service(Store(), registry, config=config)
+    api = await aiohttp_client(make_app(service))
+    evil = {"name": "x", "url": "https://evil.example/hook", "vendor": "keycloak", **change}
+    found = await problem(await api.post("/api/targets", json=evil), 422, where)
+    assert found["title"] == "Secret sent in the clear" and "audit-secret-value" not in json.dumps(found)
+    run = {"scenario": "login", "vendor": "keycloak", "targets": [evil]}
+    await problem(await api.post("/api/runs", json=run), 422, f"targets[0].{where}")
+    if where != "url":  # the same variable to where the file binds it is fine
+        good = {**evil, "url": "https://audit.internal/hooks/idp"}
+        assert (await api.post("/api/targets", json=good)).status == 201
+    assert service.runs == {}
+    await service.close()
