@@ -142,6 +142,9 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "--pace", action="store_true", help="play the scenario's waits in real time (scaled by --time-scale)"
     )
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument(
+        "--max-actions", type=int, default=None, metavar="N", help="actions a run may play (default 1,000,000)"
+    )
     run.add_argument("--templates", action="append", default=[], metavar="DIR")
 
 
@@ -178,6 +181,9 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME",
         help="a host name the server answers for besides localhost and IP addresses (a proxy's, say); repeatable",
+    )
+    serve.add_argument(
+        "--max-actions", type=int, default=None, metavar="N", help="actions one run may play (default 1,000,000)"
     )
     serve.add_argument(
         "--insecure", action="store_true", help="listen beyond loopback without --token (anyone who can reach it)"

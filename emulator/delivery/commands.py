@@ -18,7 +18,7 @@ from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
-from emulator.delivery.runner import Summary, deliver_run, resume
+from emulator.delivery.runner import MAX_ACTIONS, Summary, check_size, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
 from emulator.play.clock import parse_since, parse_start
@@ -37,6 +37,8 @@ def run_command(args: argparse.Namespace) -> int:
         registry.vendor(args.vendor)
     targets = command_targets(args, registry, config)
     scenario = load(args.scenario)
+    max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
+    check_size(scenario, max_actions)
     seed, start = _seed_and_start(args)
     time_scale = _time_scale(args, config)
     for target in targets:
@@ -50,8 +52,9 @@ def run_command(args: argparse.Namespace) -> int:
     def play(store: Store, watch: Callable[[Dispatcher], None]) -> Awaitable[Summary]:
         transaction = args.transaction or (config.transaction if config else None)
         return deliver_run(
-            scenario, targets, store, seed, start, time_scale, args.pace, registry, watch=watch, transaction=transaction
-        )
+            scenario, targets, store, seed, start, time_scale, args.pace, registry, watch=watch,
+            transaction=transaction, max_actions=max_actions,
+        )  # fmt: skip
 
     return _execute(args, config, lambda store, watch: _one(play(store, watch)), title)
 

@@ -35,6 +35,7 @@ class Config:
     time_scale: float | None = None
     templates: list[str] = field(default_factory=list)
     transaction: str | None = None
+    max_actions: int | None = None
     # ${IDP_EMULATOR_*} variables a target made through the API may send as plain text, and where to
     plaintext_secrets: dict[str, list[str]] = field(default_factory=dict)
     positions: Positions | None = None
@@ -91,6 +92,7 @@ def load_config(path: str | Path) -> Config:
         time_scale=data.get("time_scale"),
         templates=list(data.get("templates", [])),
         transaction=data.get("transaction"),
+        max_actions=data.get("max_actions"),
         plaintext_secrets={k: list(v) for k, v in (data.get("plaintext_secrets") or {}).items()},
         positions=positions,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from emulator.delivery.faults import fault_schema
 from emulator.delivery.retry import CLASSES, SHORTHANDS, preset_names
+from emulator.delivery.runner import MAX_ACTIONS
 from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
 from emulator.delivery.tls import tls_schema
@@ -197,6 +198,12 @@ def config_schema_document() -> dict[str, Any]:
                 "description": "FusionAuth's webhook transaction type for the tenant: a transactional event commits "
                 f"only when that share of its webhooks answers 2xx ({TYPES_DOC}); else the caller gets 504 "
                 "[WebhookTransactionException] and nothing is retried.",
+            },
+            "max_actions": {
+                "type": "integer",
+                "minimum": 1,
+                "description": f"Actions one run may play, its repeats multiplied out (default {MAX_ACTIONS:,}): a"
+                " run past it is refused before it starts.",
             },
             "templates": {
                 "type": "array",

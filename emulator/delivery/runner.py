@@ -80,6 +80,20 @@ def body_bytes(event: Event) -> bytes:
     return event_json(event.body, event.vendor, event.type)
 
 
+MAX_ACTIONS = 1_000_000  # actions one run may play (repeats multiplied out); each makes 1 to a few events
+
+
+def check_size(scenario: Scenario, limit: int = MAX_ACTIONS) -> None:
+    """Refuse a run that would never end (``repeat`` 10^6 inside ``repeat`` 10^6) before it starts."""
+    size = scenario.size
+    if size > limit:
+        raise Problem(
+            f"scenario {scenario.name!r} plays {size:,} actions (its repeats multiplied out); a run plays at most"
+            f" {limit:,}: lower a repeat's count, or raise the limit (run --max-actions, max_actions in"
+            " emulator.yaml, serve --max-actions)"
+        )
+
+
 async def deliver_run(
     scenario: Scenario,
     targets: Sequence[Target],
@@ -93,6 +107,7 @@ async def deliver_run(
     watch: Callable[[Dispatcher], None] | None = None,
     on_attempt: Callable[[DeliveryRow, Result], None] | None = None,
     transaction: str | None = None,
+    max_actions: int = MAX_ACTIONS,
 ) -> Summary:
     """Play ``scenario`` once for every vendor the targets name and deliver to every target.
 
@@ -100,6 +115,7 @@ async def deliver_run(
     SuperMajority, AbsoluteMajority): transactional events then commit only when enough webhooks
     answer 2xx, and ``Summary.steps`` says, event by event, what the IdP did.
     """
+    check_size(scenario, max_actions)
     registry = registry or Registry()
     start = start or datetime.now(UTC).replace(microsecond=0)
     run_id = run_id or new_run_id()
@@ -140,7 +156,8 @@ async def resume(
         only = store.delivery_targets(rid, "pending") if info["play_done"] else None
         targets = stored_targets(store, rid, run_registry, config, secret, only)
         play = None
-        if not info["play_done"] and options.get("scenario_text"):
+        # a cancelled run never plays on (a resend of its failed deliveries only sends those)
+        if not info["play_done"] and options.get("scenario_text") and info["status"] != "cancelled":
             scenario = load_scenario_text(options["scenario_text"], options.get("scenario_file") or "<scenario>")
             start = datetime.fromisoformat(options["start"])
             play = _Play(
@@ -193,7 +210,7 @@ async def _deliver(
     summary = Summary(run_id)
     began = time.perf_counter()
     dispatcher.start()
-    status = "cancelled"
+    status = "interrupted"  # stopped from outside (Ctrl-C, a shutdown): resume goes on from here
     try:
         if pending:
             rows = store.pending(run_id)

@@ -52,6 +52,17 @@ class Repeat:
 Step = ActionStep | Wait | Repeat
 
 
+def actions(steps: list[Step]) -> int:
+    """How many actions ``steps`` play, repeats multiplied out (computed, never played)."""
+    total = 0
+    for step in steps:
+        if isinstance(step, ActionStep):
+            total += 1
+        elif isinstance(step, Repeat):
+            total += step.count * actions(step.steps)
+    return total
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -62,3 +73,8 @@ class Scenario:
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     text: str = ""  # the YAML it was read from (a run keeps it, so a resumed run plays the same story)
+
+    @property
+    def size(self) -> int:
+        """The actions one play performs (each makes one to a few events, per vendor)."""
+        return actions(self.steps)

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
+from emulator.delivery.runner import check_size
 from emulator.delivery.targets import Target
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import ForbiddenError, RefusedError, ScenarioError
@@ -147,6 +148,7 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
         if text is None:
             raise ApiError(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
     story = load_scenario_text(text, name or "<request>")
+    check_size(story, service.max_actions)
     vendor = field(data, "vendor", str, required=True)
     if vendor not in service.registry.names:
         raise ApiError(
@@ -260,12 +262,8 @@ async def run(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     service = _service(request)
     run_id = request.match_info["run"]
-    live = service.runs.get(run_id)
-    if live is None:
-        raise ApiError(404, "Unknown run", f"no run {run_id!r} in progress here", "run")
-    if not live.task.done():
-        live.task.cancel()
-    return web.json_response({"run": run_id, "status": "cancelling"}, status=202)
+    owed = service.cancel(run_id)
+    return web.json_response({"run": run_id, "status": "cancelled", "deliveries_cancelled": owed}, status=202)
 
 
 # events and deliveries ---------------------------------------------------------------------------

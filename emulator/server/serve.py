@@ -9,6 +9,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.delivery.config import load_config
+from emulator.delivery.runner import MAX_ACTIONS
 from emulator.errors import Problem
 from emulator.server.app import make_app
 from emulator.server.guard import Guard
@@ -28,7 +29,9 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
         )
     config = load_config(args.config) if args.config else None
     store = Store(args.db or (config.store if config and config.store else None) or default_db)
-    service = Service(store, Registry([*(config.templates if config else [])]), token=args.token, config=config)
+    max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
+    registry = Registry([*(config.templates if config else [])])
+    service = Service(store, registry, token=args.token, config=config, max_actions=max_actions)
     guard = Guard.for_server(args.host, args.allow_host)
     runner = web.AppRunner(make_app(service, guard), access_log=None, handle_signals=False)
     await runner.setup()

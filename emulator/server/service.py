@@ -12,9 +12,9 @@ from typing import Any
 
 from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
-from emulator.delivery.runner import Summary, deliver_run, new_run_id, resume, stored_targets
+from emulator.delivery.runner import MAX_ACTIONS, Summary, deliver_run, new_run_id, resume, stored_targets
 from emulator.delivery.targets import Target, signing_keys
-from emulator.errors import ConflictError, EmulatorError
+from emulator.errors import ConflictError, EmulatorError, NotFoundError
 from emulator.scenario.model import Scenario
 from emulator.server.targets import SavedTargets, secrets_for
 from emulator.store import Store
@@ -27,7 +27,7 @@ WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts mi
 
 @dataclass
 class LiveRun:
-    task: asyncio.Task[Summary]
+    task: asyncio.Task[Any]  # a run's Summary, or a resumed run's list of them
     specs: list[dict[str, Any]] = field(default_factory=list)  # its targets as given, secrets included
     dispatcher: Dispatcher | None = None
     summary: Summary | None = None
@@ -49,6 +49,7 @@ class Service:
     registry: Registry
     token: str | None = None
     config: Config | None = None
+    max_actions: int = MAX_ACTIONS
     runs: dict[str, LiveRun] = field(default_factory=dict)
     sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> public JWK of a signing key used
@@ -105,7 +106,7 @@ class Service:
         start = datetime.now(UTC).replace(microsecond=0)
         coro = deliver_run(
             scenario, targets, self.store, seed, start, time_scale, registry=self.registry, run_id=run_id,
-            watch=watch, transaction=transaction,
+            watch=watch, transaction=transaction, max_actions=self.max_actions,
         )  # fmt: skip
         live.task = asyncio.create_task(coro)
         live.task.add_done_callback(lambda task: self._done(live, task))
@@ -123,7 +124,7 @@ class Service:
         for jwk in signing_keys(targets):
             self.keys[jwk["kid"]] = jwk
 
-    def _done(self, live: LiveRun, task: asyncio.Task[Summary]) -> None:
+    def _done(self, live: LiveRun, task: asyncio.Task[Any]) -> None:
         finished = [rid for rid, r in self.runs.items() if r.task.done()]
         for rid in finished[: max(0, len(finished) - KEEP_FINISHED)]:  # the store keeps them; memory need not
             del self.runs[rid]
@@ -133,24 +134,54 @@ class Service:
         if exc is not None:
             live.error = str(exc)
         else:
-            live.summary = task.result()
+            result = task.result()
+            live.summary = (result[-1] if result else None) if isinstance(result, list) else result
 
     async def resume_pending(self) -> list[Summary]:
-        """What a crash left pending, delivered at start (as ``idp-emulator resume`` would)."""
+        """What a crash left pending, delivered at start (as ``idp-emulator resume`` would), one run
+        after another; each is a live run while it goes on, so it can be watched and cancelled."""
         pending = self.store.unfinished_runs()
         self.resuming.update(pending)
         summaries = []
         for i, run_id in enumerate(pending):
             try:
-                summaries += await resume(self.store, self.registry, self._config_for(run_id), run_id=run_id)
+                info = self.store.run(run_id)
+                if info is not None and info["status"] == "cancelled":  # cancelled while waiting its turn
+                    continue
+                summaries += await self._resumed(run_id, self._config_for(run_id), 1.0)
             except EmulatorError as exc:  # a run that cannot go on (a secret not kept) waits for a resend
                 print(f"run {run_id} not resumed: {exc}", file=sys.stderr, flush=True)
-            except BaseException:
-                self.resuming.difference_update(pending[i:])  # only those not reached: a resend may own others
-                raise
+            except asyncio.CancelledError:
+                if _stopping():
+                    self.resuming.difference_update(pending[i:])  # only those not reached: a resend may own others
+                    raise
+                # this run was cancelled by someone: the others go on
             finally:
                 self.resuming.discard(run_id)
         return summaries
+
+    async def _resumed(self, run_id: str, config: Config, time_scale: float) -> list[Summary]:
+        """Resume one run as a live run of this server (listed, watched, cancellable)."""
+        task = asyncio.create_task(resume(self.store, self.registry, config, time_scale=time_scale, run_id=run_id))
+        live = LiveRun(task=task)
+        self.runs[run_id] = live
+        task.add_done_callback(lambda done: self._done(live, done))
+        return await task
+
+    def cancel(self, run_id: str) -> int:
+        """Cancel a run for good (also one being resumed, or waiting to be): how many deliveries it
+        still owed. A finished run has nothing to cancel."""
+        info = self.store.run(run_id)
+        if info is None:
+            raise NotFoundError("Unknown run", f"no run {run_id!r}", "run")
+        live = self.runs.get(run_id)
+        running = live is not None and not live.task.done()
+        if not running and info["status"] in ("finished", "failed") and not self.store.counts(run_id)["pending"]:
+            raise ConflictError("Run finished", f"run {run_id} is {info['status']}: nothing is left to cancel", "run")
+        owed = self.store.cancel_run(run_id)
+        if live is not None and running:
+            live.task.cancel()
+        return owed
 
     def redeliver(
         self, run_id: str, deliveries: tuple[int, ...] = (), since_ms: int | None = None, target: str | None = None
@@ -177,9 +208,12 @@ class Service:
 
             async def send() -> None:
                 try:
-                    await resume(self.store, self.registry, config, time_scale=1.0, run_id=run_id)
+                    await self._resumed(run_id, config, 1.0)
                 except EmulatorError as exc:  # what was not sent stays pending for the next start
                     print(f"run {run_id}: resend stopped: {exc}", file=sys.stderr, flush=True)
+                except asyncio.CancelledError:
+                    if _stopping():
+                        raise
                 finally:
                     self.resuming.discard(run_id)
 
@@ -224,3 +258,9 @@ class Service:
 
 def now() -> float:
     return time.time()
+
+
+def _stopping() -> bool:
+    """Whether the current task itself is being cancelled (the server stopping), not a task it awaited."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -52,11 +52,26 @@ class Outbox(Connection):
         self._write(lambda cur: cur.execute("UPDATE runs SET play_done = 1 WHERE id = ?", (run_id,)))
 
     def finish_run(self, run_id: str, status: str = "finished") -> None:
+        """Record how a run ended; a run someone cancelled stays cancelled whatever its task says after."""
         self._write(
             lambda cur: cur.execute(
-                "UPDATE runs SET finished_ms = ?, status = ? WHERE id = ?", (now_ms(), status, run_id)
+                "UPDATE runs SET finished_ms = ?, status = ? WHERE id = ? AND status != 'cancelled'",
+                (now_ms(), status, run_id),
             )
         )
+
+    def cancel_run(self, run_id: str) -> int:
+        """Cancel a run for good: it is never played on or resumed, and what it still owed is cancelled
+        too (how many deliveries). A later resend of its failed deliveries is still the user's to ask."""
+
+        def work(cur: sqlite3.Cursor) -> int:
+            cur.execute("UPDATE runs SET status = 'cancelled', finished_ms = ? WHERE id = ?", (now_ms(), run_id))
+            return cur.execute(
+                "UPDATE deliveries SET status = 'cancelled', updated_ms = ? WHERE run_id = ? AND status = 'pending'",
+                (now_ms(), run_id),
+            ).rowcount
+
+        return self._write(work)
 
     def disable_target(self, run_id: str, name: str, reason: str) -> None:
         self._write(
@@ -193,8 +208,8 @@ class Outbox(Connection):
     def unfinished_runs(self) -> list[str]:
         """Runs with pending deliveries, or whose play stopped without finishing (a crash)."""
         rows = self.db.execute(
-            "SELECT id FROM runs WHERE status = 'running' OR play_done = 0"
-            " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending') ORDER BY started_ms, id"
+            "SELECT id FROM runs WHERE status != 'cancelled' AND (status IN ('running', 'interrupted') OR play_done = 0"
+            " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending')) ORDER BY started_ms, id"
         )
         return [r[0] for r in rows]
 

@@ -86,7 +86,7 @@ class Queries(Connection):
 
     def counts(self, run_id: str) -> dict[str, int]:
         """Deliveries by status, and attempts, for one run."""
-        out = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0, "attempts": 0}
+        out = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0, "cancelled": 0, "attempts": 0}
         for status, count, attempts in self.db.execute(
             "SELECT status, count(*), sum(attempts) FROM deliveries WHERE run_id = ? GROUP BY status", (run_id,)
         ):

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS runs (
     seed INTEGER NOT NULL,
     started_ms INTEGER NOT NULL,
     finished_ms INTEGER,
-    status TEXT NOT NULL,            -- running (or crashed while running), finished, failed, cancelled
+    status TEXT NOT NULL,            -- running (or crashed while running), interrupted, finished, failed, cancelled
     played INTEGER NOT NULL DEFAULT 0,        -- events stored so far: where a resumed play goes on
     play_done INTEGER NOT NULL DEFAULT 0,     -- 1 once every event is stored (or the play cannot go on)
     options TEXT NOT NULL DEFAULT '{}'        -- what replaying needs: scenario text, start, templates
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event INTEGER NOT NULL REFERENCES events(id),
     target TEXT NOT NULL,
     key TEXT,                        -- ordering key (the actor) when the target keeps order
-    status TEXT NOT NULL,            -- pending, delivered, failed, dropped (a fault)
+    status TEXT NOT NULL,            -- pending, delivered, failed, dropped (a fault), cancelled (with its run)
     copy_of INTEGER,                 -- a duplicate a fault made of this delivery
     injected TEXT,                   -- faults on the delivery: dropped, delayed, duplicated, reordered
     attempts INTEGER NOT NULL DEFAULT 0,

@@ -149,7 +149,7 @@ async def test_a_cancelled_run_plays_on_when_resumed(aiohttp_server, registry):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert store.db.execute("SELECT status, play_done FROM runs").fetchone() == ("cancelled", 0)
+    assert store.db.execute("SELECT status, play_done FROM runs").fetchone() == ("interrupted", 0)
     [resumed] = await resume(store, registry, time_scale=0)
     total = len(list(render_events(scenario, "keycloak", 3, NOW, registry)))
     assert {r.event_id for r in receiver.requests} == {

@@ -1,0 +1,111 @@
+"""Work one request can cause is bounded, and a cancel is for good.
+
+Each test reproduces a finding of the security review (a run that never ends, a cancelled run that
+played again at every start, a resumed run nobody could cancel) and shows it refused or bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+from api_helpers import problem
+
+from emulator.delivery.targets import build_target
+from emulator.scenario.loader import load_scenario_text
+from emulator.server.app import make_app
+from emulator.server.service import Service
+from emulator.store import Store
+
+ENDLESS = """\
+name: endless
+actors: {alice: {}}
+steps:
+  - repeat:
+      count: 1000000
+      steps:
+        - repeat: {count: 1000000, steps: [{login: alice}]}
+"""
+SLOW = """\
+name: slow
+actors: {alice: {}}
+steps:
+  - login: alice
+    repeat: {count: 200, every: 1s}
+"""
+
+
+async def test_nested_repeats_past_the_cap_are_refused_before_anything_starts(aiohttp_client, registry):
+    service = Service(Store(), registry)
+    api = await aiohttp_client(make_app(service))
+    body = {"yaml": ENDLESS, "vendor": "keycloak", "targets": ["http://127.0.0.1:9/"]}
+    found = await problem(await api.post("/api/runs", json=body), 422)
+    assert "plays 1,000,000,000,000 actions" in found["detail"] and "at most 1,000,000" in found["detail"]
+    assert service.runs == {} and service.store.runs() == []
+    small = Service(Store(), registry, max_actions=100)  # the cap is the server's to set
+    api2 = await aiohttp_client(make_app(small))
+    found = await problem(await api2.post("/api/runs", json={**body, "yaml": SLOW}), 422)
+    assert "plays 200 actions" in found["detail"]
+    await service.close()
+    await small.close()
+
+
+def test_the_command_line_refuses_it_too(tmp_path):
+    (tmp_path / "endless.yaml").write_text(ENDLESS)
+    command = [sys.executable, "-m", "emulator", "run", "endless.yaml", "--vendor", "keycloak", "--db", ":memory:"]
+    command += ["--target", "http://127.0.0.1:9/", "--seed", "1"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "plays 1,000,000,000,000 actions" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def _interrupted_run(tmp_path, registry) -> tuple[str, str]:
+    """A run a crash cut short: its play stopped after a few events, most still to come."""
+    path = str(tmp_path / "e.db")
+    service = Service(Store(path), registry)
+    api_app = make_app(service)
+    del api_app
+
+    target = build_target({"name": "down", "url": "http://127.0.0.1:9/", "vendor": "keycloak"}, registry)
+    run_id = service.start_run(load_scenario_text(SLOW), [target], 1, 1.0, None, [])
+    while service.store.counts(run_id)["pending"] == 0:  # the play stores events as it goes
+        await asyncio.sleep(0.01)
+    await service.close()  # the server stops with the run under way: what a Ctrl-C or a crash leaves
+    service.store.close()
+    return path, run_id
+
+
+async def test_a_resumed_run_can_be_cancelled_and_is_never_played_again(aiohttp_client, registry, tmp_path):
+    path, run_id = await _interrupted_run(tmp_path, registry)
+    service = Service(Store(path), registry)
+    api = await aiohttp_client(make_app(service))
+    resuming = asyncio.create_task(service.resume_pending())
+    while run_id not in service.runs:  # the resumed run is a live run of the server
+        await asyncio.sleep(0.01)
+    answer = await api.post(f"/api/runs/{run_id}/cancel")
+    assert answer.status == 202 and (await answer.json())["status"] == "cancelled"
+    await asyncio.wait_for(resuming, 10)  # the resume loop goes on (to nothing) instead of waiting
+    info = service.store.run(run_id)
+    assert info is not None and info["status"] == "cancelled"
+    assert service.store.counts(run_id)["pending"] == 0
+    played = info["played"]
+    await service.close()
+    service.store.close()
+    again = Service(Store(path), registry)  # the next start resumes nothing, plays nothing more
+    assert again.store.unfinished_runs() == []
+    assert await again.resume_pending() == []
+    info = again.store.run(run_id)
+    assert info is not None and info["played"] == played and info["status"] == "cancelled"
+    await again.close()
+
+
+async def test_cancel_says_what_it_could_not_cancel(aiohttp_client, registry):
+    service = Service(Store(), registry)
+    api = await aiohttp_client(make_app(service))
+    await problem(await api.post("/api/runs/run_nope/cancel"), 404, "run")
+    body = {"scenario": "login", "vendor": "keycloak", "targets": [str(api.make_url("/sink/x"))], "time_scale": 0}
+    run_id = (await (await api.post("/api/runs", json=body)).json())["run"]
+    await asyncio.wait_for(service.runs[run_id].task, 10)
+    await problem(await api.post(f"/api/runs/{run_id}/cancel"), 409, "run")
+    await service.close()
