@@ -35,6 +35,8 @@ from emulator.errors import EmulatorError
 MAX_IDLE = 64  # idle keep-alive connections kept per host
 MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, nginx 75 s)
 MAX_PROXY_ANSWER = 16_384  # the head of a proxy's answer to CONNECT, at most
+MAX_HEAD = 65_536  # bytes of an answer's status line and headers (nginx allows 32 KB; Node.js 16 KB)
+MAX_HEADERS = 200  # header fields in one answer
 
 
 class TransportError(EmulatorError):
@@ -180,6 +182,7 @@ class _Connection(asyncio.Protocol):
         self.limit = 0
         self.got_bytes = False
         self.headers_done = False
+        self.head_bytes = 0  # bytes read while the answer's head was not complete
         self.last_activity = 0.0
         self.idle_since = 0.0
         self.fresh_tls = False  # a TLS connection whose first request is under way
@@ -198,6 +201,11 @@ class _Connection(asyncio.Protocol):
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail("network", f"malformed response ({exc})")
+            return
+        if not self.headers_done:  # a receiver sending endless headers must not take our memory
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD:
+                self._fail("network", f"the answer's headers go on past {MAX_HEAD // 1024} KB")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -228,6 +236,9 @@ class _Connection(asyncio.Protocol):
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= MAX_HEADERS:
+            self._fail("network", f"the answer has more than {MAX_HEADERS} headers")
+            return
         key = name.decode("latin-1")
         text = value.decode("latin-1")
         self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
@@ -257,6 +268,7 @@ class _Connection(asyncio.Protocol):
         self.headers = {}
         self.chunks = []
         self.size = 0
+        self.head_bytes = 0
         self.headers_done = False
 
     def _cut_short(self) -> str:

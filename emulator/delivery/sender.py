@@ -7,9 +7,11 @@ reason a person can read; nothing here raises on a receiver's behaviour.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -70,6 +72,48 @@ class _Prepared:
         return clean, body
 
 
+LARGE_BODY = 256 * 1024  # bodies from this size on count against the budget (smaller ones never wait)
+
+
+class ByteBudget:
+    """Bytes that may be in flight at once, shared by every sender of the process: a body waits until
+    enough is free (one larger than the whole budget waits for all of it), first come first served."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.free = total
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    async def take(self, size: int) -> int:
+        size = min(size, self.total)
+        if self.free >= size and not self._waiting:
+            self.free -= size
+            return size
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((size, future))
+        try:
+            await future
+        except BaseException:
+            if future.done() and not future.cancelled():
+                self.give(size)  # granted as it was cancelled: hand it on
+            else:
+                self._waiting = deque(w for w in self._waiting if w[1] is not future)
+            raise
+        return size
+
+    def give(self, size: int) -> None:
+        self.free += size
+        while self._waiting and self._waiting[0][0] <= self.free:
+            wanted, future = self._waiting.popleft()
+            if future.done():  # its waiter went away
+                continue
+            self.free -= wanted
+            future.set_result(None)
+
+
+BODIES_IN_FLIGHT = ByteBudget(96 * 1024 * 1024)
+
+
 class Sender:
     """One connection pool shared by every target of a run (connections are kept alive per host)."""
 
@@ -85,8 +129,22 @@ class Sender:
     ) -> Result:
         """POST ``body`` to the target, signed for this attempt's ``timestamp`` (Unix seconds).
 
-        ``faults`` (request faults of the delivery's plan) change what goes on the wire.
+        ``faults`` (request faults of the delivery's plan) change what goes on the wire. A large body
+        (an ``oversize`` fault makes one of up to 64 MB) waits for room in the process's budget of
+        bytes in flight, so many of them at once cannot take the machine's memory.
         """
+        size = max([len(body), *(f.params["size"] for f in faults if f.kind == "oversize")])
+        if size < LARGE_BODY:
+            return await self._attempt(target, event_id, body, timestamp, faults)
+        taken = await BODIES_IN_FLIGHT.take(size)
+        try:
+            return await self._attempt(target, event_id, body, timestamp, faults)
+        finally:
+            BODIES_IN_FLIGHT.give(taken)
+
+    async def _attempt(
+        self, target: Target, event_id: str, body: bytes, timestamp: int, faults: Sequence[Fault]
+    ) -> Result:
         started = time.perf_counter()
         prepared = self._prepared.get(id(target))
         if prepared is None:

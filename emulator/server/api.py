@@ -18,6 +18,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.delivery.runner import check_size
+from emulator.delivery.sender import REDACTED
 from emulator.delivery.targets import Target
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import ForbiddenError, RefusedError, ScenarioError
@@ -25,10 +26,12 @@ from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
 from emulator.scenario.loader import load_scenario_text
+from emulator.scenario.model import Scenario
 from emulator.scenario.single import single_action
 from emulator.server.probe import send_test
 from emulator.server.problems import ApiError, field, read_json
-from emulator.server.service import Service, SinkRequest, now
+from emulator.server.service import Service, now
+from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
 from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 from emulator.vendors.overview import catalog_data
@@ -70,14 +73,30 @@ async def vendor(request: web.Request) -> web.Response:
 
 
 async def scenarios(request: web.Request) -> web.Response:
-    store = _service(request).store
+    service = _service(request)
     items = [{"name": n, "description": load(n).description.strip(), "bundled": True} for n in bundled_names()]
-    for name in store.scenario_names():
-        text = store.scenario(name) or ""
-        items.append(
-            {"name": name, "description": load_scenario_text(text, name).description.strip(), "bundled": False}
-        )
+    for name in service.store.scenario_names():
+        items.append({"name": name, "description": await _description(service, name), "bundled": False})
     return web.json_response({"scenarios": items})
+
+
+async def parse(text: str, name: str) -> Scenario:
+    """A scenario read off the event loop: a large one takes a while, and the server answers meanwhile."""
+    return await asyncio.to_thread(load_scenario_text, text, name)
+
+
+async def _description(service: Service, name: str) -> str:
+    """An uploaded scenario's description, read once per text (not at every listing)."""
+    text = service.store.scenario(name) or ""
+    known = service.descriptions.get(name)
+    if known is not None and known[0] == hash(text):
+        return known[1]
+    try:
+        description = (await parse(text, name)).description.strip()
+    except ScenarioError:  # stored before a change of the language: it says so when someone runs it
+        description = ""
+    service.descriptions[name] = (hash(text), description)
+    return description
 
 
 def _scenario_text(service: Service, name: str) -> str | None:
@@ -102,8 +121,10 @@ async def upload_scenario(request: web.Request) -> web.Response:
     if name in bundled_names():
         raise ApiError(409, "Bundled scenario", f"{name!r} is bundled and cannot be replaced; pick another name")
     text = field(await read_json(request), "yaml", str, required=True)
-    load_scenario_text(text, name)  # a ScenarioError becomes a 422 that lists every problem
-    _service(request).store.save_scenario(name, text)
+    story = await parse(text, name)  # a ScenarioError becomes a 422 that lists every problem
+    service = _service(request)
+    service.store.save_scenario(name, text)
+    service.descriptions[name] = (hash(text), story.description.strip())
     return web.json_response({"name": name, "url": f"/api/scenarios/{name}"}, status=201)
 
 
@@ -121,7 +142,7 @@ async def validate(request: web.Request) -> web.Response:
     data = await read_json(request)
     text = field(data, "yaml", str, required=True)
     try:
-        load_scenario_text(text, "<request>")
+        await parse(text, "<request>")
     except ScenarioError as exc:  # the request was fine; the scenario has problems: say which
         return web.json_response({"valid": False, "problems": [str(p) for p in exc.problems]})
     return web.json_response({"valid": True, "problems": []})
@@ -130,10 +151,10 @@ async def validate(request: web.Request) -> web.Response:
 # runs --------------------------------------------------------------------------------------------
 async def start_run(request: web.Request) -> web.Response:
     """Start a run: {scenario | yaml, vendor, targets, seed?, time_scale?, transaction?}."""
-    return _start(_service(request), await read_json(request))
+    return await _start(_service(request), await read_json(request))
 
 
-def _start(service: Service, data: dict[str, Any]) -> web.Response:
+async def _start(service: Service, data: dict[str, Any]) -> web.Response:
     unknown = sorted(set(data) - RUN_FIELDS)
     if unknown:
         raise ApiError(
@@ -147,7 +168,7 @@ def _start(service: Service, data: dict[str, Any]) -> web.Response:
         text = _scenario_text(service, name)
         if text is None:
             raise ApiError(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
-    story = load_scenario_text(text, name or "<request>")
+    story = await parse(text, name or "<request>")
     check_size(story, service.max_actions)
     vendor = field(data, "vendor", str, required=True)
     if vendor not in service.registry.names:
@@ -212,7 +233,7 @@ async def trigger(request: web.Request) -> web.Response:
     actor = field(data, "actor", dict, default={})
     body = {k: v for k, v in data.items() if k not in ("action", "params", "error", "actor")}
     body["yaml"] = single_action(action, params, actor)
-    return _start(_service(request), body)
+    return await _start(_service(request), body)
 
 
 async def runs(request: web.Request) -> web.Response:
@@ -497,13 +518,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
 async def sink_receive(request: web.Request) -> web.Response:
     body = await request.read()
     name = request.match_info["name"]
-    _service(request).sink(name, SinkRequest(request.method, request.path_qs, dict(request.headers), body, now()))
+    path = request.path_qs if "token" not in request.query else str(request.rel_url.update_query(token=REDACTED))
+    _service(request).sink(name, SinkRequest(request.method, path, dict(request.headers), body, now()))
     return web.json_response({"received": True})
 
 
 async def sink_list(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    kept = _service(request).sinks.get(name, ())
+    kept = _service(request).sinks.get(name)
     items = []
     for r in kept:
         try:

@@ -31,11 +31,16 @@ async def openapi_document(request: web.Request) -> web.Response:
 async def bearer(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """With a token, every /api/ call needs ``Authorization: Bearer <token>``."""
+    """With a token, every /api/ call needs ``Authorization: Bearer <token>``, and a sink takes only
+    webhooks that carry it (the header, or ``?token=`` in the sink's URL, since a vendor's own scheme
+    may use Authorization)."""
     token = request.app[SERVICE].token
-    if token and request.path.startswith("/api/"):
+    if token and request.path.startswith(("/api/", "/sink/")):
         given = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        ok = hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+        if not ok and request.path.startswith("/sink/"):
+            ok = hmac.compare_digest(request.query.get("token", "").encode(), token.encode())
+        if not ok:
             return problem_response(401, "Unauthorized", "this server needs Authorization: Bearer <token>")
     return await handler(request)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,11 +15,11 @@ from emulator.delivery.runner import MAX_ACTIONS, Summary, deliver_run, new_run_
 from emulator.delivery.targets import Target, signing_keys
 from emulator.errors import ConflictError, EmulatorError, NotFoundError
 from emulator.scenario.model import Scenario
+from emulator.server.sinks import SinkRequest, Sinks
 from emulator.server.targets import SavedTargets, secrets_for
 from emulator.store import Store
 from emulator.vendors.registry import Registry
 
-SINK_KEEP = 10_000  # requests kept per sink (the oldest go first)
 KEEP_FINISHED = 1_000  # finished runs whose live details (transactions, errors) are kept in memory
 WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
 
@@ -35,15 +34,6 @@ class LiveRun:
 
 
 @dataclass
-class SinkRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-
-@dataclass
 class Service:
     store: Store
     registry: Registry
@@ -51,12 +41,13 @@ class Service:
     config: Config | None = None
     max_actions: int = MAX_ACTIONS
     runs: dict[str, LiveRun] = field(default_factory=dict)
-    sinks: dict[str, deque[SinkRequest]] = field(default_factory=dict)
+    sinks: Sinks = field(default_factory=Sinks)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> public JWK of a signing key used
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     watchers: set[asyncio.Queue[tuple[str, dict[str, Any]]]] = field(default_factory=set)
     resuming: set[str] = field(default_factory=set)  # runs whose pending deliveries are being sent again
     testing: set[str] = field(default_factory=set)  # saved targets whose test event is on its way
+    descriptions: dict[str, tuple[int, str]] = field(default_factory=dict)  # uploaded scenario: (text hash, text)
     saved: SavedTargets = field(init=False)
 
     def __post_init__(self) -> None:
@@ -238,7 +229,7 @@ class Service:
         return Config(targets=specs)
 
     def sink(self, name: str, request: SinkRequest) -> None:
-        self.sinks.setdefault(name, deque(maxlen=SINK_KEEP)).append(request)
+        self.sinks.add(name, request)
 
     async def close(self) -> None:
         for live in self.runs.values():

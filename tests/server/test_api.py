@@ -156,7 +156,10 @@ async def test_token(aiohttp_client, registry):
     await problem(await client.get("/api/health"), 401)
     await problem(await client.get("/api/health", headers={"Authorization": "Bearer wrong"}), 401)
     assert (await client.get("/api/health", headers={"Authorization": "Bearer s3cret"})).status == 200
-    assert (await client.post("/sink/open", json={})).status == 200  # sinks stay open for webhooks
+    # with a token, a sink takes only webhooks that carry it (the header, or ?token= in the sink's URL)
+    await problem(await client.post("/sink/s", json={}), 401)
+    assert (await client.post("/sink/s?token=s3cret", json={})).status == 200
+    assert (await client.post("/sink/s", json={}, headers={"Authorization": "Bearer s3cret"})).status == 200
 
 
 async def test_openapi_describes_every_route(api):

@@ -109,3 +109,17 @@ async def test_cancel_says_what_it_could_not_cancel(aiohttp_client, registry):
     await asyncio.wait_for(service.runs[run_id].task, 10)
     await problem(await api.post(f"/api/runs/{run_id}/cancel"), 409, "run")
     await service.close()
+
+
+def test_sinks_are_bounded_by_requests_names_and_bytes():
+    from emulator.server.sinks import SinkRequest, Sinks
+
+    sinks = Sinks(keep=3, names=2, limit=1000)
+    for i in range(5):
+        sinks.add("a", SinkRequest("POST", "/sink/a", {}, b"x" * 10, float(i)))
+    assert [r.at for r in sinks.get("a")] == [2.0, 3.0, 4.0]  # the newest three
+    sinks.add("b", SinkRequest("POST", "/sink/b", {}, b"y", 5.0))
+    sinks.add("c", SinkRequest("POST", "/sink/c", {}, b"z", 6.0))  # a third name: the least recent goes
+    assert sinks.get("a") == [] and len(sinks.get("b")) == 1
+    sinks.add("b", SinkRequest("POST", "/sink/b", {}, b"w" * 990, 7.0))  # over the bytes: the oldest go
+    assert sinks.size <= 1000 and [r.at for r in sinks.get("b")] == [7.0] and sinks.get("c") == []
