@@ -308,10 +308,12 @@ def request_faults(faults: list[Fault], body: bytes, timestamp: int, current: tu
         elif fault.kind == "oversize":
             pad = max(0, p["size"] - len(req.body) - 16)
             stripped = req.body.rstrip()
+            # one allocation of the whole size: the padding is joined from one 1 MB piece, not made first
             if stripped.endswith(b"}"):
-                req.body = req.signed = stripped[:-1] + b',"padding":"' + b"x" * pad + b'"}'
+                parts = [stripped[:-1], b',"padding":"', *_padding(b"x", pad), b'"}']
             else:
-                req.body = req.signed = req.body + b" " * pad
+                parts = [req.body, *_padding(b" ", pad)]
+            req.body = req.signed = b"".join(parts)
             req.injected.append(f"oversized to {len(req.body)} bytes")
         elif fault.kind == "content_type":
             req.content_type = p["value"]
@@ -326,6 +328,13 @@ def request_faults(faults: list[Fault], body: bytes, timestamp: int, current: tu
             req.signature = p["mode"]
             req.injected.append(f"{p['mode']} signature")
     return req
+
+
+def _padding(byte: bytes, size: int) -> list[bytes]:
+    """``size`` copies of ``byte`` as a few references to one 1 MB piece (and the rest)."""
+    piece = byte * min(size, 1 << 20)
+    whole, rest = divmod(size, len(piece)) if piece else (0, 0)
+    return [piece] * whole + [piece[:rest]]
 
 
 def signature_headers(headers: dict[str, str], header: str = "") -> list[str]:

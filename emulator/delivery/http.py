@@ -37,6 +37,7 @@ MAX_IDLE_SECONDS = 4.0  # below common server keep-alive timeouts (uvicorn 5 s, 
 MAX_PROXY_ANSWER = 16_384  # the head of a proxy's answer to CONNECT, at most
 MAX_HEAD = 65_536  # bytes of an answer's status line and headers (nginx allows 32 KB; Node.js 16 KB)
 MAX_HEADERS = 200  # header fields in one answer
+BODY_CHUNK = 1024 * 1024  # a body given apart from its head is written this much at a time, as the socket takes it
 
 
 class TransportError(EmulatorError):
@@ -186,10 +187,21 @@ class _Connection(asyncio.Protocol):
         self.last_activity = 0.0
         self.idle_since = 0.0
         self.fresh_tls = False  # a TLS connection whose first request is under way
+        self.paused = False  # the transport's buffer is full: wait before writing more of a body
+        self.resumed: asyncio.Future[None] | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self.last_activity = asyncio.get_running_loop().time()  # the receiver is taking the body: not silent
+        if self.resumed is not None and not self.resumed.done():
+            self.resumed.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
@@ -209,6 +221,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.resumed is not None and not self.resumed.done():
+            self.resumed.set_result(None)
         waiter = self.waiter
 
         if waiter is None or waiter.done():
@@ -315,7 +329,9 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    async def exchange(self, request: bytes, limit: int, read_timeout: float, deadline: float) -> Response:
+    async def exchange(
+        self, request: bytes, limit: int, read_timeout: float, deadline: float, body: bytes = b""
+    ) -> Response:
         loop = asyncio.get_running_loop()
         if loop.time() >= deadline:  # the last moment to decide: a request written now might be answered too late
             self._close()
@@ -330,12 +346,28 @@ class _Connection(asyncio.Protocol):
         self.transport.write(request)
         handle = loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
         try:
+            if body:
+                await self._write_body(body, self.waiter)
             return await self.waiter
         finally:
             handle.cancel()
             self.waiter = None
             self.parser = None
             self.fresh_tls = False
+
+    async def _write_body(self, body: bytes, answer: asyncio.Future[Response]) -> None:
+        """Write a large body as the socket takes it, a chunk at a time, so no second copy of it
+        waits in the transport's buffer; stop as soon as the receiver has answered or failed."""
+        view = memoryview(body)
+        start = 0
+        while start < len(view) and not answer.done() and not self.closed:
+            if self.paused:
+                self.resumed = asyncio.get_running_loop().create_future()
+                await asyncio.wait((self.resumed, answer), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            assert self.transport is not None
+            self.transport.write(view[start : start + BODY_CHUNK])
+            start += BODY_CHUNK
 
     def _check(self, read_timeout: float, deadline: float) -> None:
         """Fires when the answer may be overdue: a silence longer than the read timeout, or the cap."""
@@ -404,8 +436,10 @@ class Pool:
         read_timeout: float,
         total_timeout: float,
         limit: int,
+        body: bytes = b"",
     ) -> Response:
-        """Send ``request`` (head and body, one buffer) and return the answer, or raise TransportError.
+        """Send ``request`` (head and body, one buffer; or the head, with a large ``body`` apart) and
+        return the answer, or raise TransportError.
 
         ``total_timeout`` runs from this call: DNS, connecting, the proxy's tunnel, the TLS handshake,
         writing and reading all count, and the request is not written once it is up.
@@ -420,10 +454,10 @@ class Pool:
             # a connection idle for long may be closing at the receiver's end right now; a POST is
             # never sent twice, so rather than race that close, such a connection is not reused
             if not conn.closed and now - conn.idle_since < MAX_IDLE_SECONDS:
-                return await self._use(conn, request, limit, read_timeout, deadline, idle)
+                return await self._use(conn, request, limit, read_timeout, deadline, idle, body)
             conn._close()
         conn = await self._connect(endpoint, key, connect_timeout, total_timeout, deadline)
-        return await self._use(conn, request, limit, read_timeout, deadline, idle)
+        return await self._use(conn, request, limit, read_timeout, deadline, idle, body)
 
     async def _use(
         self,
@@ -433,8 +467,9 @@ class Pool:
         read_timeout: float,
         deadline: float,
         idle: list[_Connection],
+        body: bytes = b"",
     ) -> Response:
-        response = await conn.exchange(request, limit, read_timeout, deadline)
+        response = await conn.exchange(request, limit, read_timeout, deadline, body)
         if not conn.closed and len(idle) < MAX_IDLE:
             conn.idle_since = asyncio.get_running_loop().time()
             idle.append(conn)

@@ -183,11 +183,14 @@ class Sender:
                 del signature[name]
         signature["Content-Type"] = content_type
         signed = "".join(f"{k}: {v}\r\n" for k, v in signature.items())
-        request = b"%b%bContent-Length: %d\r\n\r\n%b" % (prepared.fixed, signed.encode("latin-1"), len(body), body)
+        head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed.encode("latin-1"), len(body))
+        large = len(body) >= LARGE_BODY  # written apart from its head: no second copy of it
+        request, rest = (head, body) if large else (head + body, b"")
         try:
             response = await self._pool.post(
-                prepared.endpoint, request, target.connect_timeout, target.read_timeout, prepared.total, BODY_EXCERPT
-            )
+                prepared.endpoint, request, target.connect_timeout, target.read_timeout, prepared.total, BODY_EXCERPT,
+                rest,
+            )  # fmt: skip
         except TransportError as exc:
             duration = (time.perf_counter() - started) * 1000
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
