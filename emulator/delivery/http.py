@@ -407,7 +407,7 @@ class _Tunnel(asyncio.Protocol):
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
             self._refuse(f"answered CONNECT with {line[:80]!r}, not HTTP")
         elif not 200 <= int(parts[1]) < 300:
-            hint = " (it wants credentials: put them in the proxy URL, http://user:password@host:port)"
+            hint = " (it wants credentials: put user:password@ before the host in the proxy URL)"
             self._refuse(f"refused the tunnel to {self.endpoint}: HTTP {line[9:80]}{hint if parts[1] == '407' else ''}")
         elif end + 4 != len(self.buffer):
             self._refuse("sent bytes of its own after opening the tunnel")

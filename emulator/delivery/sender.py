@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from yarl import URL
+
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
+from emulator.delivery.redact import SENSITIVE_NAME, Redactor
+from emulator.delivery.redact import url as redact_url
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target
 from emulator.store import BODY_EXCERPT
-
-REDACTED = "<redacted>"
-_SENSITIVE = re.compile(r"auth|cookie|token|secret|password|api-?key|credential|signature", re.I)
 
 
 @dataclass(slots=True)
@@ -44,7 +44,7 @@ class _Prepared:
     """What every attempt to one target shares, computed once: the endpoint, the fixed headers,
     and the credentials that must never be recorded even if a receiver echoes them back."""
 
-    __slots__ = ("credentials", "endpoint", "fixed", "total")
+    __slots__ = ("endpoint", "fixed", "redactor", "total")
 
     def __init__(self, target: Target) -> None:
         proxy = proxy_for(target.url)  # the environment as it is when the run's first attempt is made
@@ -54,22 +54,11 @@ class _Prepared:
         self.fixed = self.endpoint.head + fixed.encode("latin-1")
         self.total = target.total_timeout
         secrets = [*target.signing.secrets, target.signing.value]
-        secrets += [v for k, v in target.headers.items() if _SENSITIVE.search(k)]
+        secrets += [v for k, v in target.headers.items() if SENSITIVE_NAME.search(k)]
+        secrets += URL(target.url).query.values()  # a token in the target's own query string
         if proxy is not None:
             secrets.append(proxy.password)
-        self.credentials = [s.encode() for s in secrets if len(s) >= 4]
-
-    def redact(self, headers: dict[str, str], body: bytes) -> tuple[dict[str, str], bytes]:
-        """What the attempt log may keep of an answer: no cookies, tokens or echoed credentials."""
-        clean = {k: REDACTED if _SENSITIVE.search(k) else v for k, v in headers.items()}
-        for secret in self.credentials:
-            if secret in body:
-                body = body.replace(secret, REDACTED.encode())
-            text = secret.decode()
-            for k, v in clean.items():
-                if text in v:
-                    clean[k] = v.replace(text, REDACTED)
-        return clean, body
+        self.redactor = Redactor(secrets)
 
 
 LARGE_BODY = 256 * 1024  # bodies from this size on count against the budget (smaller ones never wait)
@@ -135,12 +124,17 @@ class Sender:
         """
         size = max([len(body), *(f.params["size"] for f in faults if f.kind == "oversize")])
         if size < LARGE_BODY:
-            return await self._attempt(target, event_id, body, timestamp, faults)
-        taken = await BODIES_IN_FLIGHT.take(size)
-        try:
-            return await self._attempt(target, event_id, body, timestamp, faults)
-        finally:
-            BODIES_IN_FLIGHT.give(taken)
+            result = await self._attempt(target, event_id, body, timestamp, faults)
+        else:
+            taken = await BODIES_IN_FLIGHT.take(size)
+            try:
+                result = await self._attempt(target, event_id, body, timestamp, faults)
+            finally:
+                BODIES_IN_FLIGHT.give(taken)
+        if result.error is not None:  # what a reason quotes (a URL, a redirect) may carry a credential
+            prepared = self._prepared.get(id(target))
+            result.error = prepared.redactor.text(result.error) if prepared is not None else redact_url(result.error)
+        return result
 
     async def _attempt(
         self, target: Target, event_id: str, body: bytes, timestamp: int, faults: Sequence[Fault]
@@ -196,7 +190,7 @@ class Sender:
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
         duration = (time.perf_counter() - started) * 1000
         status = response.status
-        answer, excerpt = prepared.redact(response.headers, response.body)
+        answer, excerpt = prepared.redactor.headers(response.headers), prepared.redactor.bytes(response.body)
         if 200 <= status < 300:
             return Result(True, status, None, duration, answer, excerpt, injected=injected)
         if 300 <= status < 400:

@@ -8,6 +8,7 @@ signing scheme, timeouts, retry policy), so a bare URL already behaves like the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import os
 import re
@@ -20,6 +21,7 @@ from yarl import URL
 
 from emulator import __version__
 from emulator.delivery.faults import Fault, FaultError, parse_faults
+from emulator.delivery.redact import SENSITIVE_NAME
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
 from emulator.delivery.tls import NO_VERIFY_NOTICE, TlsError, TlsSettings, client_context, parse_tls
@@ -42,7 +44,6 @@ USER_AGENT = f"idp-emulator/{__version__}"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SCHEME_WORD = re.compile(r"\s*(?:[A-Za-z]{1,16}\s+)?")
 # header names whose values are credentials: kept out of the store unless they come from ${VARIABLE}
-_SENSITIVE_HEADER = re.compile(r"auth|key|token|secret|signature|cookie|password|credential", re.I)
 
 Where = Callable[[tuple[str | int, ...]], Location | None]
 
@@ -118,6 +119,35 @@ def substitute_env(
     return value
 
 
+def secret_values(spec: Any) -> list[str]:
+    """Every secret a target spec holds, as written and as its ``${VARIABLE}`` reads: what a message
+    about the spec must never quote (the same fields ``stored_spec`` keeps out of the store)."""
+    if not isinstance(spec, dict):
+        return []
+    found: list[Any] = []
+
+    def part(key: str) -> dict[str, Any]:
+        value = spec.get(key)
+        return value if isinstance(value, dict) else {}
+
+    signing = part("signing")
+    secret = signing.get("secret")
+    found += secret if isinstance(secret, list) else [secret, signing.get("value")]
+    auth = part("basic_auth")
+    found.append(auth.get("password"))
+    if isinstance(auth.get("username"), str) and isinstance(auth.get("password"), str):
+        found.append("Basic " + base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode())
+    found += [v for k, v in part("headers").items() if SENSITIVE_NAME.search(str(k))]
+    for fault in spec.get("faults") or []:
+        if isinstance(fault, dict) and isinstance(fault.get("rotation"), dict):
+            found.append(fault["rotation"].get("previous"))
+    if isinstance(spec.get("url"), str) and "?" in spec["url"]:
+        with contextlib.suppress(ValueError, TypeError):
+            found += list(URL(spec["url"]).query.values())
+    texts = [str(v) for v in found if isinstance(v, str | int | float) and not isinstance(v, bool) and v != ""]
+    return texts + [os.environ.get(name, "") for text in texts for name in _ENV.findall(text)]
+
+
 def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as the store may keep it: credentials only as ``${VARIABLE}`` references."""
 
@@ -139,7 +169,7 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("basic_auth"), dict):
         out["basic_auth"] = {**out["basic_auth"], "password": keep(out["basic_auth"].get("password", ""))}
     if isinstance(out.get("headers"), dict):
-        out["headers"] = {k: keep(v) if _SENSITIVE_HEADER.search(k) else v for k, v in out["headers"].items()}
+        out["headers"] = {k: keep(v) if SENSITIVE_NAME.search(k) else v for k, v in out["headers"].items()}
     if isinstance(out.get("faults"), list):  # a previous secret for the rotation fault is a secret too
         out["faults"] = [
             {"rotation": {**f["rotation"], "previous": keep(f["rotation"].get("previous", ""))}}
@@ -153,7 +183,7 @@ def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
             query: Mapping[str, str] = URL(url).query
         except (ValueError, TypeError):
             query = {}
-        if any(_SENSITIVE_HEADER.search(k) for k in query):
+        if any(SENSITIVE_NAME.search(k) for k in query):
             out["url"] = HIDDEN  # a token in the query string is a credential too
     return out
 

@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import web
 
 from emulator import __version__
+from emulator.delivery.redact import REDACTED
 from emulator.delivery.runner import check_size
-from emulator.delivery.sender import REDACTED
 from emulator.delivery.targets import Target
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import ForbiddenError, RefusedError, ScenarioError

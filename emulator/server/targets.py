@@ -18,7 +18,16 @@ from typing import Any
 from yarl import URL
 
 from emulator.delivery.config import Config, target_problems
-from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, signing_keys, stored_spec
+from emulator.delivery.redact import Redactor
+from emulator.delivery.targets import (
+    HIDDEN,
+    Target,
+    build_target,
+    hidden_fields,
+    secret_values,
+    signing_keys,
+    stored_spec,
+)
 from emulator.delivery.tls import FILE_KEYS
 from emulator.errors import ConflictError, EmulatorError, ForbiddenError, InvalidError, NotFoundError
 from emulator.store import Store, now_ms
@@ -187,14 +196,16 @@ class SavedTargets:
 def build_checked(spec: dict[str, Any], registry: Registry, vendor: str | None = None, where: str = "") -> Target:
     """``build_target`` for a spec from the API (a run's, at ``where``, or a saved one): every refusal
     a 422 naming the field, an asymmetric key included (it must make a public key for the JWKS)."""
+    hide = Redactor(secret_values(spec)).text  # a message about a target never quotes its secrets
     try:
         target = build_target(spec, registry, vendor)
         signing_keys([target])
         return target
     except EmulatorError as exc:
-        raise InvalidError("Invalid target", str(exc), where or _first_key(str(exc), spec)) from None
+        raise InvalidError("Invalid target", hide(str(exc)), where or _first_key(str(exc), spec)) from None
     except (ValueError, TypeError) as exc:  # a key the cryptography library cannot read
-        raise InvalidError("Invalid target", f"target {spec.get('name')!r}: {exc}", where or "signing") from None
+        detail = hide(f"target {spec.get('name')!r}: {exc}")
+        raise InvalidError("Invalid target", detail, where or "signing") from None
 
 
 def merge_patch(base: Any, patch: Any) -> Any:
@@ -225,7 +236,8 @@ def check_shape(
     problems = target_problems(spec)
     if problems:
         path, message = problems[0]
-        raise InvalidError("Invalid target", message, f"{where}.{path}" if where and path else where or path)
+        detail = Redactor(secret_values(spec)).text(message)  # the schema's message may quote a value
+        raise InvalidError("Invalid target", detail, f"{where}.{path}" if where and path else where or path)
     refuse_files(spec, where)
     check_references(spec, where)
     check_plaintext(spec, plaintext or {}, where)

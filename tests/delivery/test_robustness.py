@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import sqlite3
 from datetime import UTC, datetime
 
@@ -102,6 +104,29 @@ async def test_echoed_credentials_never_reach_the_log(aiohttp_server, registry):
     assert attempt["response_headers"]["X-Echo-Auth"] == "<redacted>"
     assert attempt["response_headers"]["Set-Cookie"] == "<redacted>"
     assert attempt["response_body"] == b"you sent <redacted>"
+
+
+async def test_credentials_are_redacted_by_meaning_whatever_shape_they_come_back_in(aiohttp_server, registry):
+    """A receiver echoes the basic-auth password alone, its base64, a bare bearer token, and the API
+    key lowercased, and redirects to a URL with a token in its query: none of it reaches the log."""
+
+    def echo(request, nth):
+        pair = base64.b64encode(b"u:Hunter2Password").decode()
+        body = f"pw=Hunter2Password b64={pair} key={request.headers['X-Api-Key'].lower()} Bearer abc123xyz789"
+        headers = {"Location": "https://elsewhere.example/cb?token=tok-777&code=c0de", "X-Note": pair}
+        return (302, headers, body.encode())
+
+    receiver = await start_receiver(aiohttp_server, Receiver(echo))
+    spec = {"basic_auth": {"username": "u", "password": "Hunter2Password"}, "headers": {"X-Api-Key": "MyApiKEY42"}}
+    t = target(registry, receiver.url, retry="none", **spec)
+    store = Store()
+    await deliver_run(load("login"), [t], store, 1, NOW, 0, registry=registry)
+    attempt = store.attempts(1)[0]
+    logged = json.dumps({**attempt, "response_body": attempt["response_body"].decode()}, default=str)
+    for secret in ("Hunter2Password", base64.b64encode(b"u:Hunter2Password").decode(), "myapikey42", "abc123xyz789"):
+        assert secret not in logged
+    assert "tok-777" not in logged and "c0de" not in logged
+    assert "redirect to https://elsewhere.example/cb?token=<redacted>&code=<redacted>" in attempt["error"]
 
 
 async def test_resend_retries_with_the_full_policy_again(aiohttp_server, registry):

@@ -546,7 +546,7 @@ async def test_a_proxy_that_wants_credentials_is_a_failure_that_says_so(registry
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         result = await send(target(registry, receiver.url, tls={"ca_file": str(pki.ca)}))
         assert not result.ok and result.failure is not None and result.failure.kind == "network"
-        assert "407" in (result.error or "") and "http://user:password@host:port" in (result.error or "")
+        assert "407" in (result.error or "") and "put user:password@ before the host" in (result.error or "")
         assert receiver.requests == []
 
 

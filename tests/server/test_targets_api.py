@@ -452,3 +452,20 @@ async def test_a_variable_goes_in_the_clear_only_where_the_config_file_says(
         assert (await api.post("/api/targets", json=good)).status == 201
     assert service.runs == {}
     await service.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"headers": {"X-Api-Key": "Sup3rSecretValue\r\nX-Other: 1"}},
+        {"signing": {"scheme": "header", "header": "X-Key", "value": "Sup3rSecretValue\n"}},
+        {"url": "http://127.0.0.1:9/a b?token=Sup3rSecretValue"},
+        {"basic_auth": {"username": "u", "password": 31415926}},
+        {"signing": {"scheme": "fusionauth-jwt", "algorithm": "RS256", "secret": "Sup3rSecretValue"}},
+    ],
+)
+async def test_a_refused_target_is_explained_without_its_secret(api, change):
+    spec = {"name": "x", "url": "http://127.0.0.1:9/", "vendor": "keycloak", **change}
+    found = await problem(await api.post("/api/targets", json=spec), 422)
+    text = json.dumps(found)
+    assert "Sup3rSecretValue" not in text and "31415926" not in text and found["detail"]
