@@ -332,14 +332,7 @@ def _dry_run(scenario: Any, registry: Registry) -> None:
     from emulator.vendors.dialect import Dialect
 
     dialects: dict[str, Dialect] = {}
-    from emulator.delivery.faults import FaultError, parse_faults
-
     for occ in Player(scenario, seed=0, step_limit=VALIDATE_PLAY_LIMIT).occurrences():
-        if occ.faults:
-            try:
-                parse_faults(list(occ.faults))
-            except FaultError as exc:
-                raise Problem(str(exc), occ.location) from None
         if occ.action == "emit":
             vendor = occ.context["params"]["vendor"]
             try:

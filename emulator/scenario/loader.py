@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from emulator.delivery.faults import FaultError, parse_faults
 from emulator.delivery.transactions import TYPES
 from emulator.errors import Problem, ScenarioError, UnknownName
 from emulator.scenario.durations import parse_duration
@@ -189,6 +190,11 @@ class _Checker:
             faults = item["faults"]
             if not isinstance(faults, list) or not faults:
                 self.fail("'faults' takes a list, such as [{duplicate: {copies: 2}}, drop]", (*path, "faults"))
+                return None
+            try:
+                parse_faults(faults)  # the delivery stage's own check: every way in (CLI, API) refuses alike
+            except FaultError as exc:
+                self.fail(str(exc), (*path, "faults"))
                 return None
             step = dataclasses.replace(step, faults=tuple(faults))
         if step is not None and "transaction" in item:

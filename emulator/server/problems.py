@@ -20,6 +20,7 @@ from emulator.errors import (
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1024 * 1024
+MAX_DEPTH = 32  # levels of nesting a request body may have (what needs more is not an emulator's input)
 
 
 # the status of each kind of refusal the domain raises
@@ -69,7 +70,23 @@ async def read_json(request: web.Request, empty: bool = True) -> dict[str, Any]:
         raise ApiError(400, "Nested too deeply", "the JSON body nests too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(422, "Wrong type", "the body must be a JSON object")
+    if depth(data) > MAX_DEPTH:
+        raise ApiError(422, "Nested too deeply", f"a request nests at most {MAX_DEPTH} levels")
     return data
+
+
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply ``value`` nests, found without recursion (a hostile body may nest thousands deep);
+    counting stops past ``limit``."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > limit:
+            return level
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def field(

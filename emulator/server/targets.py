@@ -30,6 +30,7 @@ from emulator.delivery.targets import (
 )
 from emulator.delivery.tls import FILE_KEYS
 from emulator.errors import ConflictError, EmulatorError, ForbiddenError, InvalidError, NotFoundError
+from emulator.server.problems import MAX_DEPTH, depth
 from emulator.store import Store, now_ms
 from emulator.vendors.registry import Registry
 
@@ -37,7 +38,6 @@ TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as in emulator.y
 API_VARIABLES = "IDP_EMULATOR_"  # the only environment variables a spec sent over the API may read
 # ... except the emulator's own settings: the API token and the command line's signing secret
 OWN_SETTINGS = frozenset({"IDP_EMULATOR_TOKEN", "IDP_EMULATOR_SECRET", "IDP_EMULATOR_CONFIG"})
-MAX_DEPTH = 32  # nesting a target may have (a deeper one is refused before anything walks it)
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -229,7 +229,7 @@ def check_shape(
     ``stored``: the spec merges what the server kept, where a secret it no longer holds is <hidden>.
     ``plaintext``: the variables the config file lets such a target send as plain text, and where.
     """
-    if _depth(spec) > MAX_DEPTH:
+    if depth(spec, MAX_DEPTH) > MAX_DEPTH:
         raise InvalidError("Nested too deeply", f"a target nests at most {MAX_DEPTH} levels", where)
     if not stored:
         refuse_hidden(spec, where)
@@ -407,19 +407,6 @@ def _strings(value: Any) -> set[str]:
     if isinstance(value, list):
         return {s for v in value for s in _strings(v)}
     return {value} if isinstance(value, str) else set()
-
-
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests, found without recursion (a hostile body may nest thousands deep)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            return level
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def secrets_for(stored: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from emulator.delivery.faults import FaultError, parse_faults
 from emulator.delivery.runner import deliver_run
 from emulator.delivery.signing import verify
 from emulator.delivery.targets import build_target
-from emulator.errors import Problem
+from emulator.errors import Problem, ScenarioError
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.store import Store
@@ -255,7 +255,7 @@ def test_validate_reports_bad_step_faults_at_their_step(tmp_path, capsys):
     path = tmp_path / "bad.yaml"
     path.write_text(STEP_FAULTS.replace("duplicate", "duplicat"))
     assert main(["validate", str(path)]) == 1
-    assert f"{path}:5:12: faults[0]: unknown fault 'duplicat'; did you mean 'duplicate'?" in capsys.readouterr().out
+    assert f"{path}:6:13: faults[0]: unknown fault 'duplicat'; did you mean 'duplicate'?" in capsys.readouterr().out
 
 
 # -- what a review found --------------------------------------------------------------------
@@ -309,5 +309,5 @@ def test_fault_settings_of_the_wrong_type(raw, message):
 
 async def test_a_bad_fault_in_a_late_step_stops_the_run_before_anything_is_sent(registry):
     late = STEP_FAULTS.replace("duplicate: {copies: 1}", "dupicate: {}")
-    with pytest.raises(Problem, match="unknown fault 'dupicate'"):
+    with pytest.raises(ScenarioError, match="unknown fault 'dupicate'"):  # the scenario is refused as it is read
         await run(registry, [], late)

@@ -123,3 +123,24 @@ def test_sinks_are_bounded_by_requests_names_and_bytes():
     assert sinks.get("a") == [] and len(sinks.get("b")) == 1
     sinks.add("b", SinkRequest("POST", "/sink/b", {}, b"w" * 990, 7.0))  # over the bytes: the oldest go
     assert sinks.size <= 1000 and [r.at for r in sinks.get("b")] == [7.0] and sinks.get("c") == []
+
+
+async def test_deep_params_and_faults_the_cli_refuses_are_refused_by_the_api_too(aiohttp_client, registry):
+    service = Service(Store(), registry)
+    api = await aiohttp_client(make_app(service))
+    deep: dict = {}
+    node = deep
+    for _ in range(400):
+        node["a"] = {}
+        node = node["a"]
+    body = {"action": "login", "vendor": "keycloak", "targets": ["http://127.0.0.1:9/"], "params": deep}
+    found = await problem(await api.post("/api/trigger", json=body), 422)
+    assert found["title"] == "Nested too deeply"
+    bogus = "name: x\nactors: {a: {}}\nsteps:\n  - login: a\n    faults: [{bogus: {}}]\n"
+    checked = await (await api.post("/api/validate", json={"yaml": bogus})).json()
+    assert checked["valid"] is False and "unknown fault 'bogus'" in checked["problems"][0]
+    assert checked["problems"][0].startswith("<request>:5:")  # where, as the CLI says it
+    run = {"yaml": bogus, "vendor": "keycloak", "targets": ["http://127.0.0.1:9/"]}
+    found = await problem(await api.post("/api/runs", json=run), 422, "yaml")
+    assert "unknown fault 'bogus'" in found["detail"] and service.runs == {}
+    await service.close()
