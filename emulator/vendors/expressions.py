@@ -187,6 +187,11 @@ def _distinct(keys: list[Any]) -> bool:
         return False
 
 
+def _named(node: nodes.Node, names: dict[str, Any]) -> bool:
+    """A constant string that names one of ``names``."""
+    return isinstance(node, nodes.Const) and isinstance(node.value, str) and node.value in names
+
+
 def _choose(test: Fn, then: Fn, otherwise: Fn) -> Fn:
     """``then if test else otherwise``; a constant side is taken without a call (``x if cond``)."""
     if _is_constant(otherwise):
@@ -196,6 +201,95 @@ def _choose(test: Fn, then: Fn, otherwise: Fn) -> Fn:
             return lambda ctx: value if test(ctx) else other
         return lambda ctx: then(ctx) if test(ctx) else other
     return lambda ctx: then(ctx) if test(ctx) else otherwise(ctx)
+
+
+def _clean_skeleton(keys: list[Any], members: list[tuple[Fn, bool]]) -> Fn:
+    """A dict literal with fixed, distinct keys, built as ``clean`` would leave it: constant members
+    placed once, the others filled per call in the literal's key order or left out when absent."""
+    skeleton: dict[Any, Any] = {}
+    dynamic = []
+    for key, (fn, built) in zip(keys, members, strict=True):
+        if not _is_constant(fn):
+            skeleton[key] = None  # holds the key's place until filled or removed
+            dynamic.append((key, fn, built))
+        elif not absent(fn.constant):  # type: ignore[attr-defined]
+            skeleton[key] = fn.constant  # type: ignore[attr-defined]
+    if not dynamic:
+        return _constant(skeleton)
+
+    def build(ctx: dict[str, Any]) -> dict[Any, Any]:
+        out = skeleton.copy()
+        for key, fn, built in dynamic:
+            value = fn(ctx)
+            if type(value) in _SCALARS:
+                out[key] = value
+            elif value is None or isinstance(value, Undefined):
+                del out[key]
+            else:
+                out[key] = value if built else clean(value)
+        return out
+
+    return build
+
+
+def _clean_list(items: list[tuple[Fn, bool]]) -> Fn:
+    """A list or tuple literal built as ``clean`` would leave it: a list without absent members."""
+
+    def build(ctx: dict[str, Any]) -> list[Any]:
+        out = []
+        for fn, built in items:
+            value = fn(ctx)
+            if type(value) in _SCALARS:
+                out.append(value)
+            elif value is not None and not isinstance(value, Undefined):
+                out.append(value if built else clean(value))
+        return out
+
+    return build
+
+
+def _plain_filter(node: nodes.Node, name: str) -> bool:
+    """``x | name`` with no arguments."""
+    return (
+        isinstance(node, nodes.Filter)
+        and node.name == name
+        and not (node.args or node.kwargs or node.dyn_args or node.dyn_kwargs)
+    )
+
+
+def _present(node: nodes.Node) -> bool:
+    """A constant member that ``clean`` keeps."""
+    return isinstance(node, nodes.Const) and node.value is not None
+
+
+def _same_truth(node: nodes.Node) -> bool:
+    """What ``Compiler.payload`` builds for ``node`` is true exactly when its whole value is: a
+    literal keeps a constant member, and only literals (or branches that are) are built otherwise."""
+    if isinstance(node, nodes.Const):
+        return bool(node.value) == bool(clean(node.value))
+    if isinstance(node, nodes.List | nodes.Tuple):
+        return any(_present(i) for i in node.items)
+    if isinstance(node, nodes.Dict):
+        return any(_present(p.value) for p in node.items)
+    if isinstance(node, nodes.CondExpr):
+        return _same_truth(node.expr1) and (node.expr2 is None or _same_truth(node.expr2))
+    if isinstance(node, nodes.Or | nodes.And):
+        return _same_truth(node.right)
+    return True
+
+
+def _truthy_list(items: list[tuple[Fn, bool]]) -> Fn:
+    """The true members of a list literal, built for the payload (see ``Compiler._selected_literal``)."""
+
+    def build(ctx: dict[str, Any]) -> list[Any]:
+        out = []
+        for fn, built in items:
+            value = fn(ctx)
+            if value:
+                out.append(value if built or type(value) in _SCALARS else clean(value))
+        return out
+
+    return build
 
 
 def _skeleton(keys: list[Any], values: list[Fn]) -> Fn:
@@ -258,6 +352,52 @@ class Compiler:
         if method is None:
             raise Unsupported(type(node).__name__)
         return method(node)
+
+    def payload(self, node: nodes.Node) -> tuple[Fn, bool]:
+        """Closures for a value that goes into a payload, and whether its containers come out as
+        ``clean`` leaves them (no absent members, lists for tuples). Literals are built that way,
+        which is cheaper than building them whole and cleaning them after; a literal's truth
+        never decides anything here, since only the branches of ``if`` and the right side of
+        ``or``/``and`` are built for the payload."""
+        if isinstance(node, nodes.Const):
+            return _constant(clean(self._Const(node).constant)), True  # type: ignore[attr-defined]
+        if isinstance(node, nodes.List | nodes.Tuple):
+            return _clean_list([self.payload(i) for i in node.items]), True
+        if isinstance(node, nodes.Dict):
+            keys = [self.expr(p.key) for p in node.items]
+            if all(_is_constant(k) for k in keys) and _distinct(fixed := [k.constant for k in keys]):  # type: ignore[attr-defined]
+                return _clean_skeleton(fixed, [self.payload(p.value) for p in node.items]), True
+            return self.expr(node), False
+        if isinstance(node, nodes.CondExpr):
+            test = self.expr(node.test)
+            then, then_built = self.payload(node.expr1)
+            otherwise, otherwise_built = (
+                self.payload(node.expr2) if node.expr2 is not None else (_constant(NO_ELSE), True)
+            )
+            return _choose(test, then, otherwise), then_built and otherwise_built
+        if self._selected_literal(node):
+            # ``[a if x, b if y] | select | list``: the items built for the payload, the true ones kept
+            return _truthy_list([self.payload(i) for i in node.node.node.items]), True  # type: ignore[attr-defined]
+        if isinstance(node, nodes.Or):
+            left, (right, _) = self.expr(node.left), self.payload(node.right)
+            return lambda ctx: left(ctx) or right(ctx), False
+        if isinstance(node, nodes.And):
+            left, (right, _) = self.expr(node.left), self.payload(node.right)
+            return lambda ctx: left(ctx) and right(ctx), False
+        return self.expr(node), False
+
+    def _selected_literal(self, node: nodes.Node) -> bool:
+        """``[...] | select | list`` whose items are as true built for the payload as built whole."""
+        if not (_plain_filter(node, "list") and _plain_filter(node.node, "select")):  # type: ignore[attr-defined]
+            return False
+        literal = node.node.node  # type: ignore[attr-defined]
+        filters = self.env.filters
+        return (
+            isinstance(literal, nodes.List)
+            and filters.get("list") is jinja_filters.do_list
+            and filters.get("select") is jinja_filters.do_select
+            and all(_same_truth(i) for i in literal.items)
+        )
 
     def _prefix(self, function: Callable[..., Any]) -> Any:
         """What Jinja2 passes before the value to a filter or test that asks for it."""
@@ -395,6 +535,10 @@ class Compiler:
                 if test is operator.ne:
                     return lambda ctx: first(ctx) != value
                 return lambda ctx: test(first(ctx), value)
+            if test is operator.eq:
+                return lambda ctx: first(ctx) == right(ctx)
+            if test is operator.ne:
+                return lambda ctx: first(ctx) != right(ctx)
             return lambda ctx: test(first(ctx), right(ctx))
 
         def chain(ctx: dict[str, Any]) -> Any:
@@ -446,6 +590,13 @@ class Compiler:
             raise Unsupported("get arity")
         mapping = self.expr(target.node)
         args = [self.expr(a) for a in node.args]
+        if _is_constant(mapping) and type(mapping.constant) is dict:  # type: ignore[attr-defined]
+            table = mapping.constant  # type: ignore[attr-defined]  # ``{'otp': ..., 'passkey': ...}.get(method)``
+            if len(args) == 1:
+                key = args[0]
+                return lambda ctx: table.get(key(ctx))
+            key, default = args
+            return lambda ctx: table.get(key(ctx), default(ctx))
 
         def get(ctx: dict[str, Any]) -> Any:
             container = mapping(ctx)
@@ -476,7 +627,59 @@ class Compiler:
                 raise Unsupported("map takes the name of a filter that gives a value")
         if name in _CONSUMERS and isinstance(node.node, nodes.Filter):
             self.consumed.add(id(node.node))
+        constant = all(isinstance(a, nodes.Const) for a in node.args) and all(
+            isinstance(k.value, nodes.Const) for k in node.kwargs
+        )
+        if constant and name == "map":
+            return self._map(node)
+        if constant and name in ("select", "reject") and (not node.args or _named(node.args[0], self.env.tests)):
+            return self._select(node, name == "select")
         return self._call(_SYNC.get(function, function), node)
+
+    def _map(self, node: nodes.Filter) -> Fn:
+        """``map('name', ...)`` with constant arguments: Jinja2's ``do_map`` without a lookup of the
+        filter per item (the same generator, the same calls)."""
+        inner = self.expr(node.node)
+        function = self.env.filters[node.args[0].value]
+        function = _SYNC.get(function, function)
+        prefix = self._prefix(function)
+        leading = () if prefix is _NO_PREFIX else (prefix,)
+        fixed = [self._Const(a).constant for a in node.args[1:]]  # type: ignore[attr-defined,arg-type]
+        fixed_kwargs = {k.key: self._Const(k.value).constant for k in node.kwargs}  # type: ignore[attr-defined,arg-type]
+
+        def mapped(value: Any) -> Any:
+            if value:
+                for item in value:
+                    yield function(*leading, item, *fixed, **fixed_kwargs)
+
+        return lambda ctx: mapped(inner(ctx))
+
+    def _select(self, node: nodes.Filter, keep: bool) -> Fn:
+        """``select``/``reject`` with no test or a known one: Jinja2's ``select_or_reject`` without a
+        lookup of the test per item."""
+        inner = self.expr(node.node)
+        if not node.args and not node.kwargs:
+
+            def truthy(value: Any) -> Any:
+                if value:
+                    for item in value:
+                        if bool(item) is keep:
+                            yield item
+
+            return lambda ctx: truthy(inner(ctx))
+        function = self.env.tests[node.args[0].value]
+        prefix = self._prefix(function)
+        leading = () if prefix is _NO_PREFIX else (prefix,)
+        fixed = [self._Const(a).constant for a in node.args[1:]]  # type: ignore[attr-defined,arg-type]
+        fixed_kwargs = {k.key: self._Const(k.value).constant for k in node.kwargs}  # type: ignore[attr-defined,arg-type]
+
+        def tested(value: Any) -> Any:
+            if value:
+                for item in value:
+                    if bool(function(*leading, item, *fixed, **fixed_kwargs)) is keep:
+                        yield item
+
+        return lambda ctx: tested(inner(ctx))
 
     def _call(self, function: Callable[..., Any], node: nodes.Filter | nodes.Test) -> Fn:
         """``function([prefix,] value, *args, **kwargs)``: value first, then the arguments, as Jinja2 does."""
@@ -566,6 +769,16 @@ def compile_expression(env: Environment, node: nodes.Expr) -> Fn | None:
         return None
 
 
+def compile_payload(env: Environment, node: nodes.Expr) -> tuple[Fn, bool] | None:
+    """``compile_expression`` for a value that goes into a payload: closures and whether their
+    containers are already as ``clean`` leaves them (see ``Compiler.payload``)."""
+    try:
+        folded = _fold(node, env)
+        return Compiler(env).payload(folded)
+    except Unsupported:
+        return None
+
+
 def compile_text(env: Environment, source: str) -> Fn | None:
     """Closures for text with ``{{ }}`` expressions in it (no ``{% %}`` blocks), or None."""
     try:
@@ -600,10 +813,34 @@ def absent(value: Any) -> bool:
     return value is None or isinstance(value, Undefined)
 
 
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _is_clean(value: Any) -> bool:
+    """``clean`` would give back an equal value: no absent member anywhere, no tuple."""
+    kind = type(value)
+    if kind is dict:
+        members: Any = value.values()
+    elif kind is list:
+        members = value
+    else:
+        return not isinstance(value, dict | list | tuple)
+    for member in members:  # a loop, not all(): this runs for every container a payload gets
+        if type(member) in _SCALARS:
+            continue
+        if member is None or isinstance(member, Undefined) or not _is_clean(member):
+            return False
+    return True
+
+
 def clean(value: Any) -> Any:
-    """A container as it may go into a payload: no null or undefined members; tuples become lists."""
+    """A container as it may go into a payload: no null or undefined members; tuples become lists.
+
+    A value with nothing to drop or convert is returned as it is (payload values are read-only),
+    so the context's own containers and what the fast path built clean cost a walk, not a copy.
+    """
+    if _is_clean(value):
+        return value
     if isinstance(value, dict):
         return {k: clean(v) for k, v in value.items() if not absent(v)}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value if not absent(v)]
-    return value
+    return [clean(v) for v in value if not absent(v)]

@@ -39,6 +39,7 @@ from emulator.vendors.expressions import (
     check_binop,
     clean,
     compile_expression,
+    compile_payload,
     compile_text,
     parse_expression,
     path_of,
@@ -165,7 +166,11 @@ def _environment() -> ImmutableSandboxedEnvironment:
 
 
 ENV = _environment()
+# what an expression gives for nothing: the environment's undefined, or the plain one of ``x if c``
+_UNDEFINED_TYPES = frozenset({ENV.undefined, Undefined})
 
+
+_INT_BOUND = 1 << 64  # an integer strictly within it has at most 64 bits, the most JSON consumers take
 
 # What a template's expression may raise while it runs, on either path: each is the template's
 # fault and becomes a message. NameError is Jinja2's for a folded constant it cannot write back as
@@ -175,6 +180,13 @@ _PROBLEMS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError,
 
 def _finish(value: Any, source: str) -> Any:
     """A value as it goes into a payload: OMIT for nothing, containers without null members."""
+    kind = type(value)
+    if (kind is str and len(value) <= MAX_TEXT) or kind is bool:
+        return value
+    if kind is int and -_INT_BOUND < value < _INT_BOUND:
+        return value
+    if kind is dict or kind is list:
+        return clean(value)
     if value is None or isinstance(value, Undefined):
         return OMIT
     if isinstance(value, float) and not math.isfinite(value):
@@ -215,6 +227,14 @@ def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
                     return OMIT  # a missing member (the sandbox's answer too)
                 return sandbox(ctx)  # an object only the sandbox may look into (a datetime's year)
             value = value.get(key)
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_TEXT:
+                return value
+        elif value is None:
+            return OMIT
+        elif kind is int and -_INT_BOUND < value < _INT_BOUND:
+            return value
         return _finish(value, source)
 
     return lookup
@@ -242,9 +262,10 @@ def _expression(source: str) -> Renderer:
     keys = path_of(node)
     if keys is not None:
         return _leaf_path(keys, source)
-    fast = compile_expression(ENV, node) if node is not None else None
-    if fast is None:
+    compiled = compile_payload(ENV, node) if node is not None else None
+    if compiled is None:
         return _sandbox_expression(source)
+    fast, built = compiled  # built: its containers come out clean already
     sandbox = _later(lambda: _sandbox_expression(source))
 
     def run_fast(ctx: dict[str, Any]) -> Any:
@@ -254,6 +275,16 @@ def _expression(source: str) -> Renderer:
             return sandbox(ctx)
         except _PROBLEMS as exc:
             raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_TEXT:
+                return value
+        elif kind is bool:
+            return value
+        elif value is None or kind in _UNDEFINED_TYPES:
+            return OMIT
+        elif built and (kind is dict or kind is list):
+            return value
         return _finish(value, source)
 
     return run_fast

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from jinja2 import Undefined, nodes
 
 from emulator.vendors import templates
-from emulator.vendors.expressions import Compiler, Fallback, Unsupported, compile_expression, parse_expression, path_of
+from emulator.vendors.expressions import Compiler, Fallback, Unsupported, compile_payload, parse_expression, path_of
 from emulator.vendors.templates import ENV, OMIT, TemplateProblem
 
 EXAMPLES = 50  # hypothesis examples, each one batch
@@ -331,11 +331,11 @@ def count(source: str, contexts: list[dict[str, Any]], tally: Tally) -> None:
     """How the fast path takes the expression: compiled or refused; and whether it hands over."""
     tally.sampled += 1
     node = parse_expression(ENV, source)
-    compiled = compile_expression(ENV, node) if node is not None and path_of(node) is None else None
+    compiled = compile_payload(ENV, node) if node is not None and path_of(node) is None else None
     tally.fast += path_of(node) is not None or compiled is not None
     for ctx in contexts if compiled is not None else ():
         try:
-            compiled(ctx)
+            compiled[0](ctx)
         except Fallback:
             tally.handed_over += 1
         except Exception:
