@@ -233,7 +233,13 @@ def expression(r: random.Random, depth: int, top: bool = False) -> str:
         return f"({sub()} is {negated}{r.choice(TESTS)})"
     if kind == 12:
         if r.random() < 0.2:  # the templates' own shape: blocks that apply, in order
-            blocks = [f"{{'type': 'block', 'x': {sub()}}} if {sub()}", sub(), f"[1, {sub()}]", "none"]
+            blocks = [
+                f"{{'type': 'block', 'x': {sub()}}} if {sub()}",
+                sub(),
+                f"[1, {sub()}]",
+                "none",
+                f"{sub()} or [none]",
+            ]
             return f"([{', '.join(r.sample(blocks, r.randint(1, 4)))}] | select | list)"
         # a lazy filter, almost always consumed
         chained = lazy(r, f"({sub()})")
@@ -462,6 +468,24 @@ def test_what_the_fast_path_refuses_means_the_same(source: str, ctx: dict[str, A
         assert outcome(renderer(make, source), ctx) == outcome(renderer(reference, source), ctx)
     text = f"x{{{{ {source} }}}}"
     assert outcome(renderer(templates._text, text), ctx) == outcome(renderer(templates._sandbox_text, text), ctx)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # [None] is true, built for the payload ([]) it is not: this list is built whole, then cleaned
+        "[x or [none], {'type': 'block', 'b': x}] | select | list",
+        # each item as true built for the payload as built whole: built for the payload, true ones kept
+        "[{'type': 'block', 'x': x} if y, [1, x], (x, 'a'), x or [1, none]] | select | list",
+        "[x, none, y] if y else {'a': x, 'b': [none, y]}",
+        "x or {'a': none}",
+    ],
+)
+def test_values_built_for_the_payload_mean_the_same(source: str) -> None:
+    for ctx in ({"x": None, "y": 0}, {"x": 0, "y": 1}, {"x": [None], "y": [None]}, {}):
+        assert outcome(renderer(templates._expression, source), ctx) == outcome(
+            renderer(templates._sandbox_expression, source), ctx
+        )
 
 
 @pytest.mark.parametrize(
