@@ -7,11 +7,12 @@ omitted, as vendors omit absent fields, and a mapping or list left empty by omis
 Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
 Unicode character round-trips.
 
-Expressions read the event's context and nothing else. The subset vendors write (lookups,
-literals, conditions, a few filters) is compiled to plain closures (``expressions.py``); the
-rest runs in Jinja2's immutable sandbox with bounded arithmetic and a short list of filters.
-Statements (``{% %}``) are refused. A part of a template that reads only stable context (the
-actor, the client, the realm) is rendered once per distinct input and reused.
+Expressions read the event's context and nothing else. They mean what they mean in Jinja2's
+immutable sandbox, with bounded arithmetic and a short list of filters; most are compiled to
+plain closures that give the sandbox's answers faster (``expressions.py``), and the rest, or a
+value the closures may not look into, runs in the sandbox itself. Statements (``{% %}``) are
+refused. A part of a template that reads only stable context (the actor, the client, the realm)
+is rendered once per distinct input and reused.
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
 from emulator.vendors.expressions import (
-    FAST_FILTERS,
     MAX_TEXT,
-    MISSING,
+    PLAIN_TYPES,
+    Fallback,
     check_binop,
     clean,
-    compile_fast,
-    compile_fast_text,
+    compile_expression,
+    compile_payload,
+    compile_text,
+    parse_expression,
     path_of,
 )
 
@@ -82,7 +85,34 @@ def uuid5_of(value: Any, *more: Any) -> str:
     return stable_uuid(*(str(v) for v in (value, *more)))
 
 
-_CUSTOM_FILTERS = {"jwt": fake_jwt, "opaque": opaque_token, "ms_iso": ms_iso, "uuid5": uuid5_of}
+_WIDE = re.compile(r"%[-+ #0]*([1-9]\d{2,}|\*)|\.(\d{3,}|\*)")
+
+
+def format_text(pattern: Any, *args: Any) -> str:
+    """``'%s-%04d' | format(a, b)``: printf-style, with widths kept small (Jinja2's own takes any)."""
+    if not isinstance(pattern, str) or any(isinstance(a, dict | list | tuple) for a in args):
+        raise TypeError("format takes a pattern and plain values")
+    if _WIDE.search(pattern):
+        raise ValueError("format widths and precisions above 99 are not allowed")
+    return pattern % args
+
+
+def replace_text(value: Any, old: Any, new: Any) -> str:
+    """``replace``, refusing a result longer than a value may be (Jinja2's own has no bound)."""
+    text, old, new = str(value), str(old), str(new)
+    if old and len(new) > len(old) and len(text) + text.count(old) * (len(new) - len(old)) > MAX_TEXT:
+        raise ValueError("replace would make a text too long")
+    return text.replace(old, new)
+
+
+_CUSTOM_FILTERS = {
+    "jwt": fake_jwt,
+    "opaque": opaque_token,
+    "ms_iso": ms_iso,
+    "uuid5": uuid5_of,
+    "format": format_text,
+    "replace": replace_text,
+}
 
 
 # Jinja2 filters a template may use; the rest (random, center, indent, wordwrap, ...) would break
@@ -130,18 +160,34 @@ def _environment() -> ImmutableSandboxedEnvironment:
     env = _Sandbox(autoescape=False, undefined=ChainableUndefined)
     env.filters = {name: f for name, f in env.filters.items() if name in _JINJA_FILTERS}
     env.filters.update(_CUSTOM_FILTERS)
-    env.filters["format"] = FAST_FILTERS["format"]
-    env.filters["replace"] = FAST_FILTERS["replace"]
     env.tests = {name: t for name, t in env.tests.items() if name in _JINJA_TESTS}
     env.globals.clear()
     return env
 
 
 ENV = _environment()
+# what an expression gives for nothing: the environment's undefined, or the plain one of ``x if c``
+_UNDEFINED_TYPES = frozenset({ENV.undefined, Undefined})
+
+
+_INT_BOUND = 1 << 64  # an integer strictly within it has at most 64 bits, the most JSON consumers take
+
+# What a template's expression may raise while it runs, on either path: each is the template's
+# fault and becomes a message. NameError is Jinja2's for a folded constant it cannot write back as
+# code (``{{ 1e400 }}``), OSError a timestamp beyond the platform's (``ms_iso``).
+_PROBLEMS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError, NameError, OSError)
 
 
 def _finish(value: Any, source: str) -> Any:
-    if value is None or value is MISSING or isinstance(value, Undefined):
+    """A value as it goes into a payload: OMIT for nothing, containers without null members."""
+    kind = type(value)
+    if (kind is str and len(value) <= MAX_TEXT) or kind is bool:
+        return value
+    if kind is int and -_INT_BOUND < value < _INT_BOUND:
+        return value
+    if kind is dict or kind is list:
+        return clean(value)
+    if value is None or isinstance(value, Undefined):
         return OMIT
     if isinstance(value, float) and not math.isfinite(value):
         raise TemplateProblem(f"{{{{ {source} }}}} gives {value}, which JSON cannot carry")
@@ -156,86 +202,125 @@ def _finish(value: Any, source: str) -> Any:
     return value
 
 
-_LEAF_TYPES = frozenset({str, int, float, bool, dict, list})
+def _later(compile_: Callable[[], Renderer]) -> Renderer:
+    """The sandbox's renderer, compiled the first time the fast path hands an expression over."""
+    compiled: list[Renderer] = []
+
+    def run(ctx: dict[str, Any]) -> Any:
+        if not compiled:
+            compiled.append(compile_())
+        return compiled[0](ctx)
+
+    return run
 
 
 def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
-    """A lookup such as ``actor.email``: OMIT when absent, the value when it is JSON."""
+    """A lookup such as ``actor.email``: OMIT when absent, the value as ``_finish`` makes it."""
     first, rest = keys[0], keys[1:]
+    sandbox = _later(lambda: _sandbox_expression(source))
 
     def lookup(ctx: dict[str, Any]) -> Any:
         value = ctx.get(first)
         for key in rest:
             if type(value) is not dict:
-                return OMIT
+                if type(value) in PLAIN_TYPES:
+                    return OMIT  # a missing member (the sandbox's answer too)
+                return sandbox(ctx)  # an object only the sandbox may look into (a datetime's year)
             value = value.get(key)
-        if value is None:
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_TEXT:
+                return value
+        elif value is None:
             return OMIT
-        if type(value) in _LEAF_TYPES:
-            return value  # containers in the context hold no nulls (see play.player)
+        elif kind is int and -_INT_BOUND < value < _INT_BOUND:
+            return value
         return _finish(value, source)
 
     return lookup
 
 
-def _expression(source: str) -> Renderer:
-    keys = path_of(ENV, source)
-    if keys is not None:
-        return _leaf_path(keys, source)
-    fast = compile_fast(ENV, source, _CUSTOM_FILTERS)
-    if fast is not None:
-
-        def run_fast(ctx: dict[str, Any]) -> Any:
-            try:
-                value = fast(ctx)
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
-            if value is None or value is MISSING:
-                return OMIT
-            kind = type(value)
-            if kind is str or kind is bool or kind is list or kind is dict:
-                return value  # built without nulls, or taken from the null-free context
-            return _finish(value, source)
-
-        return run_fast
+def _sandbox_expression(source: str) -> Renderer:
+    """``{{ source }}`` evaluated by Jinja2's sandbox: the reference for what an expression means."""
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
-    except TemplateError as exc:
+    except _PROBLEMS as exc:  # a TypeError from folding ``{{'a': 1}: 2} ~ ''`` too
         raise TemplateProblem(f"bad expression {{{{ {source} }}}}: {exc}") from None
 
     def run(ctx: dict[str, Any]) -> Any:
         try:
             value = compiled(**ctx)
-        except (TemplateError, TypeError, ValueError, ArithmeticError, KeyError, AttributeError) as exc:
+        except _PROBLEMS as exc:
             raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
         return _finish(value, source)
 
     return run
 
 
-def _text(source: str) -> Renderer:
-    fast = compile_fast_text(ENV, source, _CUSTOM_FILTERS)
-    if fast is not None:
+def _expression(source: str) -> Renderer:
+    node = parse_expression(ENV, source)
+    keys = path_of(node)
+    if keys is not None:
+        return _leaf_path(keys, source)
+    compiled = compile_payload(ENV, node) if node is not None else None
+    if compiled is None:
+        return _sandbox_expression(source)
+    fast, built = compiled  # built: its containers come out clean already
+    sandbox = _later(lambda: _sandbox_expression(source))
 
-        def run_fast(ctx: dict[str, Any]) -> Any:
-            try:
-                return fast(ctx)
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                raise TemplateProblem(f"{source!r}: {exc}") from None
+    def run_fast(ctx: dict[str, Any]) -> Any:
+        try:
+            value = fast(ctx)
+        except Fallback:
+            return sandbox(ctx)
+        except _PROBLEMS as exc:
+            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_TEXT:
+                return value
+        elif kind is bool:
+            return value
+        elif value is None or kind in _UNDEFINED_TYPES:
+            return OMIT
+        elif built and (kind is dict or kind is list):
+            return value
+        return _finish(value, source)
 
-        return run_fast
+    return run_fast
+
+
+def _sandbox_text(source: str) -> Renderer:
+    """Text with expressions in it, rendered by Jinja2's sandbox."""
     try:
         template = ENV.from_string(source)
-    except TemplateError as exc:
+    except _PROBLEMS as exc:
         raise TemplateProblem(f"bad template text {source!r}: {exc}") from None
 
     def run(ctx: dict[str, Any]) -> Any:
         try:
             return template.render(ctx)
-        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        except _PROBLEMS as exc:
             raise TemplateProblem(f"{source!r}: {exc}") from None
 
     return run
+
+
+def _text(source: str) -> Renderer:
+    fast = compile_text(ENV, source)
+    if fast is None:
+        return _sandbox_text(source)
+    sandbox = _later(lambda: _sandbox_text(source))
+
+    def run_fast(ctx: dict[str, Any]) -> Any:
+        try:
+            return fast(ctx)
+        except Fallback:
+            return sandbox(ctx)
+        except _PROBLEMS as exc:
+            raise TemplateProblem(f"{source!r}: {exc}") from None
+
+    return run_fast
 
 
 def _string(source: str) -> Renderer:
@@ -393,30 +478,39 @@ def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Rende
     return render_list
 
 
-def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
-    """A ``when:`` condition from a catalog: a sandboxed expression, true or false."""
-    fast = compile_fast(ENV, source, _CUSTOM_FILTERS)
-    if fast is not None:
-
-        def test_fast(ctx: dict[str, Any]) -> bool:
-            try:
-                return bool(fast(ctx))
-            except (TypeError, ValueError, ArithmeticError) as exc:
-                raise TemplateProblem(f"condition {source!r}: {exc}") from None
-
-        return test_fast
+def _sandbox_condition(source: str) -> Callable[[dict[str, Any]], bool]:
+    """A ``when:`` condition evaluated by Jinja2's sandbox."""
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
-    except TemplateError as exc:
+    except _PROBLEMS as exc:
         raise TemplateProblem(f"bad condition {source!r}: {exc}") from None
 
     def test(ctx: dict[str, Any]) -> bool:
         try:
             return bool(compiled(**ctx))
-        except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        except _PROBLEMS as exc:
             raise TemplateProblem(f"condition {source!r}: {exc}") from None
 
     return test
+
+
+def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
+    """A ``when:`` condition from a catalog: a sandboxed expression, true or false."""
+    node = parse_expression(ENV, source)
+    fast = compile_expression(ENV, node) if node is not None else None
+    if fast is None:
+        return _sandbox_condition(source)
+    sandbox = _later(lambda: _sandbox_condition(source))
+
+    def test_fast(ctx: dict[str, Any]) -> bool:
+        try:
+            return bool(fast(ctx))
+        except Fallback:
+            return sandbox(ctx)
+        except _PROBLEMS as exc:
+            raise TemplateProblem(f"condition {source!r}: {exc}") from None
+
+    return test_fast
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
