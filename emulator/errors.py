@@ -1,7 +1,30 @@
 """The exception tree: every error a user can cause carries a message written for them.
 
-The command line prints ``str(error)`` and exits non-zero; nothing below ``EmulatorError``
-should ever reach the user as a traceback.
+The command line prints ``str(error)`` and exits non-zero; the API answers a problem document;
+nothing below ``EmulatorError`` should ever reach the user as a traceback. Every exception the
+package raises is in this tree, and each is named ``...Error`` but ``Problem``, the one that
+says where (``file:line:column: message``)::
+
+    EmulatorError
+    ├── Problem                       one problem at one place
+    │   ├── PlayError                 a scenario that cannot be played (a refresh with no session)
+    │   ├── VendorError               a broken vendor catalog or template
+    │   └── UnknownNameError          a name not known, with the nearest valid one
+    ├── ScenarioError                 every problem of one file at once
+    │   └── ConfigError               ... of emulator.yaml          (delivery/config.py)
+    ├── RefusedError                  a request refused for what it asks; the API maps the kind:
+    │   ├── NotFoundError             404
+    │   ├── ConflictError             409
+    │   ├── ForbiddenError            403
+    │   └── InvalidError              422
+    ├── ApiError                      a request refused as HTTP (malformed, too large) (server/problems.py)
+    ├── SigningError                  a signing configuration that cannot sign (delivery/signing/)
+    ├── TlsError, ProxyError          transport settings that cannot work       (delivery/tls.py, http.py)
+    ├── TransportError                one attempt that got no usable answer; recorded, never raised to users
+    ├── FaultError, PolicyError       a fault or a retry policy written wrongly (delivery/)
+    ├── StoreError                    a store that cannot be opened or written  (store/schema.py)
+    ├── ExpressionError               a template expression that fails          (vendors/templates.py)
+    └── OutsideFastPathError, HandOverError   the expression engine's own signals, never seen outside it
 """
 
 from __future__ import annotations
@@ -58,7 +81,7 @@ class VendorError(Problem):
     """A vendor catalog or template is broken (bundled or from a user's folder)."""
 
 
-class UnknownName(Problem):
+class UnknownNameError(Problem):
     """A name (vendor, scenario, action, ...) that is not known, with the nearest valid one."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str], location: Location | None = None) -> None:

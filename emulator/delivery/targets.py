@@ -25,7 +25,7 @@ from emulator.delivery.redact import SENSITIVE_NAME
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
 from emulator.delivery.tls import NO_VERIFY_NOTICE, TlsError, TlsSettings, client_context, parse_tls
-from emulator.errors import EmulatorError, Location, Problem, UnknownName
+from emulator.errors import EmulatorError, Location, Problem, UnknownNameError
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
 
@@ -218,7 +218,7 @@ def build_target(
         raise fail("no vendor: give the target a 'vendor' or pass --vendor", "url")
     try:
         defaults = vendor_delivery(registry, vendor)
-    except UnknownName as exc:
+    except UnknownNameError as exc:
         raise fail(exc.message, "vendor") from None
     except EmulatorError as exc:
         raise fail(str(exc), "vendor") from None
@@ -368,7 +368,7 @@ def _signing(spec: Any, defaults: dict[str, Any], fail: Callable[..., Problem]) 
     spec = spec or {}
     name = spec.get("scheme") or defaults.get("scheme") or "none"
     if name not in SCHEMES:
-        raise UnknownName("signing scheme", name, SCHEMES)
+        raise UnknownNameError("signing scheme", name, SCHEMES)
     kind = scheme(name)
     # the vendor's algorithm or header belongs to the vendor's scheme only
     base = defaults if name == defaults.get("scheme") else {}
@@ -417,10 +417,10 @@ def _retry(
             return policy_from_spec(known, spec)
         if spec in registry.names:
             return policy_from_spec(_vendor_retry(vendor_delivery(registry, spec)), spec)
-        raise UnknownName("retry preset", spec, ("vendor", *preset_names(), *registry.names))
+        raise UnknownNameError("retry preset", spec, ("vendor", *preset_names(), *registry.names))
     except PolicyError as exc:
         raise fail(f"retry: {exc}", "retry") from None
-    except UnknownName as exc:
+    except UnknownNameError as exc:
         raise fail(f"retry: {exc.message}", "retry") from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emulator.errors import Problem, UnknownName
+from emulator.errors import Problem, UnknownNameError
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -32,5 +32,5 @@ def resolve_scenario(ref: str) -> Path:
         raise Problem(f"{ref!r} is neither a scenario file nor a bundled scenario name")
     candidate = scenarios_dir() / f"{ref}.yaml"
     if not candidate.is_file():
-        raise UnknownName("scenario", ref, bundled_names())
+        raise UnknownNameError("scenario", ref, bundled_names())
     return candidate

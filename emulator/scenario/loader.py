@@ -15,7 +15,7 @@ from typing import Any
 
 from emulator.delivery.faults import FaultError, parse_faults
 from emulator.delivery.transactions import TYPES
-from emulator.errors import Problem, ScenarioError, UnknownName
+from emulator.errors import Problem, ScenarioError, UnknownNameError
 from emulator.scenario.durations import parse_duration
 from emulator.scenario.model import ActionStep, ActorSpec, Repeat, Scenario, Step, Wait
 from emulator.scenario.vocabulary import Param, locales, vocabulary
@@ -111,7 +111,7 @@ class _Checker:
         self.problems.append(Problem(message, self.pos.at(path)))
 
     def unknown(self, kind: str, name: str, known: Any, path: Path) -> None:
-        self.problems.append(UnknownName(kind, name, known, self.pos.at(path)))
+        self.problems.append(UnknownNameError(kind, name, known, self.pos.at(path)))
 
     # -- top level -------------------------------------------------------------------------
     def scenario(self, data: Any) -> Scenario | None:

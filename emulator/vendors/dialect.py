@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from emulator.errors import UnknownName, VendorError
+from emulator.errors import UnknownNameError, VendorError
 from emulator.play.clock import epoch_ms, iso_utc
 from emulator.play.ids import uuid4, uuid7
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import OMIT, TemplateProblem, compile_condition, compile_template, deep_merge
+from emulator.vendors.templates import OMIT, ExpressionError, compile_condition, compile_template, deep_merge
 
 
 @dataclass(slots=True)
@@ -60,7 +60,7 @@ class Event:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TemplateProblem | VendorError):
+    if isinstance(exc, ExpressionError | VendorError):
         return str(exc)
     if isinstance(exc, RecursionError):
         return "nested too deeply"
@@ -78,7 +78,7 @@ class _Row:
         try:
             self.when = compile_condition(emission.when) if emission.when else None
             self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
-        except (TemplateProblem, RecursionError, MemoryError) as exc:
+        except (ExpressionError, RecursionError, MemoryError) as exc:
             raise VendorError(f"{where}: {_reason(exc)}") from None
         self.template = vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
@@ -192,7 +192,7 @@ class Dialect:
         catalog = self.catalog
         base = catalog.base_of(event_type)
         if base is None and event_type not in catalog.raw_types:
-            raise UnknownName(
+            raise UnknownNameError(
                 f"{self.vendor.name} event type", event_type, [*catalog.all_types(), *catalog.raw_types], occ.location
             )
         template = catalog.events[base].template if base else "_raw"

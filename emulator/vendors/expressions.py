@@ -27,7 +27,7 @@ each item (``map(attribute='x')``, ``join(', ', 'name')``), filter arguments spr
 The closures' own code reads keys of dicts and items of lists, strings and tuples; it never reads
 an attribute of a Python object or calls one of its methods (Jinja2's undefined values aside).
 When a lookup meets a value of any other type (a datetime in the context, say), the closure raises
-``Fallback`` and the caller runs the sandbox, which knows how to look into it safely.
+``HandOverError`` and the caller runs the sandbox, which knows how to look into it safely.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, Undefined, nodes
 from jinja2 import filters as jinja_filters
@@ -45,6 +45,8 @@ from jinja2.optimizer import Optimizer
 from jinja2.parser import Parser
 from jinja2.runtime import new_context
 from jinja2.utils import _PassArg
+
+from emulator.errors import EmulatorError
 
 MAX_TEXT = 1_000_000  # characters in one value
 MAX_NUMBER_BITS = 128  # largest exponent; products stay under 4x this many bits
@@ -81,15 +83,15 @@ NO_ELSE: Any = Undefined(hint="the inline if-expression evaluated to false and n
 Fn = Callable[[dict[str, Any]], Any]
 
 
-class Unsupported(Exception):
-    """The expression uses something outside the fast subset."""
+class OutsideFastPathError(EmulatorError):
+    """The expression uses something outside the fast subset (it runs in the sandbox instead)."""
 
 
-class Fallback(Exception):
+class HandOverError(EmulatorError):
     """A closure met a value only the sandbox may look into; run the expression there."""
 
 
-# The types JSON data is made of: the closures look into these themselves, anything else is Fallback.
+# The types JSON data is made of: the closures look into these themselves, anything else is HandOverError.
 PLAIN_TYPES = frozenset({dict, list, tuple, str, int, float, bool, type(None)})
 # What the sandbox's getattr finds on them before it tries a key (``d.items`` is the method).
 _ATTRIBUTES = {kind: frozenset(dir(kind)) for kind in PLAIN_TYPES}
@@ -109,7 +111,7 @@ def _attribute(value: Any, name: str, undefined: Any) -> Any:
         return undefined
     if isinstance(value, Undefined):
         return getattr(value, name)  # a ChainableUndefined gives itself; NO_ELSE raises
-    raise Fallback
+    raise HandOverError
 
 
 def _item(value: Any, key: Any, undefined: Any) -> Any:
@@ -121,11 +123,11 @@ def _item(value: Any, key: Any, undefined: Any) -> Any:
         except (TypeError, LookupError):
             pass
         if isinstance(key, str) and key in _ATTRIBUTES[kind]:
-            raise Fallback  # the sandbox would give the attribute (``d['items']`` is the method)
+            raise HandOverError  # the sandbox would give the attribute (``d['items']`` is the method)
         return undefined
     if isinstance(value, Undefined):
         return value[key]  # a ChainableUndefined gives itself; NO_ELSE raises
-    raise Fallback
+    raise HandOverError
 
 
 def _path(keys: tuple[str, ...], undefined: Any) -> Fn:
@@ -165,6 +167,23 @@ def _constant(value: Any) -> Fn:
 
 def _is_constant(fn: Fn) -> bool:
     return hasattr(fn, "constant")
+
+
+def _value_of(fn: Fn) -> Any:
+    """The value of a part known when compiled (see ``_constant``)."""
+    return fn.constant  # type: ignore[attr-defined]
+
+
+def _operand(node: nodes.Filter | nodes.Test) -> nodes.Node:
+    """What a filter or test applies to (a filter block has none; templates have no blocks)."""
+    if node.node is None:
+        raise OutsideFastPathError("filter block")
+    return node.node
+
+
+def _const(node: nodes.Node) -> Any:
+    """The value of a constant argument (its kind was checked when the filter was compiled)."""
+    return cast(nodes.Const, node).value
 
 
 def _finite(value: Any) -> bool:
@@ -348,9 +367,9 @@ class Compiler:
         self.consumed: set[int] = set()  # lazy filter nodes whose result a consuming filter iterates
 
     def expr(self, node: nodes.Node) -> Fn:
-        method = getattr(self, f"_{type(node).__name__}", None)
+        method: Callable[[nodes.Node], Fn] | None = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
-            raise Unsupported(type(node).__name__)
+            raise OutsideFastPathError(type(node).__name__)
         return method(node)
 
     def payload(self, node: nodes.Node) -> tuple[Fn, bool]:
@@ -412,7 +431,7 @@ class Compiler:
 
     def _Const(self, node: nodes.Const) -> Fn:
         if not _finite(node.value):
-            raise Unsupported("a constant Jinja2 cannot write as code")
+            raise OutsideFastPathError("a constant Jinja2 cannot write as code")
         return _constant(node.value)
 
     def _Name(self, node: nodes.Name) -> Fn:
@@ -425,7 +444,7 @@ class Compiler:
             path.append(base.attr)
             base = base.node
         if not all(_member_name(a) for a in path):
-            raise Unsupported(f"attribute {node.attr}")
+            raise OutsideFastPathError(f"attribute {node.attr}")
         path.reverse()
         if isinstance(base, nodes.Name):
             return _path((base.name, *path), self.env.undefined(hint=f"{'.'.join((base.name, *path))!r} is undefined"))
@@ -452,7 +471,7 @@ class Compiler:
                 part = slice(start(ctx), stop(ctx), step(ctx))
                 if type(value) in PLAIN_TYPES or isinstance(value, Undefined):
                     return value[part]
-                raise Fallback
+                raise HandOverError
 
             return sliced
         key = self.expr(node.arg)
@@ -576,18 +595,18 @@ class Compiler:
         return lambda ctx: "".join([str(p(ctx)) for p in parts])
 
     def _Test(self, node: nodes.Test) -> Fn:
-        function = self.env.tests.get(node.name)
+        function = cast(Callable[..., Any] | None, self.env.tests.get(node.name))
         if function is None or node.dyn_args or node.dyn_kwargs:
-            raise Unsupported(f"test {node.name}")
+            raise OutsideFastPathError(f"test {node.name}")
         return self._call(function, node)
 
     def _Call(self, node: nodes.Call) -> Fn:
         # only mapping.get(key[, default]), the one method templates need
         target = node.node
         if not (isinstance(target, nodes.Getattr) and target.attr == "get") or node.kwargs or node.dyn_args:
-            raise Unsupported("call")
+            raise OutsideFastPathError("call")
         if node.dyn_kwargs or not 1 <= len(node.args) <= 2:
-            raise Unsupported("get arity")
+            raise OutsideFastPathError("get arity")
         mapping = self.expr(target.node)
         args = [self.expr(a) for a in node.args]
         if _is_constant(mapping) and type(mapping.constant) is dict:  # type: ignore[attr-defined]
@@ -606,7 +625,7 @@ class Compiler:
             if type(container) in PLAIN_TYPES or isinstance(container, Undefined):
                 # the sandbox finds no ``get`` and calls the undefined it got instead
                 raise UndefinedError(f"{type(container).__name__} object has no attribute 'get'")
-            raise Fallback
+            raise HandOverError
 
         return get
 
@@ -614,17 +633,17 @@ class Compiler:
         name = node.name
         function = self.env.filters.get(name)
         if function is None or node.dyn_args or node.dyn_kwargs:
-            raise Unsupported(f"filter {name}")
+            raise OutsideFastPathError(f"filter {name}")
         if any(k.key == "attribute" for k in node.kwargs) or len(node.args) > _ATTRIBUTE_ARGUMENT.get(name, 99):
-            raise Unsupported("attribute lookups in filters")  # the sandbox's getattr on any object
+            raise OutsideFastPathError("attribute lookups in filters")  # the sandbox's getattr on any object
         if name in _LAZY and id(node) not in self.consumed:
-            raise Unsupported(f"{name} whose result is not consumed")
+            raise OutsideFastPathError(f"{name} whose result is not consumed")
         if name == "map":
             mapped = node.args[0] if node.args else None
             if not (isinstance(mapped, nodes.Const) and isinstance(mapped.value, str)) or (
                 mapped.value not in self.env.filters or mapped.value in _LAZY
             ):
-                raise Unsupported("map takes the name of a filter that gives a value")
+                raise OutsideFastPathError("map takes the name of a filter that gives a value")
         if name in _CONSUMERS and isinstance(node.node, nodes.Filter):
             self.consumed.add(id(node.node))
         constant = all(isinstance(a, nodes.Const) for a in node.args) and all(
@@ -639,13 +658,12 @@ class Compiler:
     def _map(self, node: nodes.Filter) -> Fn:
         """``map('name', ...)`` with constant arguments: Jinja2's ``do_map`` without a lookup of the
         filter per item (the same generator, the same calls)."""
-        inner = self.expr(node.node)
-        function = self.env.filters[node.args[0].value]
+        inner = self.expr(_operand(node))
+        function: Callable[..., Any] = self.env.filters[_const(node.args[0])]
         function = _SYNC.get(function, function)
         prefix = self._prefix(function)
         leading = () if prefix is _NO_PREFIX else (prefix,)
-        fixed = [self._Const(a).constant for a in node.args[1:]]  # type: ignore[attr-defined,arg-type]
-        fixed_kwargs = {k.key: self._Const(k.value).constant for k in node.kwargs}  # type: ignore[attr-defined,arg-type]
+        fixed, fixed_kwargs = self._constant_arguments(node)
 
         def mapped(value: Any) -> Any:
             if value:
@@ -657,7 +675,7 @@ class Compiler:
     def _select(self, node: nodes.Filter, keep: bool) -> Fn:
         """``select``/``reject`` with no test or a known one: Jinja2's ``select_or_reject`` without a
         lookup of the test per item."""
-        inner = self.expr(node.node)
+        inner = self.expr(_operand(node))
         if not node.args and not node.kwargs:
 
             def truthy(value: Any) -> Any:
@@ -667,11 +685,10 @@ class Compiler:
                             yield item
 
             return lambda ctx: truthy(inner(ctx))
-        function = self.env.tests[node.args[0].value]
+        function = cast(Callable[..., Any], self.env.tests[_const(node.args[0])])
         prefix = self._prefix(function)
         leading = () if prefix is _NO_PREFIX else (prefix,)
-        fixed = [self._Const(a).constant for a in node.args[1:]]  # type: ignore[attr-defined,arg-type]
-        fixed_kwargs = {k.key: self._Const(k.value).constant for k in node.kwargs}  # type: ignore[attr-defined,arg-type]
+        fixed, fixed_kwargs = self._constant_arguments(node)
 
         def tested(value: Any) -> Any:
             if value:
@@ -681,15 +698,21 @@ class Compiler:
 
         return lambda ctx: tested(inner(ctx))
 
+    def _constant_arguments(self, node: nodes.Filter) -> tuple[list[Any], dict[str, Any]]:
+        """The arguments after the first of a filter whose arguments are all constants."""
+        fixed = [_value_of(self._Const(cast(nodes.Const, a))) for a in node.args[1:]]
+        named = {str(k.key): _value_of(self._Const(cast(nodes.Const, k.value))) for k in node.kwargs}
+        return fixed, named
+
     def _call(self, function: Callable[..., Any], node: nodes.Filter | nodes.Test) -> Fn:
         """``function([prefix,] value, *args, **kwargs)``: value first, then the arguments, as Jinja2 does."""
         prefix = self._prefix(function)
-        inner = self.expr(node.node)
+        inner = self.expr(_operand(node))
         args = [self.expr(a) for a in node.args]
-        kwargs = [(k.key, self.expr(k.value)) for k in node.kwargs]
+        kwargs = [(str(k.key), self.expr(k.value)) for k in node.kwargs]
         if all(_is_constant(a) for a in args) and all(_is_constant(v) for _, v in kwargs):
-            fixed = [a.constant for a in args]  # type: ignore[attr-defined]
-            fixed_kwargs = {k: v.constant for k, v in kwargs}  # type: ignore[attr-defined]
+            fixed = [_value_of(a) for a in args]
+            fixed_kwargs = {k: _value_of(v) for k, v in kwargs}
             if prefix is _NO_PREFIX:
                 if not fixed and not fixed_kwargs:
                     return lambda ctx: function(inner(ctx))
@@ -726,7 +749,7 @@ def _fold(node: nodes.Node, env: Environment) -> Any:
         try:
             return Optimizer(env).visit(node, nodes.EvalContext(env))
         except Exception as exc:
-            raise Unsupported(f"constant folding fails: {exc}") from None
+            raise OutsideFastPathError(f"constant folding fails: {exc}") from None
     for field, child in node.iter_fields():
         if isinstance(child, nodes.Node):
             setattr(node, field, _fold(child, env))
@@ -765,7 +788,7 @@ def compile_expression(env: Environment, node: nodes.Expr) -> Fn | None:
     try:
         folded = _fold(node, env)
         return Compiler(env).expr(folded)
-    except Unsupported:
+    except OutsideFastPathError:
         return None
 
 
@@ -775,7 +798,7 @@ def compile_payload(env: Environment, node: nodes.Expr) -> tuple[Fn, bool] | Non
     try:
         folded = _fold(node, env)
         return Compiler(env).payload(folded)
-    except Unsupported:
+    except OutsideFastPathError:
         return None
 
 
@@ -803,7 +826,7 @@ def compile_text(env: Environment, source: str) -> Fn | None:
                 parts.append(compiler.expr(_fold(node, env)))
             else:
                 parts.append(_constant(text))
-    except Unsupported:
+    except OutsideFastPathError:
         return None
     return lambda ctx: "".join([str(p(ctx)) for p in parts])
 

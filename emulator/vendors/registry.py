@@ -14,9 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import Location, UnknownName, VendorError
+from emulator.errors import Location, UnknownNameError, VendorError
 from emulator.vendors.catalog import Catalog, load_catalog
-from emulator.vendors.templates import Renderer, TemplateProblem, compile_template, deep_merge
+from emulator.vendors.templates import ExpressionError, Renderer, compile_template, deep_merge
 
 PACKAGE_ROOT = Path(__file__).parent
 EXTENDS = "$extends"
@@ -48,7 +48,7 @@ class Registry:
     def vendor(self, name: str) -> Vendor:
         if name not in self._vendors:
             if name not in self.names:
-                raise UnknownName("vendor", name, self.names)
+                raise UnknownNameError("vendor", name, self.names)
             self._vendors[name] = Vendor(name, self)
         return self._vendors[name]
 
@@ -77,7 +77,7 @@ class Vendor:
             tree = self.resolve(template, self.name, ())
             try:
                 self._compiled[template] = compile_template(tree)
-            except (TemplateProblem, RecursionError) as exc:
+            except (ExpressionError, RecursionError) as exc:
                 reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 raise VendorError(f"template {template!r}: {reason}", self._where(template)) from None
         return self._compiled[template]

@@ -25,17 +25,18 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import ChainableUndefined, TemplateError, Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from emulator.errors import EmulatorError
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
 from emulator.vendors.expressions import (
     MAX_TEXT,
     PLAIN_TYPES,
-    Fallback,
+    HandOverError,
     check_binop,
     clean,
     compile_expression,
@@ -52,8 +53,8 @@ Renderer = Callable[[dict[str, Any]], Any]
 _EXPR = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.S)
 
 
-class TemplateProblem(Exception):
-    """A template that does not compile or render; the caller adds where."""
+class ExpressionError(EmulatorError):
+    """A template that does not compile or render; the caller adds where (see registry and dialect)."""
 
 
 def _b64url(data: bytes) -> str:
@@ -190,15 +191,15 @@ def _finish(value: Any, source: str) -> Any:
     if value is None or isinstance(value, Undefined):
         return OMIT
     if isinstance(value, float) and not math.isfinite(value):
-        raise TemplateProblem(f"{{{{ {source} }}}} gives {value}, which JSON cannot carry")
+        raise ExpressionError(f"{{{{ {source} }}}} gives {value}, which JSON cannot carry")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        raise TemplateProblem(f"{{{{ {source} }}}} gives a number too large for JSON consumers")
+        raise ExpressionError(f"{{{{ {source} }}}} gives a number too large for JSON consumers")
     if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise TemplateProblem(f"{{{{ {source} }}}} gives a text longer than {MAX_TEXT:,} characters")
+        raise ExpressionError(f"{{{{ {source} }}}} gives a text longer than {MAX_TEXT:,} characters")
     if isinstance(value, dict | list | tuple):
         value = clean(value)
     elif not isinstance(value, _JSON_TYPES):
-        raise TemplateProblem(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
+        raise ExpressionError(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
     return value
 
 
@@ -229,7 +230,7 @@ def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
             value = value.get(key)
         kind = type(value)
         if kind is str:
-            if len(value) <= MAX_TEXT:
+            if len(cast(str, value)) <= MAX_TEXT:
                 return value
         elif value is None:
             return OMIT
@@ -245,13 +246,13 @@ def _sandbox_expression(source: str) -> Renderer:
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
     except _PROBLEMS as exc:  # a TypeError from folding ``{{'a': 1}: 2} ~ ''`` too
-        raise TemplateProblem(f"bad expression {{{{ {source} }}}}: {exc}") from None
+        raise ExpressionError(f"bad expression {{{{ {source} }}}}: {exc}") from None
 
     def run(ctx: dict[str, Any]) -> Any:
         try:
             value = compiled(**ctx)
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+            raise ExpressionError(f"{{{{ {source} }}}}: {exc}") from None
         return _finish(value, source)
 
     return run
@@ -271,10 +272,10 @@ def _expression(source: str) -> Renderer:
     def run_fast(ctx: dict[str, Any]) -> Any:
         try:
             value = fast(ctx)
-        except Fallback:
+        except HandOverError:
             return sandbox(ctx)
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"{{{{ {source} }}}}: {exc}") from None
+            raise ExpressionError(f"{{{{ {source} }}}}: {exc}") from None
         kind = type(value)
         if kind is str:
             if len(value) <= MAX_TEXT:
@@ -295,13 +296,13 @@ def _sandbox_text(source: str) -> Renderer:
     try:
         template = ENV.from_string(source)
     except _PROBLEMS as exc:
-        raise TemplateProblem(f"bad template text {source!r}: {exc}") from None
+        raise ExpressionError(f"bad template text {source!r}: {exc}") from None
 
     def run(ctx: dict[str, Any]) -> Any:
         try:
             return template.render(ctx)
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"{source!r}: {exc}") from None
+            raise ExpressionError(f"{source!r}: {exc}") from None
 
     return run
 
@@ -315,17 +316,17 @@ def _text(source: str) -> Renderer:
     def run_fast(ctx: dict[str, Any]) -> Any:
         try:
             return fast(ctx)
-        except Fallback:
+        except HandOverError:
             return sandbox(ctx)
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"{source!r}: {exc}") from None
+            raise ExpressionError(f"{source!r}: {exc}") from None
 
     return run_fast
 
 
 def _string(source: str) -> Renderer:
     if "{%" in source:
-        raise TemplateProblem(f"{source[:60]!r}: statements ({{% ... %}}) are not supported; use expressions")
+        raise ExpressionError(f"{source[:60]!r}: statements ({{% ... %}}) are not supported; use expressions")
     match = _EXPR.match(source)
     if match and "{{" not in match.group(1) and "}}" not in match.group(1):
         return _expression(match.group(1))
@@ -483,13 +484,13 @@ def _sandbox_condition(source: str) -> Callable[[dict[str, Any]], bool]:
     try:
         compiled = ENV.compile_expression(source, undefined_to_none=True)
     except _PROBLEMS as exc:
-        raise TemplateProblem(f"bad condition {source!r}: {exc}") from None
+        raise ExpressionError(f"bad condition {source!r}: {exc}") from None
 
     def test(ctx: dict[str, Any]) -> bool:
         try:
             return bool(compiled(**ctx))
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"condition {source!r}: {exc}") from None
+            raise ExpressionError(f"condition {source!r}: {exc}") from None
 
     return test
 
@@ -505,10 +506,10 @@ def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
     def test_fast(ctx: dict[str, Any]) -> bool:
         try:
             return bool(fast(ctx))
-        except Fallback:
-            return sandbox(ctx)
+        except HandOverError:
+            return bool(sandbox(ctx))
         except _PROBLEMS as exc:
-            raise TemplateProblem(f"condition {source!r}: {exc}") from None
+            raise ExpressionError(f"condition {source!r}: {exc}") from None
 
     return test_fast
 

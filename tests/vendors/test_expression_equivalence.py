@@ -6,7 +6,7 @@ user must get the same payload from an expression whichever engine runs it, so t
 generate expressions over the fast subset's grammar and contexts shaped like the player's (and
 stranger), and compare what ``templates._expression`` renders (the fast path, handing over to
 the sandbox where it must) with what the sandbox alone renders: the same value, key order and
-list contents included, or a TemplateProblem on both. Text (``a{{ e }}b``) and ``when:``
+list contents included, or a ExpressionError on both. Text (``a{{ e }}b``) and ``when:``
 conditions are compared the same way for part of the expressions.
 
 Hypothesis picks the seeds (derandomized, so every run compares the same expressions); each
@@ -29,8 +29,15 @@ from hypothesis import strategies as st
 from jinja2 import Undefined, nodes
 
 from emulator.vendors import templates
-from emulator.vendors.expressions import Compiler, Fallback, Unsupported, compile_payload, parse_expression, path_of
-from emulator.vendors.templates import ENV, OMIT, TemplateProblem
+from emulator.vendors.expressions import (
+    Compiler,
+    HandOverError,
+    OutsideFastPathError,
+    compile_payload,
+    parse_expression,
+    path_of,
+)
+from emulator.vendors.templates import ENV, OMIT, ExpressionError
 
 EXAMPLES = 50  # hypothesis examples, each one batch
 BATCH = 230  # expressions drawn per batch
@@ -297,20 +304,20 @@ def canon(v: Any) -> Any:
 
 
 def renderer(make: Any, source: str) -> Any:
-    """A renderer of ``source``, or the TemplateProblem compiling it raised."""
+    """A renderer of ``source``, or the ExpressionError compiling it raised."""
     try:
         return make(source)
-    except TemplateProblem:
+    except ExpressionError:
         return None
 
 
 def outcome(render: Any, ctx: dict[str, Any]) -> Any:
     if render is None:
-        return ("TemplateProblem",)
+        return ("ExpressionError",)
     try:
         return canon(render(ctx))
-    except TemplateProblem:
-        return ("TemplateProblem",)
+    except ExpressionError:
+        return ("ExpressionError",)
 
 
 class Tally:
@@ -342,7 +349,7 @@ def count(source: str, contexts: list[dict[str, Any]], tally: Tally) -> None:
     for ctx in contexts if compiled is not None else ():
         try:
             compiled[0](ctx)
-        except Fallback:
+        except HandOverError:
             tally.handed_over += 1
         except Exception:
             pass
@@ -498,5 +505,5 @@ def test_texts_mean_the_same(text: str) -> None:
 
 def test_a_node_the_compiler_does_not_know_is_left_to_the_sandbox() -> None:
     """The parser makes no such node in an expression today; a later Jinja2 might."""
-    with pytest.raises(Unsupported):
+    with pytest.raises(OutsideFastPathError):
         Compiler(ENV).expr(nodes.MarkSafe(nodes.Const("x")))
