@@ -328,17 +328,17 @@ class Dispatcher:
         wait_ms = None if wait is None else round(wait * 1000)
         self._attempts.append(
             AttemptRow(
-                row.id,
-                row.attempts,
-                at,
-                scenario_ms,
-                round(result.duration_ms, 3),
-                result.status,
-                result.error,
-                result.headers,
-                result.body,
-                wait_ms,
-                "; ".join(result.injected) or None,
+                delivery=row.id,
+                number=row.attempts,
+                at_ms=at,
+                scenario_ms=scenario_ms,
+                duration_ms=round(result.duration_ms, 3),
+                status=result.status,
+                error=result.error,
+                response_headers=result.headers,
+                response_body=result.body,
+                next_delay_ms=wait_ms,
+                injected="; ".join(result.injected) or None,
             )
         )
         if wait_ms is not None:

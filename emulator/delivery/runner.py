@@ -57,18 +57,12 @@ class Summary:
         return self.failed == 0 and self.status == "finished"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "run": self.run,
-            "status": self.status,
-            "events": self.events,
-            "delivered": self.delivered,
-            "failed": self.failed,
-            "dropped": self.dropped,
-            "attempts": self.attempts,
-            "seconds": round(self.seconds, 3),
-            "targets": self.targets,
-            **({"transactions": self.steps} if self.steps else {}),
-        }
+        counts = ("run", "status", "events", "delivered", "failed", "dropped", "attempts")
+        out: dict[str, Any] = {name: getattr(self, name) for name in counts}
+        out |= {"seconds": round(self.seconds, 3), "targets": self.targets}
+        if self.steps:
+            out["transactions"] = self.steps
+        return out
 
 
 def new_run_id() -> str:
@@ -301,11 +295,10 @@ async def _produce(
             (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
         ]
         row = EventRow(
-            event.vendor, event.id, event.type, ms, event.action, actor, event.error, body_bytes(event),
-            None, event.user, event.user_id, event.ip, event.client,
+            vendor=event.vendor, event_id=event.id, type=event.type, time_ms=ms, action=event.action, actor=actor,
+            error=event.error, body=body_bytes(event), faults=_step_faults(event.faults) if event.faults else None,
+            user=event.user, user_id=event.user_id, ip=event.ip, client=event.client,
         )  # fmt: skip
-        if event.faults:
-            row.faults = _step_faults(event.faults)
         count += 1
         rules = transactions.get(event.vendor)
         if event.transaction:

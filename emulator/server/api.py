@@ -34,6 +34,7 @@ from emulator.server.service import Service, now
 from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
 from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
+from emulator.store.rows import RunInfo, RunListing
 from emulator.vendors.overview import catalog_data
 
 SERVICE = web.AppKey("service", Service)
@@ -236,20 +237,21 @@ async def trigger(request: web.Request) -> web.Response:
     return await _start(_service(request), body)
 
 
+def _run_view(run_id: str, info: RunListing | RunInfo) -> dict[str, Any]:
+    """What the API says of any run: the story, who, the seed (to replay it), when, how it ended."""
+    return {
+        "run": run_id,
+        "scenario": info["scenario"],
+        "vendors": info["vendors"],
+        "seed": info["seed"],
+        "status": info["status"],
+        "started": _iso(info["started_ms"]),
+        "finished": _iso(info["finished_ms"]),
+    }
+
+
 async def runs(request: web.Request) -> web.Response:
-    items = [
-        {
-            "run": r["run"],
-            "scenario": r["scenario"],
-            "vendors": r["vendors"],
-            "seed": r["seed"],
-            "started": _iso(r["started_ms"]),
-            "finished": _iso(r["finished_ms"]),
-            "status": r["status"],
-        }
-        for r in _service(request).store.runs(100)
-    ]
-    return web.json_response({"runs": items})
+    return web.json_response({"runs": [_run_view(r["run"], r) for r in _service(request).store.runs(100)]})
 
 
 async def run(request: web.Request) -> web.Response:
@@ -259,17 +261,7 @@ async def run(request: web.Request) -> web.Response:
     if info is None:
         raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
     live = service.runs.get(run_id)
-    body: dict[str, Any] = {
-        "run": run_id,
-        "scenario": info["scenario"],
-        "vendors": info["vendors"],
-        "seed": info["seed"],
-        "status": info["status"],
-        "started": _iso(info["started_ms"]),
-        "finished": _iso(info["finished_ms"]),
-        "events": info["played"],
-        "deliveries": service.store.counts(run_id),
-    }
+    body = {**_run_view(run_id, info), "events": info["played"], "deliveries": service.store.counts(run_id)}
     progress = service.progress(run_id)
     if progress:
         body["progress"] = progress

@@ -9,13 +9,44 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from emulator.store.schema import StoreError, open_database
 
 T = TypeVar("T")
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+class Where:
+    """A WHERE clause built from the filters that are given (the others leave it alone)."""
+
+    def __init__(self, *always: str) -> None:
+        self.parts: list[str] = list(always)
+        self.params: list[Any] = []
+
+    def add(self, sql: str, value: Any) -> Where:
+        """``sql`` (with one ``?``) when ``value`` is given (not None)."""
+        if value is not None:
+            self.parts.append(sql)
+            self.params.append(value)
+        return self
+
+    def among(self, column: str, values: Sequence[Any]) -> Where:
+        """``column`` is one of ``values``, when there are any."""
+        if values:
+            self.parts.append(f"{column} IN ({','.join('?' * len(values))})")
+            self.params.extend(values)
+        return self
+
+    def any_of(self, columns: Sequence[str], value: Any) -> Where:
+        """One of ``columns`` holds ``value`` (a filter a person names once, the store keeps in several)."""
+        self.parts.append("(" + " OR ".join(f"{column} = ?" for column in columns) + ")")
+        self.params.extend([value] * len(columns))
+        return self
+
+    def __str__(self) -> str:
+        return " AND ".join(self.parts) or "1"
 
 
 def now_ms() -> int:

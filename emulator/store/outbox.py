@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from emulator.store.connection import Connection, now_ms
+from emulator.store.connection import Connection, Where, now_ms
 from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
 
 
@@ -101,28 +101,35 @@ class Outbox(Connection):
                     (
                         event_id,
                         run_id,
-                        event.vendor,
-                        event.event_id,
-                        event.type,
-                        event.time_ms,
-                        event.action,
-                        event.actor,
-                        event.error,
-                        event.body,
-                        event.faults,
-                        event.user,
-                        event.user_id,
-                        event.ip,
-                        event.client,
+                        event["vendor"],
+                        event["event_id"],
+                        event["type"],
+                        event["time_ms"],
+                        event["action"],
+                        event["actor"],
+                        event["error"],
+                        event["body"],
+                        event["faults"],
+                        event["user"],
+                        event["user_id"],
+                        event["ip"],
+                        event["client"],
                     )
                 )
                 for target, key in routes:
                     delivery_id += 1
                     rows.append((delivery_id, run_id, event_id, target, key, stamp))
                     row = DeliveryRow(
-                        delivery_id, run_id, target, event.event_id, event.type, event.time_ms, event.body, key
+                        delivery_id,
+                        run_id,
+                        target,
+                        event["event_id"],
+                        event["type"],
+                        event["time_ms"],
+                        event["body"],
+                        key,
                     )
-                    row.event_faults = event.faults
+                    row.event_faults = event["faults"]
                     out.append(row)
             cur.executemany(
                 "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
@@ -144,8 +151,8 @@ class Outbox(Connection):
 
     def _tell_events(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> None:
         for event, _ in batch:
-            record = {"run": run_id, "vendor": event.vendor, "event_id": event.event_id, "type": event.type}
-            self._tell("event", {**record, "time_ms": event.time_ms, "actor": event.actor, "error": event.error})
+            record = {key: event[key] for key in ("vendor", "event_id", "type", "time_ms", "actor", "error")}
+            self._tell("event", {"run": run_id, **record})
 
     def record(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
         """Write finished attempts and the deliveries' new state in one transaction."""
@@ -157,17 +164,17 @@ class Outbox(Connection):
                 " response_headers, response_body, next_delay_ms, injected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        a.delivery,
-                        a.number,
-                        a.at_ms,
-                        a.scenario_ms,
-                        a.duration_ms,
-                        a.status,
-                        a.error,
-                        None if a.response_headers is None else json.dumps(a.response_headers),
-                        a.response_body,
-                        a.next_delay_ms,
-                        a.injected,
+                        a["delivery"],
+                        a["number"],
+                        a["at_ms"],
+                        a["scenario_ms"],
+                        a["duration_ms"],
+                        a["status"],
+                        a["error"],
+                        None if a["response_headers"] is None else json.dumps(a["response_headers"]),
+                        a["response_body"],
+                        a["next_delay_ms"],
+                        a["injected"],
                     )
                     for a in attempts
                 ],
@@ -181,8 +188,10 @@ class Outbox(Connection):
         self._write(work)
         if self.listeners:
             for a in attempts:
-                record = {"delivery": a.delivery, "number": a.number, "status": a.status, "error": a.error}
-                self._tell("attempt", {**record, "duration_ms": a.duration_ms, "injected": a.injected})
+                self._tell("attempt", {
+                    "delivery": a["delivery"], "number": a["number"], "status": a["status"], "error": a["error"],
+                    "duration_ms": a["duration_ms"], "injected": a["injected"],
+                })  # fmt: skip
 
     def pending(self, run_id: str | None = None, page: int = 1000) -> Iterator[DeliveryRow]:
         """Every pending delivery, oldest first, read a page at a time (memory stays flat)."""
@@ -267,21 +276,9 @@ class Outbox(Connection):
         ``since_ms`` keeps to deliveries that failed at or after that wall-clock time, ``target``
         to one target's.
         """
-        where: list[str] = ["status = 'failed'"]
-        params: list[Any] = []
-        if run_id is not None:
-            where.append("run_id = ?")
-            params.append(run_id)
-        if deliveries:
-            where.append(f"id IN ({','.join('?' * len(deliveries))})")
-            params.extend(deliveries)
-        if since_ms is not None:
-            where.append("updated_ms >= ?")
-            params.append(since_ms)
-        if target is not None:
-            where.append("target = ?")
-            params.append(target)
-        clause = " AND ".join(where)
+        where = Where("status = 'failed'").add("run_id = ?", run_id).among("id", deliveries)
+        where.add("updated_ms >= ?", since_ms).add("target = ?", target)
+        clause, params = str(where), where.params
 
         def work(cur: sqlite3.Cursor) -> int:
             # a resend means to try again: targets the run disabled take deliveries again
@@ -302,24 +299,12 @@ class Outbox(Connection):
         self, run_id: str, status: str, deliveries: Sequence[int] = (), target: str | None = None
     ) -> set[str]:
         """The targets a run's deliveries in ``status`` (of those ids, of that target) go to."""
-        sql = "SELECT DISTINCT target FROM deliveries WHERE run_id = ? AND status = ?"
-        params: list[Any] = [run_id, status]
-        if deliveries:
-            sql += f" AND id IN ({','.join('?' * len(deliveries))})"
-            params.extend(deliveries)
-        if target is not None:
-            sql += " AND target = ?"
-            params.append(target)
-        return {r[0] for r in self.db.execute(sql, params)}
+        where = Where().add("run_id = ?", run_id).add("status = ?", status).among("id", deliveries)
+        where.add("target = ?", target)
+        return {r[0] for r in self.db.execute(f"SELECT DISTINCT target FROM deliveries WHERE {where}", where.params)}
 
     def failed_runs(self, since_ms: int | None = None, target: str | None = None) -> list[str]:
         """Runs with failed deliveries (since a wall-clock time, to one target): what a replay touches."""
-        sql = "SELECT DISTINCT run_id FROM deliveries WHERE status = 'failed'"
-        params: list[Any] = []
-        if since_ms is not None:
-            sql += " AND updated_ms >= ?"
-            params.append(since_ms)
-        if target is not None:
-            sql += " AND target = ?"
-            params.append(target)
-        return [r[0] for r in self.db.execute(sql + " ORDER BY run_id", params)]
+        where = Where("status = 'failed'").add("updated_ms >= ?", since_ms).add("target = ?", target)
+        sql = f"SELECT DISTINCT run_id FROM deliveries WHERE {where} ORDER BY run_id"
+        return [r[0] for r in self.db.execute(sql, where.params)]

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any, cast
 
-from emulator.store.connection import Connection
+from emulator.store.connection import Connection, Where
 from emulator.store.rows import (
     AttemptInfo,
     DeliveryInfo,
@@ -43,41 +43,44 @@ def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in cur]
 
 
-def _where(filters: Mapping[str, str], columns: Mapping[str, tuple[str, ...]]) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
+def _filtered(filters: Mapping[str, str], columns: Mapping[str, tuple[str, ...]], key: str, after: int) -> Where:
+    where = Where(f"{key} > ?")
+    where.params.append(after)
     for name, value in filters.items():
-        names = columns[name]  # a KeyError here is a caller's bug: only known filters come this far
-        where.append("(" + " OR ".join(f"{column} = ?" for column in names) + ")")
-        params.extend([value] * len(names))
-    return where, params
+        where.any_of(columns[name], value)  # a KeyError here is a caller's bug: only known filters come this far
+    return where
+
+
+def _first(cur: sqlite3.Cursor) -> dict[str, Any] | None:
+    found = _dicts(cur)
+    return found[0] if found else None
 
 
 class Queries(Connection):
     """Reading runs, events, deliveries and attempts."""
 
+    def _rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return _dicts(self.db.execute(sql, params))
+
+    def _row(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        return _first(self.db.execute(sql, params))
+
     def run(self, run_id: str) -> RunInfo | None:
-        cur = self.db.execute(
+        info = self._row(
             "SELECT id, scenario, vendors, seed, started_ms, finished_ms, status, played, play_done, options"
             " FROM runs WHERE id = ?",
-            (run_id,),
+            run_id,
         )
-        found = _dicts(cur)
-        if not found:
+        if info is None:
             return None
-        info = found[0]
         info["options"] = json.loads(info["options"])
         info["vendors"] = info["vendors"].split(",") if info["vendors"] else []
         return cast(RunInfo, info)
 
     def runs(self, limit: int = 100) -> list[RunListing]:
         """The newest runs first."""
-        cur = self.db.execute(
-            "SELECT id AS run, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
-            " ORDER BY started_ms DESC LIMIT ?",
-            (limit,),
-        )
-        return cast(list[RunListing], _dicts(cur))
+        sql = "SELECT id AS run, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
+        return cast(list[RunListing], self._rows(sql + " ORDER BY started_ms DESC LIMIT ?", limit))
 
     def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
         """A run's targets as stored (with ``disabled`` when the run disabled one)."""
@@ -95,33 +98,31 @@ class Queries(Connection):
         return out
 
     def attempts(self, delivery: int) -> list[AttemptInfo]:
-        cur = self.db.execute(
+        rows = self._rows(
             "SELECT number, at_ms, scenario_ms, duration_ms, status, error, response_headers, response_body,"
             " next_delay_ms, injected FROM attempts WHERE delivery = ? ORDER BY number, id",
-            (delivery,),
+            delivery,
         )
-        rows = _dicts(cur)
         for item in rows:
             if item["response_headers"] is not None:
                 item["response_headers"] = json.loads(item["response_headers"])
         return cast(list[AttemptInfo], rows)
 
     def deliveries(self, run_id: str) -> list[RunDelivery]:
-        cur = self.db.execute(
-            "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
-            " d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ? ORDER BY d.id",
-            (run_id,),
+        return cast(
+            list[RunDelivery],
+            self._rows(
+                "SELECT d.id, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status, d.last_error,"
+                " d.copy_of, d.injected FROM deliveries d JOIN events e ON e.id = d.event WHERE d.run_id = ?"
+                " ORDER BY d.id",
+                run_id,
+            ),
         )
-        return cast(list[RunDelivery], _dicts(cur))
 
     def events(self, run_id: str) -> list[StoredEvent]:
         """A run's events in the order they were played, with their exact bodies."""
-        cur = self.db.execute(
-            "SELECT vendor, event_id, type, time_ms, action, actor, error, body, faults FROM events"
-            " WHERE run_id = ? ORDER BY id",
-            (run_id,),
-        )
-        return cast(list[StoredEvent], _dicts(cur))
+        sql = "SELECT vendor, event_id, type, time_ms, action, actor, error, body, faults FROM events WHERE run_id = ?"
+        return cast(list[StoredEvent], self._rows(sql + " ORDER BY id", run_id))
 
     def event_page(
         self,
@@ -133,40 +134,28 @@ class Queries(Connection):
     ) -> list[EventListing]:
         """Events after the id ``after``, oldest first, matching ``filters`` (names of ``EVENT_FILTERS``)
         and a scenario-time range (``since_ms`` included, ``until_ms`` not)."""
-        where, params = _where(filters, EVENT_FILTERS)
-        where.insert(0, "id > ?")
-        params.insert(0, after)
-        if since_ms is not None:
-            where.append("time_ms >= ?")
-            params.append(since_ms)
-        if until_ms is not None:
-            where.append("time_ms < ?")
-            params.append(until_ms)
-        cur = self.db.execute(
-            "SELECT id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, user, user_id,"
-            f" ip, client FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-            (*params, limit),
+        where = _filtered(filters, EVENT_FILTERS, "id", after)
+        where.add("time_ms >= ?", since_ms).add("time_ms < ?", until_ms)
+        rows = self._rows(
+            "SELECT id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, faults, user,"
+            f" user_id, ip, client FROM events WHERE {where} ORDER BY id LIMIT ?",
+            *where.params,
+            limit,
         )
-        return cast(list[EventListing], _dicts(cur))
+        return cast(list[EventListing], rows)
 
     def delivery_page(self, filters: Mapping[str, str], after: int = 0, limit: int = 100) -> list[DeliveryListing]:
         """Deliveries after the id ``after``, oldest first, matching ``filters`` (run, status, target)."""
-        where, params = _where(filters, DELIVERY_FILTERS)
-        where.insert(0, "d.id > ?")
-        params.insert(0, after)
-        cur = self.db.execute(
+        where = _filtered(filters, DELIVERY_FILTERS, "d.id", after)
+        rows = self._rows(
             "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status,"
-            f" d.last_error FROM deliveries d JOIN events e ON e.id = d.event WHERE {' AND '.join(where)}"
-            " ORDER BY d.id LIMIT ?",
-            (*params, limit),
+            f" d.last_error FROM deliveries d JOIN events e ON e.id = d.event WHERE {where} ORDER BY d.id LIMIT ?",
+            *where.params,
+            limit,
         )
-        return cast(list[DeliveryListing], _dicts(cur))
+        return cast(list[DeliveryListing], rows)
 
     def delivery(self, delivery: int) -> DeliveryInfo | None:
-        cur = self.db.execute(
-            "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
-            " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?",
-            (delivery,),
-        )
-        found = _dicts(cur)
-        return cast(DeliveryInfo, found[0]) if found else None
+        sql = "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
+        row = self._row(sql + " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?", delivery)
+        return cast(DeliveryInfo | None, row)

@@ -1,33 +1,15 @@
-"""The store's rows as typed objects: what is written (dataclasses) and what is read (typed dicts).
+"""The store's rows as typed objects: typed dicts, each kind built on the one it extends.
 
 Rows carry data only. The dispatcher's working state (faults drawn for a delivery, timers,
-ordering queues) lives with the dispatcher; the read rows are plain JSON-ready mappings the API
-and the pytest plugin hand on as they are.
+ordering queues) lives with the dispatcher; the rows read back are plain mappings the API and the
+pytest plugin hand on as they are. ``DeliveryRow`` alone is a mutable object: the work item the
+dispatcher moves from attempt to attempt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypedDict
-
-
-@dataclass(slots=True)
-class EventRow:
-    """One rendered event as the play stores it, with the columns an IdP's event console shows."""
-
-    vendor: str
-    event_id: str
-    type: str
-    time_ms: int
-    action: str
-    actor: str | None
-    error: str | None
-    body: bytes
-    faults: str | None = None  # JSON
-    user: str | None = None
-    user_id: str | None = None
-    ip: str | None = None
-    client: str | None = None
 
 
 @dataclass(slots=True)
@@ -48,21 +30,6 @@ class DeliveryRow:
     copy_of: int | None = None
     injected: str | None = None  # delivery faults already drawn and recorded (not again on resume)
     event_faults: str | None = None  # JSON: the step's faults for this event
-
-
-@dataclass(slots=True)
-class AttemptRow:
-    delivery: int
-    number: int
-    at_ms: int
-    scenario_ms: int
-    duration_ms: float
-    status: int | None
-    error: str | None
-    response_headers: dict[str, str] | None
-    response_body: bytes | None
-    next_delay_ms: int | None
-    injected: str | None = None
 
 
 @dataclass(slots=True)
@@ -111,74 +78,68 @@ class StoredEvent(TypedDict):
     actor: str | None
     error: str | None
     body: bytes
-    faults: str | None
+    faults: str | None  # JSON: delivery faults the scenario's step asked for
 
 
-class EventListing(TypedDict):
-    """An event with the console's columns (user, time, type, error, IP address, client)."""
+class EventRow(StoredEvent):
+    """One rendered event as the play stores it, with the columns an IdP's event console shows."""
 
-    id: int
-    run: str
-    vendor: str
-    event_id: str
-    type: str
-    time_ms: int
-    action: str
-    actor: str | None
-    error: str | None
-    body: bytes
     user: str | None
     user_id: str | None
     ip: str | None
     client: str | None
 
 
-class DeliveryListing(TypedDict):
+class EventListing(EventRow):
+    """An event as the API lists it: with its place in the store and its run."""
+
     id: int
     run: str
-    target: str
-    event_id: str
-    type: str
-    status: str
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-
-
-class RunDelivery(TypedDict):
-    id: int
-    target: str
-    event_id: str
-    type: str
-    status: str
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    copy_of: int | None
-    injected: str | None
-
-
-class DeliveryInfo(TypedDict):
-    id: int
-    run: str
-    target: str
-    event_id: str
-    type: str
-    status: str
-    attempts: int
-    injected: str | None
 
 
 class AttemptInfo(TypedDict):
     number: int
-    at_ms: int
-    scenario_ms: int
+    at_ms: int  # wall-clock time the attempt started
+    scenario_ms: int  # the attempt's time in scenario time
     duration_ms: float
     status: int | None
     error: str | None
     response_headers: dict[str, str] | None
     response_body: bytes | None
     next_delay_ms: int | None
+    injected: str | None
+
+
+class AttemptRow(AttemptInfo):
+    """One finished attempt as the dispatcher records it."""
+
+    delivery: int
+
+
+class DeliveryView(TypedDict):
+    id: int
+    target: str
+    event_id: str
+    type: str
+    status: str
+    attempts: int
+
+
+class DeliveryInfo(DeliveryView):
+    run: str
+    injected: str | None
+
+
+class DeliveryListing(DeliveryView):
+    run: str
+    last_status: int | None
+    last_error: str | None
+
+
+class RunDelivery(DeliveryView):
+    last_status: int | None
+    last_error: str | None
+    copy_of: int | None
     injected: str | None
 
 

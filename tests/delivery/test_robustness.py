@@ -225,7 +225,27 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
     assert store.events("r1")[0]["event_id"] == "e1"
     store.create_run("r2", "login", ["keycloak"], 1, {})
     store.add(
-        "r2", [(EventRow("keycloak", "e2", "LOGIN", 0, "login", "bob", None, b"{}", None, "b@x", "u", "ip", "c"), [])]
+        "r2",
+        [
+            (
+                EventRow(
+                    vendor="keycloak",
+                    event_id="e2",
+                    type="LOGIN",
+                    time_ms=0,
+                    action="login",
+                    actor="bob",
+                    error=None,
+                    body=b"{}",
+                    faults=None,
+                    user="b@x",
+                    user_id="u",
+                    ip="ip",
+                    client="c",
+                ),
+                [],
+            )
+        ],
     )
     row = store.db.execute("SELECT user, user_id, ip, client FROM events WHERE event_id = 'e2'").fetchone()
     assert row == ("b@x", "u", "ip", "c")

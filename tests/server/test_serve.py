@@ -70,7 +70,10 @@ async def test_serve_delivers_what_a_crash_left_pending(tmp_path, aiohttp_server
     store.create_run(
         "run_crashed", "login", ["keycloak"], 1, {"app": {"name": "app", "url": url, "vendor": "keycloak"}}
     )
-    event = EventRow("keycloak", "e-1", "LOGIN", 0, "login", "alice", None, b'{"id":"e-1"}')
+    event = EventRow(
+        vendor="keycloak", event_id="e-1", type="LOGIN", time_ms=0, action="login", actor="alice", error=None,
+        body=b'{"id":"e-1"}', faults=None, user=None, user_id=None, ip=None, client=None,
+    )  # fmt: skip
     store.add("run_crashed", [(event, [("app", None)])])
     store.play_done("run_crashed")
     store.close()
