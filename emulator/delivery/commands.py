@@ -18,11 +18,12 @@ from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
-from emulator.delivery.runner import MAX_ACTIONS, Summary, check_size, deliver_run, resume
+from emulator.delivery.runner import Summary, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
 from emulator.play.clock import parse_since, parse_start
 from emulator.render import load
+from emulator.scenario.model import MAX_ACTIONS, check_size
 from emulator.store import Store
 from emulator.store.schema import DEFAULT_DB
 from emulator.vendors.registry import Registry

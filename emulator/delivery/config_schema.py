@@ -12,11 +12,11 @@ from typing import Any
 
 from emulator.delivery.faults import fault_schema
 from emulator.delivery.retry import CLASSES, SHORTHANDS, preset_names
-from emulator.delivery.runner import MAX_ACTIONS
 from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
 from emulator.delivery.tls import tls_schema
 from emulator.delivery.transactions import TYPES, TYPES_DOC
+from emulator.scenario.model import MAX_ACTIONS
 
 DURATION = {
     "description": "A duration such as 500ms, 2s, 5m, 1h; a bare number is seconds.",

@@ -28,7 +28,7 @@ from emulator.errors import EmulatorError, Problem
 from emulator.play.clock import epoch_ms
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
-from emulator.scenario.model import Scenario
+from emulator.scenario.model import MAX_ACTIONS, Scenario, check_size
 from emulator.store import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
 from emulator.vendors.encoding import event_json
@@ -72,20 +72,6 @@ def new_run_id() -> str:
 def body_bytes(event: Event) -> bytes:
     """The exact bytes on the wire: compact JSON, UTF-8, like the vendors' JSON libraries."""
     return event_json(event.body, event.vendor, event.type)
-
-
-MAX_ACTIONS = 1_000_000  # actions one run may play (repeats multiplied out); each makes 1 to a few events
-
-
-def check_size(scenario: Scenario, limit: int = MAX_ACTIONS) -> None:
-    """Refuse a run that would never end (``repeat`` 10^6 inside ``repeat`` 10^6) before it starts."""
-    size = scenario.size
-    if size > limit:
-        raise Problem(
-            f"scenario {scenario.name!r} plays {size:,} actions (its repeats multiplied out); a run plays at most"
-            f" {limit:,}: lower a repeat's count, or raise the limit (run --max-actions, max_actions in"
-            " emulator.yaml, serve --max-actions)"
-        )
 
 
 async def deliver_run(

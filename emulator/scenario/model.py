@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from emulator.errors import Location
+from emulator.errors import Location, Problem
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,17 @@ class Scenario:
     def size(self) -> int:
         """The actions one play performs (each makes one to a few events, per vendor)."""
         return actions(self.steps)
+
+
+MAX_ACTIONS = 1_000_000  # actions one run may play (repeats multiplied out); each makes 1 to a few events
+
+
+def check_size(scenario: Scenario, limit: int = MAX_ACTIONS) -> None:
+    """Refuse a run that would never end (``repeat`` 10^6 inside ``repeat`` 10^6) before it starts."""
+    size = scenario.size
+    if size > limit:
+        raise Problem(
+            f"scenario {scenario.name!r} plays {size:,} actions (its repeats multiplied out); a run plays at most"
+            f" {limit:,}: lower a repeat's count, or raise the limit (run --max-actions, max_actions in"
+            " emulator.yaml, serve --max-actions)"
+        )

@@ -11,20 +11,22 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from emulator.server.api import ROUTES, SERVICE
 from emulator.server.guard import Guard, guard_middleware
-from emulator.server.openapi import openapi
 from emulator.server.problems import MAX_BODY, problem_response, problems
+from emulator.server.routes import ROUTES, SERVICE, lazy
 from emulator.server.service import Service
 
 
 async def jwks(request: web.Request) -> web.Response:
-    keys = list(request.app[SERVICE].keys.values())
+    keys = list(request.app[SERVICE].signing_keys().values())
     return web.json_response({"keys": keys}, headers={"Cache-Control": "max-age=60"})
 
 
 async def openapi_document(request: web.Request) -> web.Response:
-    return web.json_response(openapi(ROUTES, request.app[SERVICE].registry.names))
+    from emulator.server.api import ROUTES as handlers
+    from emulator.server.openapi import openapi
+
+    return web.json_response(openapi(handlers, request.app[SERVICE].registry.names))
 
 
 @web.middleware
@@ -50,8 +52,8 @@ def make_app(service: Service, guard: Guard | None = None) -> web.Application:
     middlewares = [guard_middleware(guard or Guard()), bearer, problems]
     app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     app[SERVICE] = service
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    for method, path, name in ROUTES:
+        app.router.add_route(method, path, lazy(name))
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/.well-known/jwks.json", jwks)
     return app

@@ -8,9 +8,8 @@ import sys
 from aiohttp import web
 
 from emulator import __version__
-from emulator.delivery.config import load_config
-from emulator.delivery.runner import MAX_ACTIONS
 from emulator.errors import Problem
+from emulator.scenario.model import MAX_ACTIONS
 from emulator.server.app import make_app
 from emulator.server.guard import Guard
 from emulator.server.service import Service
@@ -27,7 +26,11 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
             f"--host {args.host} lets anyone who can reach this machine use the server and its secrets:"
             " give --token (or IDP_EMULATOR_TOKEN), or --insecure if you mean it"
         )
-    config = load_config(args.config) if args.config else None
+    config = None
+    if args.config:
+        from emulator.delivery.config import load_config
+
+        config = load_config(args.config)
     store = Store(args.db or (config.store if config and config.store else None) or default_db)
     max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
     registry = Registry([*(config.templates if config else [])])

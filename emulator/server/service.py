@@ -7,18 +7,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from emulator.delivery.config import Config
-from emulator.delivery.dispatcher import Dispatcher
-from emulator.delivery.runner import MAX_ACTIONS, Summary, deliver_run, new_run_id, resume, stored_targets
-from emulator.delivery.targets import Target, signing_keys
 from emulator.errors import ConflictError, EmulatorError, NotFoundError
-from emulator.scenario.model import Scenario
+from emulator.scenario.model import MAX_ACTIONS, Scenario
 from emulator.server.sinks import SinkRequest, Sinks
-from emulator.server.targets import SavedTargets, secrets_for
 from emulator.store import Store
-from emulator.vendors.registry import Registry
+
+if TYPE_CHECKING:  # the delivery stages are imported when the first run or target needs them
+    from emulator.delivery.config import Config
+    from emulator.delivery.dispatcher import Dispatcher
+    from emulator.delivery.runner import Summary
+    from emulator.delivery.targets import Target
+    from emulator.server.targets import SavedTargets
+    from emulator.vendors.registry import Registry
 
 KEEP_FINISHED = 1_000  # finished runs whose live details (transactions, errors) are kept in memory
 WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
@@ -48,16 +51,28 @@ class Service:
     resuming: set[str] = field(default_factory=set)  # runs whose pending deliveries are being sent again
     testing: set[str] = field(default_factory=set)  # saved targets whose test event is on its way
     descriptions: dict[str, tuple[int, str]] = field(default_factory=dict)  # uploaded scenario: (text hash, text)
-    saved: SavedTargets = field(init=False)
 
     def __post_init__(self) -> None:
         self.store.listeners.append(self.publish)
-        self.saved = SavedTargets(self.store, self.registry, self.config, self.token)
-        for name in self.saved.names():
+
+    @cached_property
+    def saved(self) -> SavedTargets:
+        """The saved targets, read from the store (and their public keys published) when first needed."""
+        from emulator.server.targets import SavedTargets
+
+        saved = SavedTargets(self.store, self.registry, self.config, self.token)
+        self.__dict__["saved"] = saved  # the keys below need it while this property is being read
+        for name in saved.names():
             try:
                 self.remember_saved(name)
             except Exception:  # a target that cannot be built says why when someone uses it
                 continue
+        return saved
+
+    def signing_keys(self) -> dict[str, dict[str, Any]]:
+        """The public keys of every signing key in use, saved targets' included (for the JWKS)."""
+        self.saved  # noqa: B018 (reading it publishes the saved targets' keys)
+        return self.keys
 
     def publish(self, kind: str, record: dict[str, Any]) -> None:
         """Hand a committed event or attempt to every live-stream watcher; a slow watcher misses some."""
@@ -87,6 +102,8 @@ class Service:
         specs: list[dict[str, Any]] | None = None,
     ) -> str:
         """Start a run in the background; its id comes back at once."""
+        from emulator.delivery.runner import deliver_run, new_run_id
+
         run_id = new_run_id()
         self.remember(targets)
         live = LiveRun(task=None, specs=specs or [])  # type: ignore[arg-type]
@@ -112,6 +129,8 @@ class Service:
 
     def remember(self, targets: list[Target]) -> None:
         """Publish the public halves of the targets' asymmetric signing keys (only those: not the targets)."""
+        from emulator.delivery.targets import signing_keys
+
         for jwk in signing_keys(targets):
             self.keys[jwk["kid"]] = jwk
 
@@ -153,6 +172,8 @@ class Service:
 
     async def _resumed(self, run_id: str, config: Config, time_scale: float) -> list[Summary]:
         """Resume one run as a live run of this server (listed, watched, cancellable)."""
+        from emulator.delivery.runner import resume
+
         task = asyncio.create_task(resume(self.store, self.registry, config, time_scale=time_scale, run_id=run_id))
         live = LiveRun(task=task)
         self.runs[run_id] = live
@@ -178,6 +199,8 @@ class Service:
         self, run_id: str, deliveries: tuple[int, ...] = (), since_ms: int | None = None, target: str | None = None
     ) -> int:
         """Queue a finished run's failed deliveries again and send them in the background; how many."""
+        from emulator.delivery.runner import stored_targets
+
         live = self.runs.get(run_id)
         if (live is not None and not live.task.done()) or run_id in self.resuming:
             raise ConflictError(
@@ -215,6 +238,9 @@ class Service:
         """Where a run's targets get the secrets the store does not keep: the run itself while it is
         remembered, else the saved target of that name while it still sends to the same place the
         same way (the run keeps its own settings; only the secrets come from the saved target)."""
+        from emulator.delivery.config import Config
+        from emulator.server.targets import secrets_for
+
         live = self.runs.get(run_id)
         given = {s["name"]: s for s in live.specs} if live is not None else {}
         specs = []

@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.errors import Location, UnknownNameError, VendorError
-from emulator.vendors.catalog import Catalog, load_catalog
-from emulator.vendors.templates import ExpressionError, Renderer, compile_template, deep_merge
+
+if TYPE_CHECKING:  # the template engine (Jinja2) and catalogs (YAML) are read when a vendor is first used
+    from emulator.vendors.catalog import Catalog
+    from emulator.vendors.templates import Renderer
 
 PACKAGE_ROOT = Path(__file__).parent
 EXTENDS = "$extends"
@@ -64,6 +66,8 @@ class Vendor:
     """One vendor dialect: its catalog and its compiled templates."""
 
     def __init__(self, name: str, registry: Registry) -> None:
+        from emulator.vendors.catalog import load_catalog
+
         self.name = name
         self.registry = registry
         path = registry.find(name, "catalog.yaml")
@@ -73,6 +77,8 @@ class Vendor:
 
     def renderer(self, template: str) -> Renderer:
         """The compiled template (resolved ``$extends`` chain), cached."""
+        from emulator.vendors.templates import ExpressionError, compile_template
+
         if template not in self._compiled:
             tree = self.resolve(template, self.name, ())
             try:
@@ -118,6 +124,8 @@ class Vendor:
         parent = tree.pop(EXTENDS, None)
         if parent is None:
             return tree
+        from emulator.vendors.templates import deep_merge
+
         return deep_merge(self.resolve(str(parent), owner, (*seen, key)), tree)
 
     def _where(self, template: str) -> Location | None:

@@ -1,0 +1,88 @@
+"""Every route of the server, and what answers it: the handlers in ``api.py`` are read when the
+first request needs them, so ``serve`` is ready as soon as aiohttp is (the health and ready checks
+answer from here; the rest pays for its imports once, on first use)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from emulator import __version__
+
+if TYPE_CHECKING:
+    from emulator.server.service import Service
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SERVICE: web.AppKey[Service] = web.AppKey("service")
+
+# (method, path, the handler's name in api.py)
+ROUTES: tuple[tuple[str, str, str], ...] = (
+    ("GET", "/api/health", "health"),
+    ("GET", "/api/ready", "ready"),
+    ("GET", "/api/vendors", "vendors"),
+    ("GET", "/api/vendors/{vendor}", "vendor"),
+    ("GET", "/api/scenarios", "scenarios"),
+    ("GET", "/api/scenarios/{name}", "scenario"),
+    ("PUT", "/api/scenarios/{name}", "upload_scenario"),
+    ("DELETE", "/api/scenarios/{name}", "delete_scenario"),
+    ("POST", "/api/validate", "validate"),
+    ("POST", "/api/runs", "start_run"),
+    ("GET", "/api/runs", "runs"),
+    ("POST", "/api/trigger", "trigger"),
+    ("GET", "/api/runs/{run}", "run"),
+    ("POST", "/api/runs/{run}/cancel", "cancel"),
+    ("GET", "/api/events", "events"),
+    ("GET", "/api/deliveries", "deliveries"),
+    ("GET", "/api/deliveries/{delivery}", "delivery"),
+    ("POST", "/api/deliveries/{delivery}/resend", "resend"),
+    ("POST", "/api/replay", "replay"),
+    ("GET", "/api/targets", "targets"),
+    ("POST", "/api/targets", "create_target"),
+    ("GET", "/api/targets/{name}", "target"),
+    ("PATCH", "/api/targets/{name}", "update_target"),
+    ("DELETE", "/api/targets/{name}", "delete_target"),
+    ("POST", "/api/targets/{name}/test", "test_target"),
+    ("GET", "/api/sinks/{name}", "sink_list"),
+    ("GET", "/api/stream", "stream"),
+    ("POST", "/sink/{name}", "sink_receive"),
+)
+
+
+async def health(request: web.Request) -> web.Response:
+    """Whether the server answers (and which version it is)."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Whether the server and its store answer."""
+    request.app[SERVICE].store.counts("")
+    return web.json_response({"status": "ready"})
+
+
+LIGHT: dict[str, Handler] = {"health": health, "ready": ready}
+
+
+def resolve(name: str) -> Handler:
+    """The handler of this name (importing the API's module the first time)."""
+    if name in LIGHT:
+        return LIGHT[name]
+    handler: Handler = getattr(importlib.import_module("emulator.server.api"), name)
+    return handler
+
+
+def lazy(name: str) -> Handler:
+    """A handler that finds the real one on its first call."""
+    if name in LIGHT:
+        return LIGHT[name]
+    found: list[Handler] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if not found:
+            found.append(resolve(name))
+        return await found[0](request)
+
+    handle.__name__ = name
+    return handle
