@@ -77,9 +77,9 @@ class Vendor:
 
     def renderer(self, template: str) -> Renderer:
         """The compiled template (resolved ``$extends`` chain), cached."""
-        from emulator.vendors.templates import ExpressionError, compile_template
-
         if template not in self._compiled:
+            from emulator.vendors.templates import ExpressionError, compile_template
+
             tree = self.resolve(template, self.name, ())
             try:
                 self._compiled[template] = compile_template(tree)
