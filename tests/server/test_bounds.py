@@ -144,3 +144,35 @@ async def test_deep_params_and_faults_the_cli_refuses_are_refused_by_the_api_too
     found = await problem(await api.post("/api/runs", json=run), 422, "yaml")
     assert "unknown fault 'bogus'" in found["detail"] and service.runs == {}
     await service.close()
+
+
+async def test_a_large_upload_is_read_off_the_event_loop_and_once(aiohttp_client, registry, monkeypatch):
+    import threading
+
+    from emulator.scenario import loader
+
+    reads: list[str] = []
+    real = loader.load_scenario_text
+
+    def counting(text: str, file: str = "<scenario>"):
+        reads.append(threading.current_thread().name)
+        return real(text, file)
+
+    monkeypatch.setattr("emulator.server.api.load_scenario_text", counting)
+    service = Service(Store(), registry)
+    api = await aiohttp_client(make_app(service))
+    steps = "".join(f"  - login: {{actor: alice, client: app-{i}}}\n" for i in range(3000))
+    text = f"name: big\ndescription: a large one\nactors: {{alice: {{}}}}\nsteps:\n{steps}"
+    assert len(text) > 64 * 1024  # larger than the loader's cache: it would be read again each time
+    assert (await api.put("/api/scenarios/big", json={"yaml": text})).status == 201
+    for _ in range(3):
+        listed = (await (await api.get("/api/scenarios")).json())["scenarios"]
+        assert {"name": "big", "description": "a large one", "bundled": False} in listed
+    assert len(reads) == 1 and reads[0] != threading.main_thread().name  # once, and not on the loop's thread
+    await service.close()
+
+
+def test_serve_beyond_loopback_needs_a_token(tmp_path):
+    command = [sys.executable, "-m", "emulator", "serve", "--host", "0.0.0.0", "--port", "0", "--db", ":memory:"]
+    refused = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "give --token" in refused.stderr and "Traceback" not in refused.stderr
