@@ -283,7 +283,7 @@ async def _produce(
         row = EventRow(
             vendor=event.vendor, event_id=event.id, type=event.type, time_ms=ms, action=event.action, actor=actor,
             error=event.error, body=body_bytes(event), faults=_step_faults(event.faults) if event.faults else None,
-            user=event.user, user_id=event.user_id, ip=event.ip, client=event.client,
+            user=event.user, user_id=event.user_id, username=event.username, ip=event.ip, client=event.client,
         )  # fmt: skip
         count += 1
         rules = transactions.get(event.vendor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.delivery.commands import SECRET_ENV
 from emulator.delivery.redact import REDACTED
-from emulator.delivery.targets import Target
+from emulator.delivery.signing import scheme
+from emulator.delivery.targets import Target, vendor_delivery
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.errors import ForbiddenError, RefusedError, ScenarioError
+from emulator.errors import ForbiddenError, RefusedError, ScenarioError, UnknownNameError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
@@ -33,7 +36,7 @@ from emulator.server.routes import SERVICE, Handler, resolve
 from emulator.server.service import Service, now
 from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
-from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
+from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS
 from emulator.store.rows import RunInfo, RunListing
 from emulator.vendors.overview import catalog_data
 
@@ -58,7 +61,7 @@ async def vendor(request: web.Request) -> web.Response:
     name = request.match_info["vendor"]
     registry = _service(request).registry
     if name not in registry.names:
-        raise ApiError(404, "Unknown vendor", f"no vendor {name!r}; known: {', '.join(registry.names)}", "vendor")
+        raise ApiError(404, "Unknown vendor", UnknownNameError("vendor", name, registry.names).message, "vendor")
     return web.json_response(catalog_data(registry, name, with_examples=True))
 
 
@@ -157,16 +160,20 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
     if name:
         text = _scenario_text(service, name)
         if text is None:
-            raise ApiError(422, "Unknown scenario", f"no scenario {name!r}", "scenario")
+            known = [*bundled_names(), *service.store.scenario_names()]
+            raise ApiError(422, "Unknown scenario", UnknownNameError("scenario", name, known).message, "scenario")
     story = await parse(text, name or "<request>")
     check_size(story, service.max_actions)
     vendor = field(data, "vendor", str, required=True)
     if vendor not in service.registry.names:
-        raise ApiError(
-            422, "Unknown vendor", f"no vendor {vendor!r}; known: {', '.join(service.registry.names)}", "vendor"
-        )
+        message = UnknownNameError("vendor", vendor, service.registry.names).message
+        raise ApiError(422, "Unknown vendor", message, "vendor")
     targets, specs = _targets(service, vendor, field(data, "targets", list))
-    seed = field(data, "seed", int, default=1)
+    # a new seed per run unless one is asked for, as the command line does: consumers that drop
+    # event ids they saw would otherwise drop every run after the first
+    seed = field(data, "seed", int, default=None)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "big")
     scale = field(data, "time_scale", (int, float), default=1.0)
     if not 0 <= scale <= 1_000_000:
         raise ApiError(422, "Out of range", "'time_scale' must be from 0 to 1000000", "time_scale")
@@ -174,7 +181,7 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
     if transaction is not None and transaction not in TRANSACTION_TYPES:
         raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
-    return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}"}, status=202)
+    return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}", "seed": seed}, status=202)
 
 
 def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[list[Target], list[dict[str, Any]]]:
@@ -202,6 +209,9 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
         plaintext = service.config.plaintext_secrets if service.config else None
         check_shape(spec, f"targets[{i}]", plaintext=plaintext)
         refuse_keys_without_token(spec, service.token, f"targets[{i}]")
+        if isinstance(raw, str) and os.environ.get(SECRET_ENV) and _signs_with_a_secret(service, vendor):
+            # a URL is signed with the server's secret, as `run --target URL` signs it
+            spec["signing"] = {"secret": "${" + SECRET_ENV + "}"}
         targets.append(build_checked(spec, service.registry, vendor, f"targets[{i}]"))
         specs.append({**spec, "vendor": targets[-1].vendor})
     names = [t.name for t in targets]
@@ -209,6 +219,13 @@ def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[li
     if twice:
         raise ApiError(422, "Same target twice", f"target names must differ: {', '.join(twice)}", "targets")
     return targets, specs
+
+
+def _signs_with_a_secret(service: Service, vendor: str) -> bool:
+    """Whether the vendor's scheme keeps its secret to itself (a MAC or a signature); a static header
+    would send the server's secret to the URL as it is."""
+    name = (vendor_delivery(service.registry, vendor).get("signing") or {}).get("scheme", "none")
+    return bool(scheme(name).needs_secret)
 
 
 async def trigger(request: web.Request) -> web.Response:
@@ -296,6 +313,7 @@ def _time_param(text: str, name: str) -> int:
 
 async def events(request: web.Request) -> web.Response:
     """Played events, filtered like an IdP's event console: user, time, type, error, IP address, client."""
+    _one_of(request, "vendor", _service(request).registry.names)
     limit, after = _page(request)
     since = _time_param(request.query["since"], "since") if "since" in request.query else None
     until = _time_param(request.query["until"], "until") if "until" in request.query else None
@@ -313,6 +331,7 @@ async def events(request: web.Request) -> web.Response:
             "error": r["error"],
             "user": r["user"],
             "user_id": r["user_id"],
+            "username": r["username"],
             "ip": r["ip"],
             "client": r["client"],
             "body": json.loads(r["body"]),
@@ -322,7 +341,15 @@ async def events(request: web.Request) -> web.Response:
     return web.json_response({"events": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
+def _one_of(request: web.Request, name: str, allowed: Iterable[str]) -> None:
+    """A query parameter's value must be one of ``allowed`` (a 400 naming the nearest otherwise)."""
+    value = request.query.get(name)
+    if value is not None and value not in allowed:
+        raise ApiError(400, f"Unknown {name}", UnknownNameError(name, value, allowed).message, name)
+
+
 async def deliveries(request: web.Request) -> web.Response:
+    _one_of(request, "status", DELIVERY_STATUSES)
     limit, after = _page(request)
     items = _service(request).store.delivery_page(_filters(request, DELIVERY_FILTERS), after, limit)
     return web.json_response({"deliveries": items, "next": items[-1]["id"] if len(items) == limit else None})

@@ -11,18 +11,14 @@ from emulator import __version__
 from emulator.delivery.config import config_schema
 from emulator.delivery.tls import FILE_KEYS
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
+from emulator.server.routes import query_names
+from emulator.store import DELIVERY_STATUSES
 
 _PROBLEM = {
     "description": "a problem (RFC 9457)",
     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 _OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-_QUERY = {
-    "/api/events": [*EVENT_FILTERS, "since", "until", "limit", "after"],
-    "/api/deliveries": [*DELIVERY_FILTERS, "limit", "after"],
-    "/api/stream": ["run", "type", "kind"],
-}
 _MOMENT: dict[str, Any] = {
     "description": "ISO 8601, or a duration ago such as 1h",
     "anyOf": [
@@ -35,6 +31,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "after": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
     "delivery": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
     "kind": {"enum": ["event", "attempt"]},
+    "status": {"enum": list(DELIVERY_STATUSES)},
     "since": _MOMENT,
     "until": _MOMENT,
 }
@@ -114,9 +111,10 @@ def openapi(routes: list[tuple[str, str, Any]], vendors: Sequence[str] = ()) -> 
             {"name": name, "in": "path", "required": True, "schema": _PARAMS.get(name, {"type": "string"})}
             for name in re.findall(r"{(\w+)}", path)
         ]
+        known = {**_PARAMS, "vendor": {"enum": list(vendors)}} if vendors else _PARAMS
         parameters += [
-            {"name": name, "in": "query", "required": False, "schema": _PARAMS.get(name, {"type": "string"})}
-            for name in _QUERY.get(path, [])
+            {"name": name, "in": "query", "required": False, "schema": known.get(name, {"type": "string"})}
+            for name in query_names().get(path, ())
         ]
         if parameters:
             operation["parameters"] = parameters

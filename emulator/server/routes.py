@@ -65,6 +65,34 @@ async def ready(request: web.Request) -> web.Response:
 LIGHT: dict[str, Handler] = {"health": health, "ready": ready}
 
 
+def query_names() -> dict[str, tuple[str, ...]]:
+    """The query parameters each path takes (any other is refused, naming the nearest valid one)."""
+    from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
+
+    return {
+        "/api/events": (*EVENT_FILTERS, "since", "until", "limit", "after"),
+        "/api/deliveries": (*DELIVERY_FILTERS, "limit", "after"),
+        "/api/stream": ("run", "type", "kind"),
+    }
+
+
+def unknown_parameter(request: web.Request) -> web.Response | None:
+    """A 400 for a query parameter this path does not take (``?usr=x`` must not quietly match all)."""
+    if not request.query or request.path.startswith("/sink/"):  # a webhook's own query is the sender's
+        return None
+    resource = request.match_info.route.resource
+    allowed = query_names().get(resource.canonical if resource is not None else "", ())
+    for name in request.query:
+        if name not in allowed:
+            from emulator.errors import suggest
+            from emulator.server.problems import problem_response
+
+            hint = suggest(name, allowed)
+            expected = f"did you mean {hint!r}?" if hint else f"expected: {', '.join(allowed) or 'none'}"
+            return problem_response(400, "Unknown parameter", f"{name!r} is not a parameter here; {expected}", name)
+    return None
+
+
 def resolve(name: str) -> Handler:
     """The handler of this name (importing the API's module the first time)."""
     if name in LIGHT:
@@ -74,12 +102,13 @@ def resolve(name: str) -> Handler:
 
 
 def lazy(name: str) -> Handler:
-    """A handler that finds the real one on its first call."""
-    if name in LIGHT:
-        return LIGHT[name]
-    found: list[Handler] = []
+    """A handler that finds the real one on its first call (and refuses unknown query parameters)."""
+    found: list[Handler] = [LIGHT[name]] if name in LIGHT else []
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        refused = unknown_parameter(request)
+        if refused is not None:
+            return refused
         if not found:
             found.append(resolve(name))
         return await found[0](request)

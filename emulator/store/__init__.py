@@ -14,7 +14,7 @@ from emulator.store.connection import now_ms
 from emulator.store.library import Library
 from emulator.store.outbox import Outbox
 from emulator.store.queries import DELIVERY_FILTERS, EVENT_FILTERS, Queries
-from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
+from emulator.store.rows import DELIVERY_STATUSES, AttemptRow, DeliveryRow, EventRow, Outcome
 from emulator.store.schema import SCHEMA_VERSION, StoreError
 
 BODY_EXCERPT = 4096  # bytes of a response body kept per attempt
@@ -27,6 +27,7 @@ class Store(Outbox, Library, Queries):
 __all__ = [
     "BODY_EXCERPT",
     "DELIVERY_FILTERS",
+    "DELIVERY_STATUSES",
     "EVENT_FILTERS",
     "SCHEMA_VERSION",
     "AttemptRow",

@@ -112,6 +112,7 @@ class Outbox(Connection):
                         event["faults"],
                         event["user"],
                         event["user_id"],
+                        event["username"],
                         event["ip"],
                         event["client"],
                     )
@@ -133,7 +134,7 @@ class Outbox(Connection):
                     out.append(row)
             cur.executemany(
                 "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
-                " user, user_id, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " user, user_id, username, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 events,
             )
             cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))

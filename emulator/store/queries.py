@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from emulator.store.connection import Connection, Where
 from emulator.store.rows import (
+    DELIVERY_STATUSES,
     AttemptInfo,
     DeliveryInfo,
     DeliveryListing,
@@ -29,7 +30,7 @@ EVENT_FILTERS: dict[str, tuple[str, ...]] = {
     "run": ("run_id",),
     "type": ("type",),
     "actor": ("actor",),
-    "user": ("actor", "user", "user_id"),  # the scenario's actor name, the email or username, or the user id
+    "user": ("actor", "user", "username", "user_id"),  # the actor's name, email, username or id
     "error": ("error",),
     "ip": ("ip",),
     "client": ("client",),
@@ -89,7 +90,7 @@ class Queries(Connection):
 
     def counts(self, run_id: str) -> dict[str, int]:
         """Deliveries by status, and attempts, for one run."""
-        out = {"pending": 0, "delivered": 0, "failed": 0, "dropped": 0, "cancelled": 0, "attempts": 0}
+        out = {**dict.fromkeys(DELIVERY_STATUSES, 0), "attempts": 0}
         for status, count, attempts in self.db.execute(
             "SELECT status, count(*), sum(attempts) FROM deliveries WHERE run_id = ? GROUP BY status", (run_id,)
         ):
@@ -138,7 +139,7 @@ class Queries(Connection):
         where.add("time_ms >= ?", since_ms).add("time_ms < ?", until_ms)
         rows = self._rows(
             "SELECT id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, faults, user,"
-            f" user_id, ip, client FROM events WHERE {where} ORDER BY id LIMIT ?",
+            f" user_id, username, ip, client FROM events WHERE {where} ORDER BY id LIMIT ?",
             *where.params,
             limit,
         )

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+# What a delivery can be: still owed, done, given up, dropped by a fault, cancelled with its run.
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "dropped", "cancelled")
+
 
 @dataclass(slots=True)
 class DeliveryRow:
@@ -86,6 +89,7 @@ class EventRow(StoredEvent):
 
     user: str | None
     user_id: str | None
+    username: str | None
     ip: str | None
     client: str | None
 

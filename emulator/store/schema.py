@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emulator.errors import EmulatorError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = ".idp-emulator/emulator.db"
 TABLES = ("runs", "targets", "events", "deliveries", "attempts", "scenarios", "saved_targets")
 
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS events (
     faults TEXT,                     -- JSON: delivery faults the scenario's step asked for
     user TEXT,                       -- the actor's email (or username), as an IdP's event console shows it
     user_id TEXT,
+    username TEXT,                   -- the actor's username (a filter by user matches either)
     ip TEXT,
     client TEXT
 );
@@ -105,20 +106,34 @@ class StoreError(EmulatorError):
     """The store cannot be opened or written (bad path, not a database, disk full, ...)."""
 
 
-def upgrade_from_1(db: sqlite3.Connection) -> None:
-    """Version 2 keeps each event's console columns (user, IP address, client); older events have none."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if db.execute("PRAGMA user_version").fetchone()[0] != 1:  # another process upgraded it meanwhile
+# What each version adds to the one before it (older rows have NULL there).
+UPGRADES: dict[int, tuple[str, ...]] = {
+    2: tuple(f"ALTER TABLE events ADD COLUMN {c} TEXT" for c in ("user", "user_id", "ip", "client")),  # console
+    3: ("ALTER TABLE events ADD COLUMN username TEXT",),  # a filter by user matches the username too
+}
+
+
+def upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a store of ``version`` up to date, one version per transaction; a version another process
+    reached meanwhile is left as it is."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] != target - 1:
+                db.execute("ROLLBACK")
+                continue
+            for statement in UPGRADES[target]:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={target}")
+        except BaseException:
             db.execute("ROLLBACK")
-            return
-        for column in ("user", "user_id", "ip", "client"):
-            db.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT")
-        db.execute("PRAGMA user_version=2")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+            raise
+        db.execute("COMMIT")
+
+
+def upgrade_from_1(db: sqlite3.Connection) -> None:
+    """A version 1 store brought up to date (what a second process that read version 1 would do)."""
+    upgrade(db, 1)
 
 
 def open_database(path: str, create: bool = True) -> sqlite3.Connection:
@@ -151,8 +166,8 @@ def open_database(path: str, create: bool = True) -> sqlite3.Connection:
         # FULL: a committed delivery survives a power cut too, and commits are batched
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")
-        if version == 1:
-            upgrade_from_1(db)
+        if 0 < version < SCHEMA_VERSION:
+            upgrade(db, version)
         if version < SCHEMA_VERSION:  # one transaction (one sync to disk), and none for a store up to date
             db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
     except sqlite3.DatabaseError as exc:

@@ -43,6 +43,7 @@ class Event:
     transaction: str | None = None  # the step's transaction type, if it set one
     user: str | None = None  # the columns of an IdP's event console: who, from where, through what
     user_id: str | None = None
+    username: str | None = None
     ip: str | None = None
     client: str | None = None
 
@@ -180,6 +181,7 @@ class Dialect:
             transaction=occ.transaction,
             user=actor.get("email") or actor.get("username"),
             user_id=actor.get("id"),
+            username=actor.get("username"),
             ip=context.get("ip"),
             client=client.get("id") if isinstance(client, dict) else None,
         )

@@ -16,7 +16,7 @@ from emulator.delivery.targets import build_target
 from emulator.errors import Problem
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
-from emulator.store import Store, StoreError
+from emulator.store import SCHEMA_VERSION, Store, StoreError
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LOGINS = "name: logins\nactors: {alice: {}, bob: {}}\nsteps:\n  - login: {actor: alice}\n    repeat: {count: 60, every: 1s}\n  - login: {actor: bob}\n    repeat: {count: 60, every: 1s}\n"
@@ -240,6 +240,7 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
                     faults=None,
                     user="b@x",
                     user_id="u",
+                    username="bob",
                     ip="ip",
                     client="c",
                 ),
@@ -247,9 +248,9 @@ def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_events(tmp_path):
             )
         ],
     )
-    row = store.db.execute("SELECT user, user_id, ip, client FROM events WHERE event_id = 'e2'").fetchone()
-    assert row == ("b@x", "u", "ip", "c")
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    row = store.db.execute("SELECT user, user_id, username, ip, client FROM events WHERE event_id = 'e2'").fetchone()
+    assert row == ("b@x", "u", "bob", "ip", "c")
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     store.close()
 
 

@@ -72,7 +72,8 @@ async def test_serve_delivers_what_a_crash_left_pending(tmp_path, aiohttp_server
     )
     event = EventRow(
         vendor="keycloak", event_id="e-1", type="LOGIN", time_ms=0, action="login", actor="alice", error=None,
-        body=b'{"id":"e-1"}', faults=None, user=None, user_id=None, ip=None, client=None,
+        body=b'{"id":"e-1"}', faults=None, user=None, user_id=None, username=None, ip=None,
+        client=None,
     )  # fmt: skip
     store.add("run_crashed", [(event, [("app", None)])])
     store.play_done("run_crashed")
