@@ -1,7 +1,8 @@
 """``idp-emulator listen``: a webhook receiver for the terminal, like ``stripe listen``.
 
 Prints one line per webhook (time, type, id, user, signature verdict, answer), the pretty body on
-request, and can forward each webhook to a local app, answering the sender with the app's answer.
+request, and can forward each webhook to a local app, answering the sender with the app's answer
+(a ``--respond`` failure is answered as scripted, without forwarding: the app sees what got through).
 """
 
 from __future__ import annotations
@@ -65,16 +66,16 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         try:
             async with session.post(args.forward_to, data=webhook.body, headers=headers) as response:
                 body = await response.content.read(65536)
-                print(f"          forwarded to {args.forward_to}: {response.status}", file=out, flush=True)
+                webhook.forwarded = f"forwarded to {args.forward_to}: {response.status}"
                 return response.status, {"Content-Type": response.headers.get("Content-Type", "text/plain")}, body
         except (aiohttp.ClientError, TimeoutError) as exc:
-            print(
-                f"          forwarding to {args.forward_to} failed: {exc or type(exc).__name__}", file=out, flush=True
-            )
+            webhook.forwarded = f"forwarding to {args.forward_to} failed: {exc or type(exc).__name__}"
             return 502, {}, b"forwarding failed"
 
     def show(webhook: Webhook) -> None:
         print(line(webhook), file=out, flush=True)
+        if webhook.forwarded:  # under the webhook it belongs to
+            print(f"          {printable(webhook.forwarded)}", file=out, flush=True)
         if args.print_body:
             try:
                 text = json.dumps(webhook.json(), indent=2, ensure_ascii=False)
@@ -103,7 +104,12 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         raise Problem(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc})") from None
     if args.forward_to:
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
-    checks = f"checking {receiver.scheme} signatures" if receiver.secrets else "not checking signatures (no --secret)"
+    if not receiver.secrets:
+        checks = "not checking signatures (no --secret)"
+    elif receiver.scheme == "none":
+        checks = "not checking signatures (no --vendor or --signing says which scheme)"
+    else:
+        checks = f"checking {receiver.scheme} signatures"
     print(f"listening on {receiver.url} (any path) · {checks} · Ctrl-C to stop", file=out, flush=True)
     try:
         await until_stopped()
@@ -111,5 +117,6 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         await receiver.stop()
         if session is not None:
             await session.close()
-    print(f"\n{len(receiver.received)} webhook(s) received", file=out, flush=True)
+    count = len(receiver.received)
+    print(f"\n{count} webhook{'' if count == 1 else 's'} received", file=out, flush=True)
     return 0

@@ -41,6 +41,7 @@ class Webhook:
     verdict: Verdict
     answered: int | str = 200
     types: tuple[str, ...] = ()
+    forwarded: str = ""  # what the app it was forwarded to answered (listen --forward-to)
 
     def json(self) -> Any:
         import json
@@ -175,9 +176,10 @@ class WebhookReceiver:
         status = answer if isinstance(answer, int) else 200
         answer_headers: dict[str, str] = {}
         answer_body = b""
-        if self.answer_hook is not None:
+        if self.answer_hook is not None and isinstance(answer, int) and 200 <= answer < 300:
+            # a scripted failure is answered as scripted; otherwise the hook (an app) answers
             hooked = await self.answer_hook(webhook)
-            if hooked is not None and not self._plan.answers:
+            if hooked is not None:
                 status, answer_headers, answer_body = hooked
                 answer = status
         webhook.answered = answer

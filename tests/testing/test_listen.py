@@ -27,6 +27,7 @@ async def start_listen(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     assert proc.stdout is not None
     first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
     assert first.startswith("listening on http://127.0.0.1:"), first
+    proc.banner = first  # type: ignore[attr-defined]
     return proc, first.split()[2]
 
 
@@ -52,7 +53,7 @@ async def test_listen_prints_checks_and_answers(registry):
     assert all("signature valid" in line and "user=" in line for line in lines)
     assert [line.rsplit("-> ", 1)[1] for line in lines[:2]] == ["500", "200"]
     assert "access.LOGIN" in lines[0] and '"authDetails": {' in out
-    assert "6 webhook(s) received" in out
+    assert "6 webhooks received" in out
 
 
 async def test_listen_reports_bad_signatures(registry):
@@ -80,6 +81,35 @@ async def test_listen_forwards_to_the_app_and_answers_with_its_answer(aiohttp_se
     assert summary.ok and summary.attempts == 2  # the app's 503 went back to the sender, which retried
     assert len(seen) == 2 and json.loads(seen[0][0])["type"] == "access.LOGIN" and seen[0][1]
     assert "forwarded to" in out and ": 503" in out and ": 202" in out
+    lines = out.splitlines()
+    hooks = [i for i, line in enumerate(lines) if "POST /webhooks" in line]
+    assert all("forwarded to" in lines[i + 1] for i in hooks)  # each under the webhook it belongs to
+
+
+async def test_a_scripted_failure_is_not_forwarded_and_the_app_answers_the_rest(aiohttp_server, registry):
+    seen: list[bytes] = []
+
+    async def app_hook(request: web.Request) -> web.Response:
+        seen.append(await request.read())
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/idp", app_hook)
+    server = await aiohttp_server(app)
+    proc, url = await start_listen(
+        "--vendor", "keycloak", "--secret", "kc", "--respond", "500", "--forward-to", str(server.make_url("/idp"))
+    )  # fmt: skip
+    summary = await deliver(registry, url, signing={"secret": "kc"}, events=["LOGIN"])
+    out = await stop(proc)
+    answers = [line.rsplit("-> ", 1)[1] for line in out.splitlines() if "POST /webhooks" in line]
+    assert summary.ok and answers == ["500", "202"]  # the script's failure, then the app's own answer
+    assert len(seen) == 1  # the app saw only what got through
+
+
+async def test_listen_says_when_it_cannot_check_signatures():
+    proc, _ = await start_listen("--secret", "kc")  # a secret, but no vendor or scheme to check it with
+    await stop(proc)
+    assert "not checking signatures (no --vendor or --signing" in proc.banner and "checking none" not in proc.banner
 
 
 async def test_bad_listen_options_are_explained():
