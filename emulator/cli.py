@@ -219,7 +219,17 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _warning(message: Warning | str, category: type[Warning], *rest: object, **more: object) -> None:
+    """A library's warning as one line of ours, never a source line and a traceback-like report."""
+    print(f"warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    warnings.showwarning = _warning
+    # PyJWT's short-key warning, at every signature: the target's notice says it once, before the run
+    warnings.filterwarnings("ignore", module=r"jwt\.")
     words = list(sys.argv[1:] if argv is None else argv)
     command = next((w for w in words if not w.startswith("-")), None)
     args = _parser(command if command in _COMMANDS else None).parse_args(words)

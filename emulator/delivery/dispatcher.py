@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -83,6 +83,9 @@ class Dispatcher:
         self._room = asyncio.Event()
         self._room.set()
         self._timers: set[asyncio.TimerHandle] = set()
+        self._retries: set[asyncio.TimerHandle] = set()  # the timers of attempts waiting to be retried
+        # why deliveries failed, by target and last reason: what the summary explains
+        self.reasons: Counter[tuple[str, str]] = Counter()
         self._flusher: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
 
@@ -154,6 +157,12 @@ class Dispatcher:
                 self._release(lane)
         else:
             self._enqueue(lane, row)
+
+    def next_retry(self) -> float | None:
+        """Seconds until the next retry is due (wall clock), or None when nothing waits to be retried."""
+        if not self._retries:
+            return None
+        return max(0.0, min(h.when() for h in self._retries) - asyncio.get_running_loop().time())
 
     def _keep_request_faults(self, row: DeliveryRow, drawn: Plan) -> None:
         """The faults every attempt of this delivery applies, kept until the delivery is final."""
@@ -351,6 +360,8 @@ class Dispatcher:
         if self.on_attempt is not None:
             with contextlib.suppress(Exception):
                 self.on_attempt(row, result)
+        if status == "failed":
+            self.reasons[(target.name, result.error or "no reason given")] += 1
         if wait is None:
             self._final(lane, row, status)
         else:
@@ -363,12 +374,14 @@ class Dispatcher:
 
         def again() -> None:
             self._timers.discard(handle)
+            self._retries.discard(handle)
             lane.tally.retrying -= 1
             self.total.retrying -= 1
             lane.ready.put_nowait(row)
 
         handle = loop.call_later(seconds, again)
         self._timers.add(handle)
+        self._retries.add(handle)
 
     def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> None:
         self._request_faults.pop(row.id, None)

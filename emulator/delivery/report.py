@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import time
 from collections.abc import AsyncIterator
 from typing import TextIO
 
@@ -16,9 +17,11 @@ from emulator.delivery.runner import Summary
 
 @contextlib.asynccontextmanager
 async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool) -> AsyncIterator[None]:
-    """Refresh a bar of sent / in flight / retrying / failed five times a second while the run lasts."""
+    """Refresh a bar of finished / in flight / retrying / failed five times a second while the run lasts;
+    outside a terminal, a line for each wave of retries instead (a run waiting must not look hung)."""
     if not enabled:
-        yield
+        async with retry_lines(dispatcher_box, out):
+            yield
         return
     size = shutil.get_terminal_size((100, 20))  # some terminals report 0 x 0, which would hide the bar
     bar = tqdm(
@@ -31,7 +34,7 @@ async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool)
             if dispatcher_box:
                 t = dispatcher_box[0].total
                 bar.set_description_str(
-                    f"sent {t.delivered + t.failed:,} · delivered {t.delivered:,} · in flight {t.in_flight}"
+                    f"finished {t.delivered + t.failed:,} · delivered {t.delivered:,} · in flight {t.in_flight}"
                     f" · retrying {t.retrying} · failed {t.failed}"
                 )
             with contextlib.suppress(TimeoutError):
@@ -47,6 +50,47 @@ async def progress(dispatcher_box: list[Dispatcher], out: TextIO, enabled: bool)
         bar.close()
 
 
+MAX_REASONS = 8  # kinds of failure the table names (the JSON summary lists every one)
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+@contextlib.asynccontextmanager
+async def retry_lines(dispatcher_box: list[Dispatcher], out: TextIO) -> AsyncIterator[None]:
+    """One line per wave of retries: how many wait, and when the next attempt is (checked twice a second)."""
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        announced: float | None = None  # when the announced wave's next attempt is due (loop time)
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            if dispatcher_box:
+                dispatcher = dispatcher_box[0]
+                wait = dispatcher.next_retry()
+                if wait is not None and (announced is None or loop.time() + wait > announced + 1.0):
+                    announced = loop.time() + wait
+                    at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+                    t = dispatcher.total
+                    print(
+                        f"retrying {_count(t.retrying, 'delivery', 'deliveries')}: next attempt at {at}"
+                        f" (in {wait:.0f} s) · delivered {t.delivered:,} · failed {t.failed:,}",
+                        file=out,
+                        flush=True,
+                    )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await stop.wait()
+
+    task = asyncio.create_task(watch())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def summary_table(summaries: list[Summary], title: str = "") -> str:
     """The end-of-run table: one row per target, then the totals."""
     lines = []
@@ -54,7 +98,7 @@ def summary_table(summaries: list[Summary], title: str = "") -> str:
         head = f"run {s.run}"
         if title:
             head += f"  {title}"
-        head += f"  {s.events:,} events · {s.attempts:,} attempts · {s.seconds:.1f} s"
+        head += f"  {_count(s.events, 'event')} · {_count(s.attempts, 'attempt')} · {s.seconds:.1f} s"
         if s.dropped:
             head += f" · {s.dropped:,} dropped by a fault"
         if s.status != "finished":
@@ -64,6 +108,13 @@ def summary_table(summaries: list[Summary], title: str = "") -> str:
         lines.append(f"  {'target':<{width}}  {'delivered':>10}  {'failed':>7}  {'attempts':>9}")
         for name, t in s.targets.items():
             lines.append(f"  {name:<{width}}  {t['delivered']:>10,}  {t['failed']:>7,}  {t['attempts']:>9,}")
+        for failure in s.failures[:MAX_REASONS]:
+            lines.append(
+                f"  failed: {_count(failure['deliveries'], 'delivery', 'deliveries')} to {failure['target']}:"
+                f" {failure['reason']}"
+            )
+        if len(s.failures) > MAX_REASONS:
+            lines.append(f"  ... and {len(s.failures) - MAX_REASONS} more reasons (--json lists them all)")
         for step in s.steps:
             if not step["committed"]:
                 lines.append(

@@ -51,6 +51,8 @@ class Summary:
     status: str = "finished"
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
     steps: list[dict[str, Any]] = field(default_factory=list)  # transactional events: committed or not
+    # why deliveries failed: {target, reason, deliveries}, the commonest first
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,8 @@ class Summary:
         out |= {"seconds": round(self.seconds, 3), "targets": self.targets}
         if self.steps:
             out["transactions"] = self.steps
+        if self.failures:
+            out["failures"] = self.failures
         return out
 
 
@@ -362,3 +366,7 @@ def _fill(summary: Summary, dispatcher: Dispatcher, began: float, status: str) -
         name: {"delivered": lane.tally.delivered, "failed": lane.tally.failed, "attempts": lane.tally.attempts}
         for name, lane in dispatcher.lanes.items()
     }
+    summary.failures = [
+        {"target": target, "reason": reason, "deliveries": count}
+        for (target, reason), count in dispatcher.reasons.most_common()
+    ]

@@ -287,7 +287,11 @@ def build_target(
         disable_after=disable_after,
         disable_on_gone=disable_on_gone,
         disabled=str(spec.get("disabled") or ""),
-        notice="; ".join(n for n in (signing.extra.get("unsigned", ""), "" if tls.verify else NO_VERIFY_NOTICE) if n),
+        notice="; ".join(
+            n
+            for n in (signing.extra.get("unsigned", ""), _advice(signing), "" if tls.verify else NO_VERIFY_NOTICE)
+            if n
+        ),
         tls=tls,
         ssl_context=ssl_context,
         stored=stored_spec({**raw, "vendor": vendor}),
@@ -426,6 +430,12 @@ def _retry(
 
 def _vendor_retry(defaults: dict[str, Any]) -> dict[str, Any]:
     return dict(defaults.get("retry") or {"attempts": 1})
+
+
+def _advice(signing: Signing) -> str:
+    """What the signing scheme says a user should know of this configuration (a short HMAC key)."""
+    hook = scheme(signing.scheme).advice
+    return hook(signing) if hook is not None else ""
 
 
 def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:

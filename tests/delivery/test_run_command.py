@@ -203,3 +203,37 @@ async def test_resend_only_what_failed_since_a_time(aiohttp_server, tmp_path):
     assert "0 failed deliveries queued again" in err
     code, out, err = await cli("resend", "--db", db, "--since", "1h", "--json")
     assert code == 0 and "3 failed deliveries queued again" in err and json.loads(out)["delivered"] == 3
+
+
+async def test_a_failed_run_says_why_and_a_run_waiting_on_retries_says_so_outside_a_terminal(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/hook"  # nothing listens here
+    retry = "--retry"
+    code, out, err = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", closed, "--seed", "1", "--db", str(tmp_path / "s.db"),
+        "--secret", SECRET, retry, "standard-webhooks", "--time-scale", "0.00001",
+    )  # fmt: skip
+    assert code == 1
+    assert "failed: 3 deliveries to 127.0.0.1-" in out and "connection refused" in out  # the reason, grouped
+    waves = [line for line in err.splitlines() if line.startswith("retrying ")]
+    assert waves and "next attempt at" in waves[0]  # stderr is not a terminal here: lines, not a bar
+    code, out, _ = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", closed, "--seed", "1", "--db", str(tmp_path / "s.db"),
+        "--secret", SECRET, retry, "none", "--json",
+    )  # fmt: skip
+    [failure] = json.loads(out)["failures"]
+    assert failure["deliveries"] == 3 and "connection refused" in failure["reason"]
+
+
+async def test_a_short_hmac_secret_gets_one_line_of_ours_not_a_library_warning(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server)
+    code, out, err = await cli(
+        "run", "login", "--vendor", "fusionauth", "--target", receiver.url, "--seed", "1",
+        "--db", str(tmp_path / "s.db"), "--secret", "short",
+    )  # fmt: skip
+    assert code == 0, err
+    assert err.count("shorter than 32 bytes") == 1 and "Warning" not in err and "warn(" not in err
+    assert " 1 events" not in out and (" 1 event · " in out or " events · " in out)

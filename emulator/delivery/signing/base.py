@@ -110,6 +110,7 @@ class Scheme:
     key_defaults: Callable[[tuple[str, ...]], dict[str, str]] | None = None  # algorithm/key_id a key implies
     public_keys: Callable[[Signing], list[dict[str, Any]]] | None = None  # what a JWKS publishes
     validate: Callable[[Signing], None] | None = None  # more checks of a configuration
+    advice: Callable[[Signing], str] | None = None  # what a user should know of a configuration that works
 
     def __post_init__(self) -> None:
         if self.name in REGISTRY:

@@ -84,6 +84,18 @@ def _validate(signing: Signing) -> None:
             raise SigningError(f"{signing.algorithm or 'HS256'} signs with a shared secret, not a PEM key")
 
 
+# RFC 7518, 3.2: an HMAC key at least as long as the hash (PyJWT warns below it; strict consumers refuse)
+_HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+
+def _advice(signing: Signing) -> str:
+    needed = _HMAC_BYTES.get(signing.algorithm or "HS256")
+    if needed and any(len(s.encode()) < needed for s in signing.secrets):
+        algorithm = signing.algorithm or "HS256"
+        return f"the {algorithm} secret is shorter than {needed} bytes (RFC 7518): strict consumers refuse it"
+    return ""
+
+
 def _public_keys(signing: Signing) -> list[dict[str, Any]]:
     if signing.algorithm in HMAC_ALGORITHMS or not signing.algorithm:
         return []
@@ -98,5 +110,6 @@ SCHEME = Scheme(
     algorithms=HMAC_ALGORITHMS + KEY_ALGORITHMS,
     key_defaults=_key_defaults,
     validate=_validate,
+    advice=_advice,
     public_keys=_public_keys,
 )
