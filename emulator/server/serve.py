@@ -13,7 +13,7 @@ from emulator.scenario.model import MAX_ACTIONS
 from emulator.server.app import make_app
 from emulator.server.guard import Guard
 from emulator.server.service import Service
-from emulator.stopping import until_stopped
+from emulator.stopping import stop_requested
 from emulator.store import Store
 from emulator.vendors.registry import Registry
 
@@ -36,6 +36,7 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
     registry = Registry([*(config.templates if config else [])])
     service = Service(store, registry, token=args.token, config=config, max_actions=max_actions)
     guard = Guard.for_server(args.host, args.allow_host)
+    stop = stop_requested()  # before the banner: a Ctrl-C the moment it shows still ends cleanly
     runner = web.AppRunner(make_app(service, guard), access_log=None, handle_signals=False)
     await runner.setup()
     try:
@@ -55,7 +56,7 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
         print("  warning: --insecure: anyone who can reach this address can use the server", flush=True)
     service.background(service.resume_pending())
     try:
-        await until_stopped()
+        await stop.wait()
     finally:
         await service.close()
         await runner.cleanup()

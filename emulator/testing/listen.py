@@ -16,7 +16,7 @@ from typing import TextIO
 import aiohttp
 
 from emulator.errors import Problem
-from emulator.stopping import until_stopped
+from emulator.stopping import stop_requested
 from emulator.testing.receiver import Webhook, WebhookReceiver
 from emulator.vendors.registry import Registry
 
@@ -98,6 +98,7 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         receiver.respond(*answers)
         if not args.vendor:
             print("note: without --vendor, event ids are guessed; --respond counts per id it finds", file=out)
+    stop = stop_requested()  # before the banner: a Ctrl-C the moment it shows still ends cleanly
     try:
         await receiver.start()
     except OSError as exc:
@@ -112,7 +113,7 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         checks = f"checking {receiver.scheme} signatures"
     print(f"listening on {receiver.url} (any path) · {checks} · Ctrl-C to stop", file=out, flush=True)
     try:
-        await until_stopped()
+        await stop.wait()
     finally:
         await receiver.stop()
         if session is not None:
