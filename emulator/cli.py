@@ -358,6 +358,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     registry = Registry(args.templates)
     data = catalog_data(registry, args.vendor, with_examples=args.examples)
+    from emulator.delivery.targets import delivery_facts
+
+    for vendor in data["vendors"]:
+        vendor["delivery"] = delivery_facts(registry, vendor["name"])
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -59,6 +59,26 @@ class RetryPolicy:
     honour_retry_after: bool = True
     max_retry_after: float = 3600.0
 
+    def describe(self) -> str:
+        """The policy in words, as ``catalog`` shows it: how often, how far apart, on what."""
+        if self.attempts <= 1:
+            return "no retries: one attempt"
+        if self.schedule and not any(self.schedule):
+            spacing = "back to back"
+        elif self.schedule:
+            waits = ", ".join(_seconds_text(s) for s in self.schedule)
+            spacing = f"after {waits}" + (" (the last repeats)" if self.attempts - 1 > len(self.schedule) else "")
+        else:
+            spacing = f"from {_seconds_text(self.initial)}, x{self.multiplier:g}"
+            if self.jitter:
+                spacing += f", +/-{self.jitter:.0%}"
+            spacing += f", at most {_seconds_text(self.max_interval)} apart"
+        if self.max_elapsed is not None:
+            spacing += f", {_seconds_text(self.max_elapsed)} in all"
+        on = ", ".join(c for c in CLASSES if c in self.retry_on)
+        after = "Retry-After honoured" if self.honour_retry_after else "Retry-After ignored"
+        return f"up to {self.attempts} attempts in all, {spacing}; retried on: {on}; {after}; 410 Gone stops"
+
     def retryable(self, failure: Failure) -> bool:
         if failure.abort or failure.status == 410:  # 410 Gone: the endpoint is gone for good
             return False
@@ -89,6 +109,13 @@ class RetryPolicy:
         if self.max_elapsed is not None and elapsed + wait > self.max_elapsed:
             return None
         return wait
+
+
+def _seconds_text(seconds: float) -> str:
+    for unit, size in (("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size and (seconds / size == int(seconds / size) or unit == "s"):
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds * 1000:g} ms"
 
 
 def retry_after_seconds(value: str, now: float | None = None) -> float | None:

@@ -438,6 +438,23 @@ def _advice(signing: Signing) -> str:
     return hook(signing) if hook is not None else ""
 
 
+def delivery_facts(registry: Registry, vendor: str) -> dict[str, str]:
+    """How the vendor delivers by default, in words (what ``catalog`` shows beside its events)."""
+    target = build_target({"name": "facts", "url": "http://127.0.0.1:9/", "vendor": vendor}, registry)
+    defaults = vendor_delivery(registry, vendor)
+    signing = dict(defaults.get("signing") or {"scheme": "none"})
+    algorithm = f" ({signing['algorithm']})" if signing.get("algorithm") else ""
+    facts = {
+        "signing": f"{signing.get('scheme', 'none')}{algorithm}: {scheme(signing.get('scheme', 'none')).summary}",
+        "timeouts": f"connect {target.connect_timeout:g} s, read {target.read_timeout:g} s,"
+        f" {target.total_timeout:g} s in all",
+        "retries": target.retry.describe(),
+    }
+    if defaults.get("note"):
+        facts["note"] = " ".join(str(defaults["note"]).split())
+    return facts
+
+
 def signing_keys(targets: list[Target]) -> list[dict[str, Any]]:
     """The public halves of the asymmetric keys the targets sign with (HMAC secrets stay secret)."""
     keys: dict[str, dict[str, Any]] = {}

@@ -20,7 +20,7 @@ from aiohttp import web
 from emulator.delivery.commands import SECRET_ENV
 from emulator.delivery.redact import REDACTED
 from emulator.delivery.signing import scheme
-from emulator.delivery.targets import Target, vendor_delivery
+from emulator.delivery.targets import Target, delivery_facts, vendor_delivery
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.errors import ForbiddenError, RefusedError, ScenarioError, UnknownNameError
 from emulator.play.clock import iso_utc, parse_since
@@ -62,7 +62,9 @@ async def vendor(request: web.Request) -> web.Response:
     registry = _service(request).registry
     if name not in registry.names:
         raise ApiError(404, "Unknown vendor", UnknownNameError("vendor", name, registry.names).message, "vendor")
-    return web.json_response(catalog_data(registry, name, with_examples=True))
+    data = catalog_data(registry, name, with_examples=True)
+    data["vendors"][0]["delivery"] = delivery_facts(registry, name)
+    return web.json_response(data)
 
 
 async def scenarios(request: web.Request) -> web.Response:

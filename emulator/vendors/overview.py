@@ -95,6 +95,11 @@ def print_catalog(data: dict[str, Any], out: TextIO) -> None:
             if "example" in event:
                 body = json.dumps(event["example"], ensure_ascii=False, indent=2)
                 out.write(f"\n  example {event['type']}:\n" + textwrap.indent(body, "    ") + "\n")
+        if "delivery" in vendor:
+            out.write("\n  delivery by default:\n")
+            for key, text in vendor["delivery"].items():
+                lines = textwrap.wrap(text, width - 16) or [""]
+                out.write(f"    {key:<10} {lines[0]}\n" + "".join(f"    {'':<10} {more}\n" for more in lines[1:]))
         known = vendor["errors"]["known"]
         if known:
             out.write(f"  error codes ({len(known)}):\n")

@@ -105,3 +105,26 @@ def test_max_elapsed_stops_early():
 def test_bad_policies_say_which_field(spec, message):
     with pytest.raises(PolicyError, match=message.replace("[", r"\[").replace("]", r"\]")):
         policy_from_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "words"),
+    [
+        ("keycloak", ["keycloak-hmac", "x5", "retried on: 3xx, 4xx, 429, 5xx"]),
+        ("fusionauth", ["fusionauth-jwt", "connect 1 s, read 2 s"]),
+        ("idaas", ["after 2 s, 4 s", "retried on: 5xx"]),
+        ("strivacity", ["header", "timeout, network"]),
+    ],
+)
+def test_catalog_shows_how_each_vendor_delivers_by_default(vendor, words):
+    import io
+
+    from emulator.cli import main
+
+    out = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(out):
+        assert main(["catalog", "--vendor", vendor]) == 0
+    section = out.getvalue().split("delivery by default:", 1)[1]
+    assert all(w in section for w in words), section[:600]
