@@ -64,3 +64,20 @@ def webhook_receiver(_idp_emulator_loop: LoopThread) -> Iterator[ReceiverHandle]
 
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "idp_emulator: tests that use the idp-emulator fixtures")
+
+
+FIXTURES = frozenset({"idp_emulator", "webhook_receiver"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: Any, name: str, obj: Any) -> None:
+    """An ``async def`` test that uses our fixtures runs on pytest-asyncio's loop without the project
+    setting ``asyncio_mode = auto`` or marking it: the plugin marks it, before pytest-asyncio looks."""
+    import inspect
+
+    if not (inspect.iscoroutinefunction(obj) and collector.funcnamefilter(name)):
+        return
+    wanted = set(inspect.signature(obj).parameters)
+    marks = {m.name for m in getattr(obj, "pytestmark", [])}
+    if wanted & FIXTURES and "asyncio" not in marks:
+        pytest.mark.asyncio(obj)

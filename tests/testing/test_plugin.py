@@ -112,7 +112,8 @@ def test_sync_use_without_any_configuration(pytester: pytest.Pytester) -> None:
 
 
 def test_async_use_and_the_blocking_forms_in_async_tests(pytester: pytest.Pytester) -> None:
-    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    # no asyncio_mode and no marks: the plugin runs async tests that use its fixtures on pytest-asyncio's loop
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(test_async_use=ASYNC_TESTS)
 
     result = pytester.runpytest_subprocess(*UNRELATED, timeout=60)
