@@ -263,8 +263,14 @@ async def runs(request: web.Request) -> web.Response:
 
 
 async def run(request: web.Request) -> web.Response:
+    """A run's state and counts (``latest``: the newest run)."""
     service = _service(request)
     run_id = request.match_info["run"]
+    if run_id == "latest":
+        newest = service.store.runs(1)
+        if not newest:
+            raise ApiError(404, "No run yet", "no run has been started on this server", "run")
+        run_id = newest[0]["run"]
     info = service.store.run(run_id)
     if info is None:
         raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
