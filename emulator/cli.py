@@ -361,7 +361,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from emulator.delivery.targets import delivery_facts
 
     for vendor in data["vendors"]:
-        vendor["delivery"] = delivery_facts(registry, vendor["name"])
+        vendor["delivery"] = delivery_facts(registry, vendor["vendor"])
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -91,10 +91,18 @@ _RECIPES: WeakKeyDictionary[Vendor, dict[str, list[_Row]]] = WeakKeyDictionary()
 
 
 def _recipes(vendor: Vendor) -> dict[str, list[_Row]]:
-    """Each action's catalog rows, compiled once per vendor (a server starts many runs)."""
+    """Each action's catalog rows, compiled once per vendor release (a server starts many runs);
+    a row whose event type the release does not have yet (its ``since`` feature) is left out."""
     recipes = _RECIPES.get(vendor)
     if recipes is None:
-        recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in vendor.catalog.actions.items()}
+        events = vendor.catalog.events
+        features = vendor.features
+        recipes = {
+            action: [
+                _Row(vendor, e) for e in rows if not events[e.event].since or features.get(events[e.event].since or "")
+            ]
+            for action, rows in vendor.catalog.actions.items()
+        }
         _RECIPES[vendor] = recipes
     return recipes
 
@@ -108,6 +116,8 @@ class Dialect:
         self.rng = random.Random(f"{seed}:{scenario}:{vendor.name}")
         self.recipes = _recipes(vendor)
         self.uuid7 = self.catalog.event_ids == "uuid7"
+        # what every event of this dialect reads the same: the vendor and its release's features
+        self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
 
     def events(self, occ: Occurrence) -> list[Event]:
         if occ.action == "emit":
@@ -118,7 +128,7 @@ class Dialect:
         base = occ.context
         error = occ.error
         error_code = self.catalog.error_code(error) if error else None
-        ctx = {**base, "error_code": error_code, "vendor": self.vendor.name}
+        ctx = {**base, "error_code": error_code, **self.stable}
         events: list[Event] = []
         for row in rows:
             try:
@@ -167,7 +177,7 @@ class Dialect:
         actor = context.get("actor") or {}
         client = context.get("client")
         return Event(
-            vendor=self.vendor.name,
+            vendor=self.vendor.key,
             type=ev["type"],
             id=ev["id"],
             time=ev["time"],
@@ -193,9 +203,10 @@ class Dialect:
         event_type = params["type"]
         catalog = self.catalog
         base = catalog.base_of(event_type)
-        if base is None and event_type not in catalog.raw_types:
+        known = self.vendor.event_types()
+        if (base is None and event_type not in catalog.raw_types) or (base is not None and event_type not in known):
             raise UnknownNameError(
-                f"{self.vendor.name} event type", event_type, [*catalog.all_types(), *catalog.raw_types], occ.location
+                f"{self.vendor.key} event type", event_type, [*known, *catalog.raw_types], occ.location
             )
         template = catalog.events[base].template if base else "_raw"
         renderer = self.vendor.renderer(template)
@@ -207,7 +218,7 @@ class Dialect:
             "error_code": catalog.error_code(error) if error else None,
             "failed": error is not None,
             "vars": {},
-            "vendor": self.vendor.name,
+            **self.stable,
         }
         try:
             body = renderer(ctx)

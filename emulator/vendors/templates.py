@@ -339,7 +339,7 @@ def _string(source: str) -> Renderer:
 # "generate actors once" rule, applied to what templates build from them.
 STABLE = frozenset(
     {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
-    | {"action", "error", "error_code", "failed", "vendor", "params"}
+    | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
 _MEMO_SIZE = 256
 _SCALARS = (str, int, float, bool)
@@ -384,7 +384,7 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
 
 # stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
 # that object alone
-_OBJECTS = frozenset({"actor", "client", "realm", "tenant", "account", "registration", "params"})
+_OBJECTS = frozenset({"actor", "client", "realm", "tenant", "account", "registration", "params", "features"})
 
 
 def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:

@@ -53,10 +53,11 @@ def test_idaas_retries_only_5xx_twice_with_jitter(registry):
     assert waits(policy, Failure(kind="timeout")) == []
 
 
-def test_fusionauth_three_more_attempts_back_to_back(registry):
-    policy = vendor_policy(registry, "fusionauth")
-    assert waits(policy, Failure(status=500)) == [0, 0, 0]
-    assert waits(policy, Failure(kind="timeout")) == [0, 0, 0]
+def test_fusionauth_three_more_attempts_back_to_back_only_after_a_transaction(registry):
+    target = build_target({"name": "t", "url": "http://localhost/x", "vendor": "fusionauth"}, registry)
+    assert waits(target.retry, Failure(status=500)) == [], "None, the default transaction type, fires and forgets"
+    assert waits(target.transaction_retry, Failure(status=500)) == [0, 0, 0]
+    assert waits(target.transaction_retry, Failure(kind="timeout")) == [0, 0, 0]
 
 
 def test_keycloak_exponential_from_500ms(registry):
