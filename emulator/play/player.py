@@ -22,7 +22,8 @@ DEFAULT_STEP_GAP = timedelta(seconds=1)
 SCOPE = "openid email profile"
 ACCESS_TOKEN_SECONDS = 300
 _NEEDS_SESSION = {"refresh", "logout", "code_to_token", "background_login", "propagate_session"}
-_STARTS_SESSION = {"login", "sso_login", "api_login"}
+# actions whose success leaves the user with a session (a required action belongs to a login)
+_STARTS_SESSION = {"login", "sso_login", "api_login", "required_action"}
 _RESERVED = {"actor", "client", "error", "ip"}
 
 
@@ -132,6 +133,8 @@ class Player:
             lockout = False
         if action in {"login", "background_login"} and actor and not actor["registered"]:
             error = error or "user_not_found"
+        if action == "api_login" and params.get("grant") == "password" and actor and not actor["registered"]:
+            error = error or "user_not_found"  # the password grant checks the user like the login form
         session = self.sessions.get(actor.get("name", ""))
         if action in _NEEDS_SESSION and session is None and error is None:
             raise PlayError(

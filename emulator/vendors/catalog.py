@@ -16,7 +16,7 @@ from emulator.vendors.versions import CONFIDENCE, Versions, parse_versions
 
 # Occurrences the player makes on its own (not written in scenarios).
 INTERNAL_ACTIONS = {"lockout": "The account was temporarily disabled after repeated login failures."}
-_ROW_KEYS = {"event", "when", "error", "with"}
+_ROW_KEYS = {"event", "when", "error", "with", "template"}
 _TOP_KEYS = {
     "name",
     "title",
@@ -40,12 +40,14 @@ _EVENT_KEYS = {"doc", "template", "errors", "success", "source", "confidence", "
 
 @dataclass(frozen=True)
 class Emission:
-    """One row of an action's recipe: emit ``event`` when ``when`` holds."""
+    """One row of an action's recipe: emit ``event`` when ``when`` holds (rendered with ``template``
+    when the row names one: one event type, two shapes, as Flip's LOGIN_API_CLIENT for two grants)."""
 
     event: str
     when: str | None = None
     error: bool = True
     with_: Any = None
+    template: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,9 @@ def _load_catalog(path: Path) -> Catalog:
         raw_source = _sources(raw.get("source"), fail, "raw_types")
         raw_confidence = _confidence(raw.get("confidence"), fail, "raw_types")
         raw = raw.get("types") or []
+    for raw_type in raw:
+        if str(raw_type) in events:
+            raise fail(f"raw type {raw_type!r} is a catalog event too; list it once", "raw_types")
     delivery = dict(data.get("delivery") or {})
     for fact, spec in (delivery.get("facts") or {}).items():
         if not isinstance(spec, dict):
@@ -229,7 +234,7 @@ def _load_catalog(path: Path) -> Catalog:
         for i, row in enumerate(rows or []):
             row = {"event": row} if isinstance(row, str) else row
             if not isinstance(row, dict) or "event" not in row:
-                raise fail("each row is an event type or {event, when, error, with}", "actions", action, i)
+                raise fail("each row is an event type or {event, when, error, with, template}", "actions", action, i)
             for key in row:
                 if key not in _ROW_KEYS:
                     raise fail(
@@ -248,7 +253,10 @@ def _load_catalog(path: Path) -> Catalog:
                     i,
                     "event",
                 )
-            recipe.append(Emission(row["event"], row.get("when"), bool(row.get("error", True)), row.get("with")))
+            template = str(row["template"]) if row.get("template") else None
+            recipe.append(
+                Emission(row["event"], row.get("when"), bool(row.get("error", True)), row.get("with"), template)
+            )
         actions[action] = recipe
 
     return Catalog(

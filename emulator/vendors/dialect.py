@@ -81,7 +81,7 @@ class _Row:
             self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
         except (ExpressionError, RecursionError, MemoryError) as exc:
             raise VendorError(f"{where}: {_reason(exc)}") from None
-        self.template = vendor.catalog.events[emission.event].template
+        self.template = emission.template or vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
         self.success_type = vendor.catalog.success_type(emission.event)
         self.error_type = vendor.catalog.error_type(emission.event)
@@ -136,6 +136,7 @@ class Dialect:
                 ctx["failed"] = failed
                 ctx["event"] = None
                 ctx["vars"] = {}
+                ctx["let"] = {}
                 if row.when is not None and not row.when(ctx):
                     continue
                 ev = self._event_meta(occ, row, failed, len(events))
@@ -218,6 +219,7 @@ class Dialect:
             "error_code": catalog.error_code(error) if error else None,
             "failed": error is not None,
             "vars": {},
+            "let": {},
             **self.stable,
         }
         try:

@@ -13,6 +13,12 @@ plain closures that give the sandbox's answers faster (``expressions.py``), and 
 value the closures may not look into, runs in the sandbox itself. Statements (``{% %}``) are
 refused. A part of a template that reads only stable context (the actor, the client, the realm)
 is rendered once per distinct input and reused.
+
+A mapping with ``"$if": "{{ expr }}"`` is there only when the expression holds (a user object only
+when there is a user). A template may name values once for the templates it extends to read:
+``"$let": {"user": "{{ ... }}"}`` is rendered first and read as ``let.user``. An event type decides
+who and which session it carries in one place, and every envelope that wraps it (Keycloak's webhook
+body, Flip's event representation) reads the decision instead of repeating it.
 """
 
 from __future__ import annotations
@@ -106,6 +112,19 @@ def replace_text(value: Any, old: Any, new: Any) -> str:
     return text.replace(old, new)
 
 
+def java_local_datetime(ms: Any) -> str:
+    """Epoch milliseconds, floored to the second, as Java's ``LocalDateTime.toString()`` writes a UTC
+    time: ``2026-01-01T00:10:59``, and ``2026-01-01T00:10`` when the seconds are zero (Java drops them)."""
+    moment = datetime.fromtimestamp(int(ms) // 1000, UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M")
+    return text + f":{moment.second:02d}" if moment.second else text
+
+
+def base64url(value: Any) -> str:
+    """Standard base64 text as base64url without padding (credential ids, key ids)."""
+    return str(value).replace("+", "-").replace("/", "_").rstrip("=")
+
+
 _CUSTOM_FILTERS = {
     "jwt": fake_jwt,
     "opaque": opaque_token,
@@ -113,6 +132,8 @@ _CUSTOM_FILTERS = {
     "uuid5": uuid5_of,
     "format": format_text,
     "replace": replace_text,
+    "java_local_datetime": java_local_datetime,
+    "base64url": base64url,
 }
 
 
@@ -402,12 +423,28 @@ def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]])
     return run
 
 
+LET = "$let"
+
+
 def compile_template(node: Any) -> Renderer:
     """Compile a JSON-shaped template into a function of the context.
 
-    Rendered values may be shared between events (see STABLE): treat them as read-only.
+    A top-level ``$let`` mapping is rendered first and read by the rest as ``let``. Rendered values
+    may be shared between events (see STABLE): treat them as read-only.
     """
-    return _compile(node)[0]
+    if not (isinstance(node, dict) and LET in node):
+        return _compile(node)[0]
+    if not isinstance(node[LET], dict):
+        raise ExpressionError(f"{LET} is a mapping of names to values")
+    names = _compile(node[LET])[0]
+    body = _compile({k: v for k, v in node.items() if k != LET})[0]
+
+    def render(ctx: dict[str, Any]) -> Any:
+        values = names(ctx)
+        ctx["let"] = {} if values is OMIT else values
+        return body(ctx)
+
+    return render
 
 
 def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
