@@ -204,11 +204,12 @@ class Dialect:
         event_type = params["type"]
         catalog = self.catalog
         base = catalog.base_of(event_type)
-        known = self.vendor.event_types()
-        if (base is None and event_type not in catalog.raw_types) or (base is not None and event_type not in known):
-            raise UnknownNameError(
-                f"{self.vendor.key} event type", event_type, [*known, *catalog.raw_types], occ.location
-            )
+        if base is None and event_type not in catalog.raw_types:
+            known = [*self.vendor.event_types(), *catalog.raw_types]
+            raise UnknownNameError(f"{self.vendor.key} event type", event_type, known, occ.location)
+        since = catalog.events[base].since if base else None
+        if since and not self.vendor.features.get(since):
+            return []  # a type that came with a later release: this release emits nothing, as its rows do
         template = catalog.events[base].template if base else "_raw"
         renderer = self.vendor.renderer(template)
         ev = self._meta(event_type, base or event_type, occ.time)

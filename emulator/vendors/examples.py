@@ -11,12 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 
-from emulator.errors import UnknownNameError
-from emulator.play.player import Player
 from emulator.render import load, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.single import single_action
-from emulator.vendors.dialect import Dialect, Event
+from emulator.vendors.dialect import Event
 from emulator.vendors.registry import Registry, Vendor
 
 SEED = 1
@@ -32,14 +30,8 @@ def examples(registry: Registry, vendor: str) -> dict[str, Event]:
         return cached
     catalog = dialect.catalog
     found: dict[str, Event] = {}
-    play = Dialect(dialect, SEED, "tour")
-    for occurrence in Player(load("tour"), SEED, START, vendor=dialect.name).occurrences():
-        try:
-            events = play.events(occurrence)
-        except UnknownNameError:  # a type the tour emits by name that this release does not have yet
-            continue
-        for event in events:
-            found.setdefault(event.type, event)
+    for event in render_events(load("tour"), vendor, SEED, START, registry):
+        found.setdefault(event.type, event)
     out: dict[str, Event] = {}
     for event_type in [*dialect.event_types(), *catalog.raw_types]:
         made = found.get(event_type) or _emitted(registry, vendor, event_type)

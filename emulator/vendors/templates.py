@@ -359,11 +359,11 @@ def _string(source: str) -> Renderer:
 # A part of a template that reads only these renders once per distinct combination: the
 # "generate actors once" rule, applied to what templates build from them.
 STABLE = frozenset(
-    {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
+    {"actor", "before", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip"}
+    | {"user_agent", "device", "last_login_ms"}
     | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
 _MEMO_SIZE = 256
-_SCALARS = (str, int, float, bool)
 
 
 def _names(source: str) -> frozenset[str] | None:
@@ -377,7 +377,7 @@ def _names(source: str) -> frozenset[str] | None:
 
 # One cache per distinct template part, shared by every template that contains it (the
 # FusionAuth user object appears in most of its templates through $extends).
-_CACHES: dict[str, dict[tuple[Any, ...], tuple[list[Any], Any]]] = {}
+_CACHES: dict[str, dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]]] = {}
 
 
 def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
@@ -386,18 +386,17 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
         return _memoized_on(render, names[0], cache)
 
     def run(ctx: dict[str, Any]) -> Any:
-        values = [ctx.get(n) for n in names]
-        # a string stands for itself; 1, 1.0 and True are told apart; anything else by identity
-        key = tuple(
-            [v if v is None or type(v) is str else (type(v), v) if type(v) in _SCALARS else id(v) for v in values]
-        )
+        # keyed by which objects the values are: an entry holds them, so no id is reused while it
+        # lives; equal values that are different objects only cost a second rendering
+        values = tuple(map(ctx.get, names))
+        key = tuple(map(id, values))
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
         if len(cache) >= _MEMO_SIZE:
             cache.clear()
         value = render(ctx)
-        cache[key] = (values, value)  # holding the objects keeps their ids from being reused
+        cache[key] = (values, value)
         return value
 
     return run
@@ -405,7 +404,9 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
 
 # stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
 # that object alone
-_OBJECTS = frozenset({"actor", "client", "realm", "tenant", "account", "registration", "params", "features"})
+_OBJECTS = frozenset(
+    {"actor", "before", "client", "realm", "tenant", "account", "registration", "params", "features", "device"}
+)
 
 
 def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
@@ -447,18 +448,24 @@ def compile_template(node: Any) -> Renderer:
     return render
 
 
+IF = "$if"
+
+
 def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
     """(renderer, context names it reads or None if unknown, number of computed leaves)."""
+    if isinstance(node, dict) and IF in node:
+        return _conditional(node)
     if isinstance(node, dict | list):
         children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
         names: frozenset[str] | None = frozenset()
         for _, child_names, _ in children:
             names = None if names is None or child_names is None else names | child_names
         weight = sum(w for _, _, w in children)
-        render = _container(node, [fn for fn, _, _ in children])
         if names is not None and names and names <= STABLE and weight >= 2:
             # the part as written: the same members in another order make another part
-            render = _memoized(render, tuple(sorted(names)), json.dumps(node))
+            render = _memoized(_container(node, [fn for fn, _, _ in children]), tuple(sorted(names)), json.dumps(node))
+        else:
+            render = _container(node, [fn for fn, _, _ in children])
         return render, names, weight
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
@@ -479,6 +486,26 @@ class _Constant:
 
     def __call__(self, ctx: dict[str, Any]) -> Any:
         return self.value
+
+
+def _conditional(node: dict[str, Any]) -> tuple[Renderer, frozenset[str] | None, int]:
+    """``{"$if": "{{ actor.id }}", ...}``: the mapping is there only when the test holds, so its
+    members need not each repeat the test (and those that are constants are rendered once)."""
+    source = node[IF]
+    if not (isinstance(source, str) and _EXPR.match(source)):
+        raise ExpressionError(f'{IF} takes one expression, such as "{{{{ actor.id }}}}", not {source!r}')
+    test, test_names, _ = _compile(source)
+    inner, inner_names, weight = _compile({k: v for k, v in node.items() if k != IF})
+
+    def render_if(ctx: dict[str, Any]) -> Any:
+        held = test(ctx)
+        return inner(ctx) if held is not OMIT and held else OMIT
+
+    names = None if test_names is None or inner_names is None else test_names | inner_names
+    render: Renderer = render_if
+    if names and names <= STABLE and weight + 1 >= 2:
+        render = _memoized(render_if, tuple(sorted(names)), json.dumps(node))
+    return render, names, weight + 1
 
 
 def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:

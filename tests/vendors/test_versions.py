@@ -132,7 +132,7 @@ def test_the_catalog_lists_the_releases(toy: Registry) -> None:
     assert [e["type"] for e in older["event_types"]] == ["logged.in"]
 
 
-def test_emitting_a_type_the_release_lacks_says_so(toy: Registry) -> None:
+def test_emitting_a_type_the_release_lacks_emits_nothing_and_a_typo_is_named(toy: Registry) -> None:
     text = textwrap.dedent(
         """
         name: s
@@ -141,5 +141,7 @@ def test_emitting_a_type_the_release_lacks_says_so(toy: Registry) -> None:
           - emit: {vendor: toy, type: refreshed, actor: a}
         """
     )
+    assert list(render_events(load_scenario_text(text), "toy@1.0", 1, registry=toy)) == []
+    assert len(list(render_events(load_scenario_text(text), "toy", 1, registry=toy))) == 1
     with pytest.raises(EmulatorError, match=r"toy@1\.0 event type"):
-        list(render_events(load_scenario_text(text), "toy@1.0", 1, registry=toy))
+        list(render_events(load_scenario_text(text.replace("refreshed", "refreshd")), "toy@1.0", 1, registry=toy))
