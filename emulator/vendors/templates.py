@@ -363,6 +363,9 @@ STABLE = frozenset(
     | {"user_agent", "device", "last_login_ms"}
     | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
+# stable names whose value changes far more often than the rest (at every login): a part that reads
+# them beside much else renders that much else once, as a part of its own
+CHANGING = frozenset({"last_login_ms"})
 _MEMO_SIZE = 256
 
 
@@ -462,8 +465,11 @@ def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
             names = None if names is None or child_names is None else names | child_names
         weight = sum(w for _, _, w in children)
         if names is not None and names and names <= STABLE and weight >= 2:
+            inner = _container(node, [fn for fn, _, _ in children])
+            if isinstance(node, dict) and names & CHANGING:
+                inner = _split_changing(node, children) or inner
             # the part as written: the same members in another order make another part
-            render = _memoized(_container(node, [fn for fn, _, _ in children]), tuple(sorted(names)), json.dumps(node))
+            render = _memoized(inner, tuple(sorted(names)), json.dumps(node))
         else:
             render = _container(node, [fn for fn, _, _ in children])
         return render, names, weight
@@ -506,6 +512,55 @@ def _conditional(node: dict[str, Any]) -> tuple[Renderer, frozenset[str] | None,
     if names and names <= STABLE and weight + 1 >= 2:
         render = _memoized(render_if, tuple(sorted(names)), json.dumps(node))
     return render, names, weight + 1
+
+
+def _split_changing(
+    node: dict[str, Any], children: list[tuple[Renderer, frozenset[str] | None, int]]
+) -> Renderer | None:
+    """A mapping most of whose members read context that changes rarely, and a few what changes
+    often (a user object and its last login): the rest is rendered once as a part of its own, so a
+    new login renders only the members that show it."""
+    keys = [str(k) for k in node]
+    parts = [fn for fn, _, _ in children]
+    steady = [
+        k
+        for k, (fn, names, _) in zip(keys, children, strict=True)
+        if not isinstance(fn, _Constant) and names is not None and not names & CHANGING
+    ]
+    weight = sum(w for k, (_, _, w) in zip(keys, children, strict=True) if k in steady)
+    if weight < 2:
+        return None
+    index = {k: i for i, k in enumerate(keys)}
+    steady_node = {k: node[k] for k in steady}
+    steady_names: frozenset[str] = frozenset().union(*(children[index[k]][1] or frozenset() for k in steady))
+    steady_part = _memoized(
+        _container(steady_node, [parts[index[k]] for k in steady]),
+        tuple(sorted(steady_names)),
+        "steady:" + json.dumps(steady_node),
+    )
+    fixed = {k: p.value for k, p in zip(keys, parts, strict=True) if isinstance(p, _Constant)}
+    skeleton = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
+    changing = [(k, p) for k, p in zip(keys, parts, strict=True) if k not in steady and not isinstance(p, _Constant)]
+    empty = not keys
+
+    def render_split(ctx: dict[str, Any]) -> Any:
+        out = skeleton.copy()
+        shared = steady_part(ctx)
+        for key in steady:
+            value = OMIT if shared is OMIT else shared.get(key, OMIT)
+            if value is OMIT:
+                del out[key]
+            else:
+                out[key] = value
+        for key, fn in changing:
+            value = fn(ctx)
+            if value is OMIT:
+                del out[key]
+            else:
+                out[key] = value
+        return out if out or empty else OMIT
+
+    return render_split
 
 
 def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:
