@@ -156,7 +156,9 @@ class Dialect:
         time = occ.time
         if index:
             time = time + timedelta(milliseconds=occ.offset_ms(index))
-        return self._meta(row.error_type if failed else row.success_type, row.emission.event, time)
+        # an event that exists only as a failure (Strivacity's failure:account_lock) is one whatever the step
+        failing = failed or not self.catalog.events[row.emission.event].success_variant
+        return self._meta(row.error_type if failing else row.success_type, row.emission.event, time)
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)
