@@ -32,7 +32,7 @@ def test_every_event_type_has_a_source_and_a_confidence(vendor: str) -> None:
 @pytest.mark.parametrize("vendor", vendor_names())
 def test_every_delivery_fact_has_a_source_and_a_confidence(vendor: str) -> None:
     data = catalog_data(Registry(), vendor)["vendors"][0]
-    facts = data["delivery"]["facts"]
+    facts = data["delivery_sources"]
     assert set(FACTS) <= set(facts), f"{vendor}: delivery facts {sorted(facts)}"
     for name in FACTS:
         assert facts[name]["source"] and facts[name]["confidence"] in CONFIDENCE, (vendor, name)
@@ -44,7 +44,8 @@ def test_catalog_json_and_text_carry_sources(capsys: pytest.CaptureFixture[str])
     [vendor] = data["vendors"]
     login = next(e for e in vendor["event_types"] if e["type"] == "user.login.success")
     assert login["confidence"] == "confirmed" and any("seed document" in s for s in login["source"])
-    assert vendor["versions"]["default"] and vendor["delivery"]["facts"]["retries"]["confidence"]
+    assert vendor["versions"]["default"] and vendor["delivery_sources"]["retries"]["confidence"]
+    assert vendor["delivery"]["retries"], "and what the retries are, in words"
     assert main(["catalog", "--vendor", "keycloak"]) == 0
     text = capsys.readouterr().out
     assert "where each shape comes from" in text and "confirmed:" in text and "keycloak@VERSION" in text
