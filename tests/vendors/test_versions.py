@@ -145,3 +145,22 @@ def test_emitting_a_type_the_release_lacks_emits_nothing_and_a_typo_is_named(toy
     assert len(list(render_events(load_scenario_text(text), "toy", 1, registry=toy))) == 1
     with pytest.raises(EmulatorError, match=r"toy@1\.0 event type"):
         list(render_events(load_scenario_text(text.replace("refreshed", "refreshd")), "toy@1.0", 1, registry=toy))
+
+
+def test_emulator_yaml_names_a_release(tmp_path: Path) -> None:
+    from emulator.delivery.config import ConfigError, load_config
+
+    path = tmp_path / "emulator.yaml"
+    path.write_text(
+        "targets:\n  - {name: old, url: 'http://x.test/', vendor: {name: fusionauth, version: '1.45'}}\n"
+        "  - {name: new, url: 'http://x.test/', vendor: keycloak@26.1}\n",
+        "utf-8",
+    )
+    config = load_config(path)
+    registry = Registry()
+    old, new = (build_target(spec, registry, where=config.where(i)) for i, spec in enumerate(config.targets))
+    assert (old.vendor, new.vendor) == ("fusionauth@1.45", "keycloak@26.1")
+    assert old.signing.scheme == "none", "FusionAuth signs webhooks from 1.48"
+    path.write_text("targets:\n  - {name: bad, url: 'http://x.test/', vendor: {name: fusionauth, version: 1.30}}\n")
+    with pytest.raises(ConfigError):
+        load_config(path)
