@@ -71,12 +71,12 @@ class Versions:
         covered = [r for r in self.releases if r.key[: len(key)] == key]
         if covered:
             return covered[-1]
-        known = f"{vendor} knows {self.releases[0].version} to {self.releases[-1].version}: {self.listing()}"
+        known = f"{vendor} knows the releases {self.listing()}"
         if key > self.releases[-1].key:
-            raise VendorError(f"{vendor}@{given} is newer than the newest release {known}")
+            raise VendorError(f"{vendor}@{given} is newer than any release it knows; {known}")
         older = [r for r in self.releases if r.key <= key]
         if not older:
-            raise VendorError(f"{vendor}@{given} is older than the oldest release {known}")
+            raise VendorError(f"{vendor}@{given} is older than any release it knows; {known}")
         return older[-1]
 
     def features(self, release: Release | None) -> dict[str, bool]:

@@ -75,7 +75,7 @@ def test_a_version_between_releases_behaves_like_the_older_one(toy: Registry) ->
 
 
 def test_versions_outside_the_known_range_are_refused(toy: Registry) -> None:
-    for bad, words in (("toy@0.9", "older than"), ("toy@3", "newer than"), ("toy@x", "numbers with dots")):
+    for bad, words in (("toy@0.9", "older than any"), ("toy@3", "newer than any"), ("toy@x", "numbers with dots")):
         with pytest.raises(VendorError, match=words):
             toy.vendor(bad)
 
