@@ -19,6 +19,7 @@ from emulator.vendors.dialect import Event
 from emulator.vendors.registry import Registry
 
 VENDOR = "fusionauth"
+REGISTRY = Registry()  # one for the module: the templates compile once
 SEED_NAME = "fusionauth-user-login-success.txt"
 FUSIONAUTH_CONNECTOR = "e3306678-a53a-4964-9040-1c96f36dda72"
 GOOGLE_IDP = "82339786-3dff-42a6-aac6-1f1ceecb6c46"
@@ -49,7 +50,7 @@ def render(
     text = f"name: t\ndefaults: {defaults}\nactors:\n"
     text += "".join(f"  {line}\n" for line in actors.strip().splitlines())
     text += "steps:\n" + "".join(f"  {line}\n" for line in steps.strip().splitlines())
-    return list(render_events(load_scenario_text(text), vendor, seed))
+    return list(render_events(load_scenario_text(text), vendor, seed, registry=REGISTRY))
 
 
 def body(event: Event) -> dict[str, Any]:
@@ -768,7 +769,7 @@ INFO_FIELDS = {"ipAddress", "userAgent", "os", "deviceName", "deviceType", "devi
 def tour_events(vendor: str = VENDOR) -> list[Event]:
     from emulator.render import load
 
-    return list(render_events(load("tour"), vendor, 3))
+    return list(render_events(load("tour"), vendor, 3, registry=REGISTRY))
 
 
 @pytest.mark.parametrize("vendor", [VENDOR, f"{VENDOR}@1.45", f"{VENDOR}@1.25"])

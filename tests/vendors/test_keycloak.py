@@ -47,26 +47,26 @@ WEBAUTHN = {
     "web_authn_authentication_error", "web_authn_authentication_error_detail", "web_authn_authenticated_user_id",
     "first_authenticated_user_id", "public_key_credential_label", "public_key_credential_aaguid",
 }  # fmt: skip
+REGISTRY = Registry()  # one for the module: the templates compile once
 CONSENT_VALUES = {"no_consent_required", "consent_granted", "persistent_consent"}
 RELEASES = ["keycloak", "keycloak@23.0", "keycloak@24.0", "keycloak@25.0", "keycloak@26.0", "keycloak@26.1",
             "keycloak@26.2", "flip", "flip@24.0"]  # fmt: skip
 
 
 def events(scenario: str, vendor: str = "keycloak", seed: int = 7) -> list[Event]:
-    return list(render_events(load(scenario), vendor, seed))
+    return list(render_events(load(scenario), vendor, seed, registry=REGISTRY))
 
 
 def story(text: str, vendor: str = "keycloak", seed: int = 7) -> list[Event]:
-    return list(render_events(load_scenario_text(text), vendor, seed))
+    return list(render_events(load_scenario_text(text), vendor, seed, registry=REGISTRY))
 
 
 @cache
 def everything(vendor: str) -> tuple[Event, ...]:
     """Every bundled scenario's events."""
-    registry = Registry()
     found: list[Event] = []
     for name in scenario_names():
-        found.extend(render_events(load(name), vendor, 11, registry=registry))
+        found.extend(render_events(load(name), vendor, 11, registry=REGISTRY))
     return tuple(found)
 
 
