@@ -364,7 +364,8 @@ STABLE = frozenset(
     | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
 # stable names whose value changes far more often than the rest (at every login): a part that reads
-# them beside much else renders that much else once, as a part of its own
+# them beside much else renders that much else once, as a part of its own, so a new login renders only
+# the members that show it
 CHANGING = frozenset({"last_login_ms"})
 _MEMO_SIZE = 256
 
@@ -509,7 +510,8 @@ def _conditional(node: dict[str, Any]) -> tuple[Renderer, frozenset[str] | None,
 
     names = None if test_names is None or inner_names is None else test_names | inner_names
     render: Renderer = render_if
-    if names and names <= STABLE and weight + 1 >= 2:
+    inner_memoized = inner_names and inner_names <= STABLE and weight >= 2  # the mapping is a part already
+    if names and names <= STABLE and not inner_memoized:
         render = _memoized(render_if, tuple(sorted(names)), json.dumps(node))
     return render, names, weight + 1
 
