@@ -60,7 +60,9 @@ def _subcommands() -> dict[str, tuple[str, Callable[[argparse.ArgumentParser], N
 
 def _render_options(render: argparse.ArgumentParser) -> None:
     render.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
-    render.add_argument("--vendor", required=True, help="flip, keycloak, fusionauth, idaas, strivacity, ...")
+    render.add_argument(
+        "--vendor", required=True, help="flip, keycloak, fusionauth, idaas, strivacity, ...; a release: keycloak@26.1"
+    )
     render.add_argument("--seed", type=int, default=None, help="same seed, same output (default: random)")
     render.add_argument(
         "--start",
@@ -80,7 +82,7 @@ def _validate_options(validate: argparse.ArgumentParser) -> None:
 
 
 def _catalog_options(catalog: argparse.ArgumentParser) -> None:
-    catalog.add_argument("--vendor", default=None)
+    catalog.add_argument("--vendor", default=None, help="one vendor, or one release of it (fusionauth@1.45)")
     catalog.add_argument("--json", action="store_true", help="machine-readable output")
     catalog.add_argument("--examples", action="store_true", help="an example payload for each event type")
     catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
@@ -92,7 +94,9 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 
     run.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
-    run.add_argument("--vendor", default=None, help="whose events (default for --target URLs)")
+    run.add_argument(
+        "--vendor", default=None, help="whose events (default for --target URLs); a release: keycloak@26.1"
+    )
     run.add_argument(
         "--target",
         action="append",
@@ -106,7 +110,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "--retry",
         default=None,
         metavar="POLICY",
-        help=f"vendor (default), a vendor's name, {', '.join(preset_names())}",
+        help=f"vendor (default), a vendor's name, {', '.join(preset_names())}, or a vendor's preset (keycloak-strict)",
     )
     run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header")
     run.add_argument("--events", action="append", default=[], metavar="GLOB", help="deliver only these event types")
@@ -122,7 +126,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "--signed-time",
         choices=tuple(SIGNED_TIMES),
         default=None,
-        help="time in signed headers: the attempt's scenario time (default) or now (for tolerance checks)",
+        help="time in signed headers: now, the attempt's wall clock (default), or its scenario time (byte-identical)",
     )
     tls = run.add_argument_group("TLS for --target https:// URLs (in --config: a target's tls)")
     tls.add_argument("--tls-ca-file", default=None, metavar="PEM", help="trust these CAs instead of the system's")
@@ -361,7 +365,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from emulator.delivery.targets import delivery_facts
 
     for vendor in data["vendors"]:
-        vendor["delivery"] = delivery_facts(registry, vendor["name"])
+        vendor["delivery"] = delivery_facts(registry, vendor["vendor"])
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

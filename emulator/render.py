@@ -29,7 +29,7 @@ def render_events(
     """Play ``scenario`` and yield the vendor's events in order (lazily: memory stays flat)."""
     registry = registry or Registry()
     dialect = Dialect(registry.vendor(vendor), seed, scenario.name)
-    for occurrence in Player(scenario, seed, start, vendor=vendor).occurrences():
+    for occurrence in Player(scenario, seed, start, vendor=dialect.vendor.name).occurrences():
         yield from dialect.events(occurrence)
 
 

@@ -69,8 +69,20 @@ def check_standard_webhooks(body, headers, method, url, secret=WHSEC):
     Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
 
 
+def pyjwt_with_ed25519() -> jwt.PyJWS:
+    """What a PyJWT consumer registers to verify FusionAuth's ``alg: Ed25519`` (PyJWT knows only EdDSA)."""
+    jws = jwt.PyJWS()
+    jws.register_algorithm("Ed25519", jwt.algorithms.OKPAlgorithm())
+    return jws
+
+
 def check_fusionauth(body, headers, method, url, key=None, algorithms_=("HS256",)):
-    claims = jwt.decode(headers["X-FusionAuth-Signature-JWT"], key, algorithms=list(algorithms_))
+    token = headers["X-FusionAuth-Signature-JWT"]
+    if "Ed25519" in algorithms_:  # the raw key: a PyJWK would insist on its own JWKS name, EdDSA
+        raw = key.key if isinstance(key, jwt.PyJWK) else key
+        claims = json.loads(pyjwt_with_ed25519().decode(token, raw, algorithms=list(algorithms_)))
+    else:
+        claims = jwt.decode(token, key, algorithms=list(algorithms_))
     expected = base64.b64encode(hashlib.sha256(body).digest()).decode()
     if not hmac.compare_digest(claims["request_body_sha256"], expected):
         raise ValueError("request_body_sha256 does not match the body")
@@ -145,18 +157,48 @@ async def test_one_changed_body_byte_fails_verification(receiver, case):
 
 
 @pytest.mark.parametrize(
-    ("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC_PEM, "ES256"), (EC384_PEM, "ES384"), (ED_PEM, "EdDSA")]
+    ("private_pem", "algorithm"),
+    [(RSA_PEM, "RS256"), (EC_PEM, "ES256"), (EC384_PEM, "ES384"), (ED_PEM, "Ed25519"), (ED_PEM, "EdDSA")],
 )
 async def test_fusionauth_asymmetric_keys_verify_from_the_published_jwks(receiver, private_pem, algorithm):
     server, received = receiver
     await deliver(server, Signing("fusionauth-jwt", (private_pem,), algorithm, "key-1"))
     token = received[-1][1]["X-FusionAuth-Signature-JWT"]
-    jwks = {"keys": [public_jwk(private_pem, "key-1")]}
+    jwks = {"keys": [{**public_jwk(private_pem, "key-1"), "alg": "EdDSA" if algorithm == "Ed25519" else algorithm}]}
     header = jwt.get_unverified_header(token)
     assert header == {"alg": algorithm, "typ": "JWT", "kid": "key-1"}
     key = jwt.PyJWKSet.from_dict(jwks)[header["kid"]]
     check_fusionauth(*received[-1], key=key, algorithms_=(algorithm,))
-    assert jwt.decode(token, key, algorithms=[algorithm]).keys() == {"request_body_sha256"}
+    if algorithm != "Ed25519":  # plain PyJWT verifies every other algorithm as it comes
+        assert jwt.decode(token, key, algorithms=[algorithm]).keys() == {"request_body_sha256"}
+
+
+# FusionAuth's JWT header (fusionauth-site signing.mdx: {"alg":"RS256","typ":"JWT","kid":"_H07wVG1fV3l5ih74rNxIC3nevE"};
+# fusionauth-jwt Header.java: typ defaults to "JWT"; JWTEncoder.encode sets kid from the signer whenever it has one)
+FUSIONAUTH_HEADER_KEYS = {"alg", "typ", "kid"}
+# Key Master's KeyAlgorithm (fusionauth-java-client Key.java): HS*, RS*, ES*, Ed25519; no PS*
+FUSIONAUTH_KEY_ALGORITHMS = {"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "Ed25519"}
+
+
+def test_fusionauth_jwt_header_always_names_its_key(registry):
+    from emulator.delivery.targets import build_target
+
+    for secret in ("fa-hmac-secret-of-32-bytes-length!", RSA_PEM, EC_PEM, ED_PEM):
+        spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "fusionauth", "signing": {"secret": secret}}
+        target = build_target(spec, registry)
+        token = sign(target.signing, Message(BODY, "e", 1))["X-FusionAuth-Signature-JWT"]
+        header = jwt.get_unverified_header(token)
+        assert set(header) == FUSIONAUTH_HEADER_KEYS and header["typ"] == "JWT" and header["kid"]
+        assert header["alg"] in FUSIONAUTH_KEY_ALGORITHMS
+
+
+def test_fusionauth_offers_only_the_algorithms_its_keys_have():
+    from emulator.delivery.signing import scheme
+
+    offered = set(scheme("fusionauth-jwt").algorithms)
+    assert offered - {"EdDSA"} == FUSIONAUTH_KEY_ALGORITHMS, "EdDSA is the same key under the legacy name"
+    with pytest.raises(SigningError, match="supports"):
+        Signing("fusionauth-jwt", (RSA_PEM,), "PS256")
 
 
 async def test_standard_webhooks_rotation_sends_both_signatures_and_each_verifies(receiver):
@@ -196,7 +238,7 @@ def test_a_bad_key_for_the_algorithm_is_explained():
         Signing("keycloak-hmac", ("secret",), "HmacMD5")
 
 
-@pytest.mark.parametrize(("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC384_PEM, "ES384"), (ED_PEM, "EdDSA")])
+@pytest.mark.parametrize(("private_pem", "algorithm"), [(RSA_PEM, "RS256"), (EC384_PEM, "ES384"), (ED_PEM, "Ed25519")])
 def test_a_key_implies_its_algorithm_and_a_kid_found_in_the_jwks(registry, private_pem, algorithm):
     from emulator.delivery.targets import build_target, signing_keys
 
@@ -206,5 +248,6 @@ def test_a_key_implies_its_algorithm_and_a_kid_found_in_the_jwks(registry, priva
     token = sign(target.signing, Message(BODY, "e", 1))["X-FusionAuth-Signature-JWT"]
     [jwk] = signing_keys([target])
     assert jwt.get_unverified_header(token)["kid"] == jwk["kid"] and jwk["alg"] == algorithm
-    claims = jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[algorithm])
+    key = jwt.PyJWK({**jwk, "alg": "EdDSA"} if algorithm == "Ed25519" else jwk).key
+    claims = json.loads(pyjwt_with_ed25519().decode(token, key, algorithms=[algorithm]))
     assert claims["request_body_sha256"] == base64.b64encode(hashlib.sha256(BODY).digest()).decode()

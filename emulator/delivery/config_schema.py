@@ -84,6 +84,10 @@ def _retry() -> dict[str, Any]:
             "max_elapsed": {"$ref": "#/$defs/duration"},
             "retry_on": {"type": "array", "items": {"enum": [*CLASSES, 429, *SHORTHANDS]}},
             "retry_after": {"type": "boolean", "description": "Honour Retry-After (default true)."},
+            "stop_on_gone": {
+                "type": "boolean",
+                "description": "A 410 Gone answer ends the retries (default true; Keycloak's webhook retries it).",
+            },
             "note": {"type": "string"},
         },
     }
@@ -103,8 +107,25 @@ def _target() -> dict[str, Any]:
             },
             "url": {"type": "string", "description": "http:// or https:// URL the events are POSTed to."},
             "vendor": {
-                "type": "string",
-                "description": "Whose events and delivery behaviour (a vendor's name). Default: the run's --vendor.",
+                "description": "Whose events and delivery behaviour: a vendor's name, one release of it "
+                "(keycloak@26.1), or {name, version}; no version means the newest release the vendor knows "
+                "(idp-emulator catalog lists them). Default: the run's --vendor.",
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "version": {
+                                "type": "string",
+                                "pattern": "^\\d+(\\.\\d+)*$",
+                                "description": 'A release such as "1.45" (quoted: YAML reads 1.30 as 1.3).',
+                            },
+                        },
+                    },
+                ],
             },
             "signing": {"$ref": "#/$defs/signing"},
             "headers": {
@@ -137,7 +158,8 @@ def _target() -> dict[str, Any]:
             },
             "retry": {
                 "description": f"'vendor' (the target vendor's real behaviour, the default), a vendor's name, "
-                f"{presets}, or your own policy.",
+                f"{presets}, a vendor's own preset (idp-emulator catalog lists them, e.g. 'keycloak-strict'), "
+                "or your own policy.",
                 "oneOf": [{"type": "string"}, {"$ref": "#/$defs/retry"}],
             },
             "concurrency": {
@@ -159,7 +181,8 @@ def _target() -> dict[str, Any]:
             },
             "disable_on_gone": {
                 "type": "boolean",
-                "description": "A 410 Gone answer disables the target (default true, as Standard Webhooks says).",
+                "description": "A 410 Gone answer disables the target (default: the vendor's; true unless its "
+                "catalog says otherwise, as Standard Webhooks says).",
             },
             "signed_time": {
                 "enum": list(SIGNED_TIMES),

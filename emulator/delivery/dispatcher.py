@@ -63,7 +63,10 @@ class Dispatcher:
         seed: int = 0,
         sender: Sender | None = None,
         on_attempt: Callable[[DeliveryRow, Result], None] | None = None,
+        transactional: dict[str, frozenset[str]] | None = None,
     ) -> None:
+        """``transactional``: per vendor, the event types whose webhooks retry as a transaction that
+        held does (the run's transaction type is not None); a resumed run finds them by type."""
         self.store = store
         self.time_scale = time_scale
         self.seed = seed
@@ -74,6 +77,8 @@ class Dispatcher:
         self.sender = sender or Sender()  # connections follow the lanes' workers: one per attempt in flight
         self.total = Tally()
         self._request_faults: dict[int, list[Fault]] = {}  # by delivery id: each attempt's request faults
+        self.transactional = transactional or {}
+        self._held: set[int] = set()  # deliveries whose transaction held: they retry as the transaction says
         self.on_attempt = on_attempt
         self._attempts: list[AttemptRow] = []
         self._outcomes: list[Outcome] = []
@@ -262,9 +267,13 @@ class Dispatcher:
         tried = await self._try(lane, row)
         self._settle(lane, row, *tried)
 
-    async def attempt_together(self, rows: list[DeliveryRow], decide: Callable[[list[Result]], bool]) -> list[Result]:
-        """First attempts of one event's deliveries, all at once, then ``decide`` whether the failed
-        ones may be retried (FusionAuth's transactions: retries only when the transaction held)."""
+    async def attempt_together(
+        self, rows: list[DeliveryRow], decide: Callable[[list[Result]], bool], vendor_retries: bool = True
+    ) -> list[Result]:
+        """First attempts of one event's deliveries, all at once, then ``decide`` whether the transaction
+        held: the failed ones are retried only then (FusionAuth). ``vendor_retries``: a held transaction's
+        failures retry as the vendor retries after one (not under None, where a target retries only by
+        its own ``retry`` setting)."""
         lanes = [self.lanes[r.target] for r in rows]
         sent: list[tuple[_Lane, DeliveryRow]] = []
         unsent: list[Result] = []
@@ -291,16 +300,27 @@ class Dispatcher:
                     self._later_enqueue(delay, lane, copy)
             self._open_row(lane)
             sent.append((lane, row))
-        tried = await asyncio.gather(*(self._try(lane, row) for lane, row in sent))
+        tried = await asyncio.gather(*(self._try(lane, row, held=vendor_retries) for lane, row in sent))
         results = [t[0] for t in tried] + unsent
         retry = decide(results)
+        if retry and vendor_retries:
+            self._held.update(row.id for _, row in sent)
         for (lane, row), (result, wait, at, scenario_ms) in zip(sent, tried, strict=True):
             self._settle(lane, row, result, wait if retry else None, at, scenario_ms)
         return results
 
-    async def _try(self, lane: _Lane, row: DeliveryRow) -> tuple[Result, float | None, int, int]:
-        """One attempt, and the wait the retry policy would ask for after it (None: no more)."""
+    async def _try(self, lane: _Lane, row: DeliveryRow, held: bool = False) -> tuple[Result, float | None, int, int]:
+        """One attempt, and the wait the retry policy would ask for after it (None: no more).
+
+        ``held``: the delivery belongs to a transaction that held (or is being decided), so it
+        retries as the vendor retries after a transaction (FusionAuth: 3 more, back to back).
+        """
         target = lane.target
+        policy = target.retry
+        if target.transaction_retry is not None and (
+            held or row.id in self._held or row.type in self.transactional.get(target.vendor, ())
+        ):
+            policy = target.transaction_retry
         tally = lane.tally
         tally.in_flight += 1
         self.total.in_flight += 1
@@ -323,7 +343,7 @@ class Dispatcher:
         if not result.ok:
             try:
                 failure = result.failure or Failure(kind="internal")
-                wait = target.retry.next_wait(row.attempts - row.base, row.elapsed_ms / 1000, failure, self.rng)
+                wait = policy.next_wait(row.attempts - row.base, row.elapsed_ms / 1000, failure, self.rng)
             except Exception:
                 wait = None
         return result, wait, at, scenario_ms
@@ -385,6 +405,7 @@ class Dispatcher:
 
     def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> None:
         self._request_faults.pop(row.id, None)
+        self._held.discard(row.id)
         tally = lane.tally
         tally.queued -= 1
         self.total.queued -= 1

@@ -56,8 +56,9 @@ class RetryPolicy:
     jitter: float = 0.0  # each wait is multiplied by a draw from [1 - jitter, 1 + jitter]
     max_elapsed: float | None = None  # stop when the waits would add up to more than this
     retry_on: frozenset[str] = frozenset(("5xx", "429", "timeout", "network"))
-    honour_retry_after: bool = True
+    honour_retry_after: bool = True  # a receiver's Retry-After lengthens the wait (not every vendor reads it)
     max_retry_after: float = 3600.0
+    stop_on_gone: bool = True  # 410 Gone ends the retries (Standard Webhooks); some vendors retry it like any 4xx
 
     def describe(self) -> str:
         """The policy in words, as ``catalog`` shows it: how often, how far apart, on what."""
@@ -80,7 +81,7 @@ class RetryPolicy:
         return f"up to {self.attempts} attempts in all, {spacing}; retried on: {on}; {after}; 410 Gone stops"
 
     def retryable(self, failure: Failure) -> bool:
-        if failure.abort or failure.status == 410:  # 410 Gone: the endpoint is gone for good
+        if failure.abort or (self.stop_on_gone and failure.status == 410):  # the endpoint is gone for good
             return False
         if failure.status is None:
             return failure.kind in self.retry_on
@@ -161,6 +162,7 @@ def policy_from_spec(spec: dict[str, Any], name: str = "custom") -> RetryPolicy:
         "max_elapsed",
         "retry_on",
         "retry_after",
+        "stop_on_gone",
         "note",
     }
     unknown = sorted(set(spec) - known)
@@ -208,9 +210,10 @@ def policy_from_spec(spec: dict[str, Any], name: str = "custom") -> RetryPolicy:
                 choices = ", ".join((*CLASSES, *SHORTHANDS))
                 raise PolicyError(f"retry_on: unknown class {item!r}; expected some of: {choices}")
         fields["retry_on"] = frozenset(classes)
-    if "retry_after" in spec:
-        value = spec["retry_after"]
-        if not isinstance(value, bool):
-            raise PolicyError(f"retry_after: expected true or false, got {value!r}")
-        fields["honour_retry_after"] = value
+    for key, attribute in (("retry_after", "honour_retry_after"), ("stop_on_gone", "stop_on_gone")):
+        if key in spec:
+            value = spec[key]
+            if not isinstance(value, bool):
+                raise PolicyError(f"{key}: expected true or false, got {value!r}")
+            fields[attribute] = value
     return RetryPolicy(**fields)

@@ -22,7 +22,7 @@ from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.faults import FaultError, step_faults
 from emulator.delivery.sender import Result
-from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields
+from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, vendor_delivery
 from emulator.delivery.transactions import Transactions, step_transaction, transactions_for
 from emulator.errors import EmulatorError, Problem
 from emulator.play.clock import epoch_ms
@@ -113,7 +113,9 @@ async def deliver_run(
     }
     store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
     play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction)
-    return await _deliver(store, run_id, targets, time_scale, seed, play, False, watch, on_attempt)
+    return await _deliver(
+        store, run_id, targets, time_scale, seed, play, False, watch, on_attempt, registry, transaction
+    )
 
 
 async def resume(
@@ -153,7 +155,10 @@ async def resume(
                 skip=info["played"],
                 transaction=options.get("transaction"),
             )
-        summaries.append(await _deliver(store, rid, targets, time_scale, info["seed"], play, True, watch, None))
+        kind = options.get("transaction")
+        summaries.append(
+            await _deliver(store, rid, targets, time_scale, info["seed"], play, True, watch, None, run_registry, kind)
+        )
     return summaries
 
 
@@ -186,8 +191,15 @@ async def _deliver(
     pending: bool,
     watch: Callable[[Dispatcher], None] | None,
     on_attempt: Callable[[DeliveryRow, Result], None] | None,
+    registry: Registry,
+    transaction: str | None,
 ) -> Summary:
-    dispatcher = Dispatcher(store, targets, time_scale, seed, on_attempt=on_attempt)
+    transactional = {}
+    for vendor in dict.fromkeys(t.vendor for t in targets):
+        rules = vendor_transactions(registry, vendor, transaction)
+        if rules is not None and rules.retries:
+            transactional[vendor] = rules.events
+    dispatcher = Dispatcher(store, targets, time_scale, seed, on_attempt=on_attempt, transactional=transactional)
     if watch is not None:
         watch(dispatcher)
     summary = Summary(run_id)
@@ -240,9 +252,9 @@ async def _transaction(
         )
         if not held:
             verdict["answer"] = rules.answer
-        return held and rules.retries
+        return held
 
-    await dispatcher.attempt_together(rows, decide)
+    await dispatcher.attempt_together(rows, decide, vendor_retries=rules.retries)
     return verdict
 
 
@@ -257,9 +269,7 @@ async def _produce(
 ) -> int:
     """Render, route and store events in batches, handing each stored batch to the dispatcher."""
     routes = {v: [t for t in targets if t.vendor == v] for v in play.vendors}
-    transactions = {
-        v: transactions_for(play.registry.vendor(v).catalog.delivery, play.transaction, v) for v in play.vendors
-    }
+    transactions = {v: vendor_transactions(play.registry, v, play.transaction) for v in play.vendors}
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     first_ms: int | None = None
@@ -292,7 +302,7 @@ async def _produce(
         count += 1
         rules = transactions.get(event.vendor)
         if event.transaction:
-            rules = step_transaction(event.transaction, play.registry.vendor(event.vendor).catalog.delivery)
+            rules = step_transaction(event.transaction, vendor_delivery(play.registry, event.vendor))
         if rules is not None and bound and rules.applies(event.type):
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:
@@ -310,6 +320,13 @@ async def _produce(
     if batch:
         await dispatcher.admit(store.add(run_id, batch))
     return count
+
+
+def vendor_transactions(registry: Registry, vendor: str, kind: str | None) -> Transactions | None:
+    """The transaction rules a vendor applies in a run: the run's type, else the vendor's default
+    (FusionAuth's tenants default to None since 1.36: fire and forget, no retries)."""
+    delivery = vendor_delivery(registry, vendor)
+    return transactions_for(delivery, kind or (delivery.get("transactions") or {}).get("default"), vendor)
 
 
 def stored_targets(

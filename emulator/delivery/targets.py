@@ -28,6 +28,7 @@ from emulator.delivery.tls import NO_VERIFY_NOTICE, TlsError, TlsSettings, clien
 from emulator.errors import EmulatorError, Location, Problem, UnknownNameError
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
+from emulator.vendors.versions import vendor_spec
 
 HIDDEN = "<hidden>"
 DEFAULT_CONCURRENCY = 8
@@ -37,8 +38,9 @@ ORDERINGS = {
     "unordered": "as they come",
 }
 SIGNED_TIMES = {
-    "scenario": "the attempt's scenario time (default; a compressed retry schedule still shows its real spacing)",
-    "now": "the wall clock (for consumers that check a 5-minute tolerance against their own clock)",
+    "now": "the attempt's wall-clock time (default: what consumers check a tolerance such as 5 minutes against)",
+    "scenario": "the attempt's scenario time (byte-identical headers for a seed and start; a compressed retry "
+    "schedule still shows its real spacing)",
 }
 USER_AGENT = f"idp-emulator/{__version__}"
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -66,13 +68,15 @@ class Target:
     read_timeout: float
     total_timeout: float
     retry: RetryPolicy
+    # the retries a webhook gets after its transaction held (FusionAuth's 3 more); None: ``retry``
+    transaction_retry: RetryPolicy | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     ordering: str = "actor"
     faults: tuple[Fault, ...] = ()
     disable_after: int = 0  # failed deliveries in a row that disable the target (0: never)
     disable_on_gone: bool = True  # a 410 Gone answer disables the target (Standard Webhooks)
     disabled: str = ""  # set when a resumed run had disabled it
-    signed_time: str = "scenario"  # or "now": the wall clock, for consumers that check a tolerance
+    signed_time: str = "now"  # or "scenario": the attempt's scenario time, for byte-identical headers
     notice: str = ""  # something the user should know (sent unsigned, ...), printed once per run
     tls: TlsSettings = field(default_factory=TlsSettings)  # as written: CA file, verify, client certificate
     # made from ``tls`` once, when the target is built (None for http://): every connection reuses it
@@ -86,15 +90,18 @@ class Target:
 
 
 def vendor_delivery(registry: Registry, vendor: str) -> dict[str, Any]:
-    """A vendor's delivery defaults from its catalog (``like: other`` borrows another vendor's)."""
-    data = dict(registry.vendor(vendor).catalog.delivery)
-    seen = {vendor}
+    """A vendor release's delivery defaults from its catalog (``like: other`` borrows another
+    vendor's, at the same release: Flip on Keycloak 25 delivers as Keycloak 25's webhook does)."""
+    dialect = registry.vendor(vendor)
+    data = dict(dialect.delivery)
+    seen = {dialect.name}
     while "like" in data:
         other = str(data.pop("like"))
         if other in seen:
             raise Problem(f"vendor {vendor!r}: delivery 'like' loops through {other!r}")
         seen.add(other)
-        data = {**registry.vendor(other).catalog.delivery, **{k: v for k, v in data.items() if k != "note"}}
+        spec = other if dialect.key == dialect.name else f"{other}@{dialect.version}"
+        data = {**registry.vendor(spec).delivery, **{k: v for k, v in data.items() if k != "note"}}
     return data
 
 
@@ -213,7 +220,10 @@ def build_target(
         return Problem(f"target {name!r}: {message}", where(path))
 
     url = _check_url(spec.get("url"), fail)
-    vendor = spec.get("vendor") or default_vendor
+    try:
+        vendor = vendor_spec(spec.get("vendor")) or default_vendor
+    except EmulatorError as exc:
+        raise fail(str(exc), "vendor") from None
     if not vendor:
         raise fail("no vendor: give the target a 'vendor' or pass --vendor", "url")
     try:
@@ -229,6 +239,12 @@ def build_target(
     read = _duration(timeouts.get("read", "30s"), fail, "timeouts", "read")
     total = _duration(timeouts.get("total", connect + 2 * read), fail, "timeouts", "total")
     retry = _retry(spec.get("retry", "vendor"), vendor, registry, defaults, fail)
+    transaction_retry = None
+    if "retry" not in spec and (defaults.get("transactions") or {}).get("retry"):
+        try:
+            transaction_retry = policy_from_spec(defaults["transactions"]["retry"], vendor)
+        except PolicyError as exc:
+            raise fail(f"transactions.retry: {exc}") from None
     tls, ssl_context = _tls(spec.get("tls"), url, fail)
 
     headers = {"User-Agent": USER_AGENT, **(defaults.get("headers") or {}), **(spec.get("headers") or {})}
@@ -260,10 +276,10 @@ def build_target(
             f"disable_after: a whole number of failed deliveries in a row (0: never), got {disable_after!r}",
             "disable_after",
         )
-    disable_on_gone = spec.get("disable_on_gone", True)
+    disable_on_gone = spec.get("disable_on_gone", defaults.get("disable_on_gone", True))
     if not isinstance(disable_on_gone, bool):
         raise fail(f"disable_on_gone: true or false, got {disable_on_gone!r}", "disable_on_gone")
-    signed_time = spec.get("signed_time", "scenario")
+    signed_time = spec.get("signed_time", "now")
     if signed_time not in SIGNED_TIMES:
         raise fail(f"signed_time: expected one of {', '.join(SIGNED_TIMES)}, got {signed_time!r}", "signed_time")
     concurrency = spec.get("concurrency", DEFAULT_CONCURRENCY)
@@ -280,6 +296,7 @@ def build_target(
         read_timeout=read,
         total_timeout=total,
         retry=retry,
+        transaction_retry=transaction_retry,
         concurrency=concurrency,
         ordering=ordering,
         signed_time=signed_time,
@@ -416,16 +433,27 @@ def _retry(
             return policy_from_spec(_vendor_retry(defaults), vendor)
         if not isinstance(spec, str):
             raise PolicyError("expected 'vendor', a preset name, or a policy mapping")
-        known = preset(spec)
+        known = preset(spec) or vendor_presets(registry).get(spec)
         if known is not None:
             return policy_from_spec(known, spec)
         if spec in registry.names:
             return policy_from_spec(_vendor_retry(vendor_delivery(registry, spec)), spec)
-        raise UnknownNameError("retry preset", spec, ("vendor", *preset_names(), *registry.names))
+        choices = ("vendor", *preset_names(), *vendor_presets(registry), *registry.names)
+        raise UnknownNameError("retry preset", spec, choices)
     except PolicyError as exc:
         raise fail(f"retry: {exc}", "retry") from None
     except UnknownNameError as exc:
         raise fail(f"retry: {exc.message}", "retry") from None
+
+
+def vendor_presets(registry: Registry) -> dict[str, dict[str, Any]]:
+    """Retry presets vendors name in their catalogs (``delivery.presets``): a behaviour of ours
+    offered beside the vendor's own, such as ``keycloak-strict``."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in registry.names:
+        for preset_name, spec in (registry.vendor(name).delivery.get("presets") or {}).items():
+            found.setdefault(str(preset_name), dict(spec))
+    return found
 
 
 def _vendor_retry(defaults: dict[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,20 @@ def _ascii(text: str) -> str:
 
 
 DAY_MS = 86_400_000
+# what a user agent says about the device: the first match wins (Edge and Opera also say Chrome)
+_SYSTEMS = (("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Macintosh", "macOS"), ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))  # fmt: skip
+_BROWSERS = (("Edg", "Edge"), ("OPR", "Opera"), ("Opera", "Opera"), ("Firefox", "Firefox"), ("Chrome", "Chrome"),
+             ("Safari", "Safari"), ("MSIE", "Internet Explorer"), ("Trident", "Internet Explorer"))  # fmt: skip
+
+
+def device_of(user_agent: str) -> dict[str, Any]:
+    """The device a browser's user agent names, as login pages describe it ("macOS Chrome"): decided
+    once per actor, so vendors that report a device (FusionAuth's event.info) read it, never parse."""
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "Unknown")
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "Browser")
+    mobile = system in ("iOS", "Android") or "Mobile" in user_agent
+    return {"name": f"{system} {browser}", "os": system, "browser": browser, "mobile": mobile}
 
 
 def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, start_ms: int = 0) -> dict[str, Any]:
@@ -86,6 +100,7 @@ def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, st
         else None,
         "links": {},
     }
+    actor["device"] = device_of(actor["user_agent"])
     if kind == "client":
         client_id = given.get("client_id") or given.get("username") or spec.name
         actor["client_id"] = client_id

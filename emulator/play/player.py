@@ -22,8 +22,10 @@ DEFAULT_STEP_GAP = timedelta(seconds=1)
 SCOPE = "openid email profile"
 ACCESS_TOKEN_SECONDS = 300
 _NEEDS_SESSION = {"refresh", "logout", "code_to_token", "background_login", "propagate_session"}
-_STARTS_SESSION = {"login", "sso_login", "api_login"}
+# actions whose success leaves the user with a session (a required action belongs to a login)
+_STARTS_SESSION = {"login", "sso_login", "api_login", "required_action"}
 _RESERVED = {"actor", "client", "error", "ip"}
+_PROFILE = {"email", "first_name", "last_name", "full_name", "email_verified", "registered"}
 
 
 class Player:
@@ -65,6 +67,7 @@ class Player:
         self.registrations: dict[tuple[str, str], dict[str, Any]] = {}
         self.fake = fake
         self.sessions: dict[str, dict[str, Any]] = {}
+        self.last_login: dict[str, int] = {}
         self.failures: dict[str, int] = {}
         self.locked_until: dict[str, datetime] = {}
         lockout = defaults.get("lockout") or {}
@@ -132,6 +135,8 @@ class Player:
             lockout = False
         if action in {"login", "background_login"} and actor and not actor["registered"]:
             error = error or "user_not_found"
+        if action == "api_login" and params.get("grant") == "password" and actor and not actor["registered"]:
+            error = error or "user_not_found"  # the password grant checks the user like the login form
         session = self.sessions.get(actor.get("name", ""))
         if action in _NEEDS_SESSION and session is None and error is None:
             raise PlayError(
@@ -202,14 +207,17 @@ class Player:
             "client": self._client(client_name),
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
             "user_agent": actor.get("user_agent"),
+            "device": actor.get("device"),  # one object per actor for the whole run (copies share it)
             "auth_session_id": uuid4(rng),
             "time_ms": now_ms,
         }
         name = actor.get("name", "")
         session = self.sessions.get(name)
         ok = error is None
+        ctx["before"] = actor  # the actor as the step found it (what it changes is in ``actor``)
 
-        if (action in _STARTS_SESSION or (action == "register" and params.get("login"))) and ok:
+        started = (action in _STARTS_SESSION or (action == "register" and params.get("login"))) and ok
+        if started:
             session = {"id": uuid4(rng), "started_ms": now_ms, "client": client_name}
             ctx["tokens"] = self._tokens(now_ms)
         if action == "register" and ok:
@@ -249,6 +257,11 @@ class Player:
             ctx["actor"] = actor
         if action == "emit":
             ctx["fields"] = _without_nulls(params.get("fields") or {})
+        if started and name in self.actors:
+            self.last_login[name] = now_ms  # kept beside the actor: a login changes no more than this
+        ctx["last_login_ms"] = self.last_login.get(name)
+        if ok and name in self.actors and (action == "update_password" or params.get("action") == "update_password"):
+            actor = ctx["actor"] = self._update(name, password_ms=now_ms)
         if actor.get("created_ms") is not None:
             ctx["registration"] = self._registration(actor, ctx["client"])
         ctx["session"] = session
@@ -270,7 +283,10 @@ class Player:
         return cached[1]
 
     def _update(self, name: str, **changes: Any) -> dict[str, Any]:
-        """Copy-on-write: events already made keep the actor as it was then."""
+        """Copy-on-write: events already made keep the actor as it was then. A change to who the
+        user is (email, names, verification, registration) records when it happened (``updated_ms``)."""
+        if changes.keys() & _PROFILE:
+            changes.setdefault("updated_ms", epoch_ms(self.clock.now))
         actor = dict(self.actors[name], **changes)
         self.actors[name] = actor
         return actor

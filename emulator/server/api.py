@@ -22,7 +22,7 @@ from emulator.delivery.redact import REDACTED
 from emulator.delivery.signing import scheme
 from emulator.delivery.targets import Target, delivery_facts, vendor_delivery
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.errors import ForbiddenError, RefusedError, ScenarioError, UnknownNameError
+from emulator.errors import ForbiddenError, RefusedError, ScenarioError, UnknownNameError, VendorError
 from emulator.play.clock import iso_utc, parse_since
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
@@ -39,6 +39,7 @@ from emulator.server.targets import build_checked, check_shape, refuse_keys_with
 from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS
 from emulator.store.rows import RunInfo, RunListing
 from emulator.vendors.overview import catalog_data
+from emulator.vendors.versions import split_spec, vendor_spec
 
 MAX_PAGE = 500
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -58,10 +59,16 @@ async def vendors(request: web.Request) -> web.Response:
 
 
 async def vendor(request: web.Request) -> web.Response:
+    """One vendor's catalog (``/api/vendors/fusionauth@1.45`` for one release): sources and examples."""
     name = request.match_info["vendor"]
     registry = _service(request).registry
-    if name not in registry.names:
-        raise ApiError(404, "Unknown vendor", UnknownNameError("vendor", name, registry.names).message, "vendor")
+    if split_spec(name)[0] not in registry.names:
+        message = UnknownNameError("vendor", split_spec(name)[0], registry.names).message
+        raise ApiError(404, "Unknown vendor", message, "vendor")
+    try:
+        registry.vendor(name)
+    except VendorError as exc:
+        raise ApiError(404, "Unknown version", exc.message, "vendor") from None
     data = catalog_data(registry, name, with_examples=True)
     data["vendors"][0]["delivery"] = delivery_facts(registry, name)
     return web.json_response(data)
@@ -166,10 +173,7 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
             raise ApiError(422, "Unknown scenario", UnknownNameError("scenario", name, known).message, "scenario")
     story = await parse(text, name or "<request>")
     check_size(story, service.max_actions)
-    vendor = field(data, "vendor", str, required=True)
-    if vendor not in service.registry.names:
-        message = UnknownNameError("vendor", vendor, service.registry.names).message
-        raise ApiError(422, "Unknown vendor", message, "vendor")
+    vendor = _vendor(service, field(data, "vendor", (str, dict), required=True))
     targets, specs = _targets(service, vendor, field(data, "targets", list))
     # a new seed per run unless one is asked for, as the command line does: consumers that drop
     # event ids they saw would otherwise drop every run after the first
@@ -184,6 +188,23 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
         raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}", "seed": seed}, status=202)
+
+
+def _vendor(service: Service, given: Any) -> str:
+    """The run's vendor as one string (``fusionauth@1.45``), or a 422 saying what is wrong with it."""
+    try:
+        spec = vendor_spec(given)
+    except VendorError as exc:
+        raise ApiError(422, "Bad vendor", exc.message, "vendor") from None
+    names = service.registry.names
+    if not spec or split_spec(spec)[0] not in names:
+        message = UnknownNameError("vendor", split_spec(spec or "")[0], names).message
+        raise ApiError(422, "Unknown vendor", message, "vendor")
+    try:
+        service.registry.vendor(spec)
+    except VendorError as exc:
+        raise ApiError(422, "Unknown version", exc.message, "vendor") from None
+    return spec
 
 
 def _targets(service: Service, vendor: str, given: list[Any] | None) -> tuple[list[Target], list[dict[str, Any]]]:

@@ -73,7 +73,17 @@ _BODIES: dict[str, dict[str, Any]] = {
         "properties": {
             "scenario": {"type": "string", "description": "a bundled scenario's name (or give yaml)"},
             "yaml": {"type": "string", "description": "an inline scenario"},
-            "vendor": {"type": "string"},
+            "vendor": {
+                "description": "a vendor's name, one release of it (fusionauth@1.45), or {name, version}",
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+                    },
+                ],
+            },
             "targets": {
                 "type": "array",
                 "minItems": 1,
@@ -165,6 +175,12 @@ def _config_schemas(vendors: Sequence[str]) -> dict[str, Any]:
     new = json.loads(json.dumps(schemas["target"]))
     new["required"] = ["name", "url", "vendor"]
     if vendors:
-        new["properties"]["vendor"] = {"enum": list(vendors), "description": new["properties"]["vendor"]["description"]}
+        names = "|".join(re.escape(v) for v in vendors)
+        given = new["properties"]["vendor"]
+        named, versioned = given["oneOf"]
+        named = {**named, "pattern": f"^({names})(@\\d+(\\.\\d+)*)?$"}
+        versioned = json.loads(json.dumps(versioned))
+        versioned["properties"]["name"] = {"enum": list(vendors)}
+        new["properties"]["vendor"] = {"description": given["description"], "oneOf": [named, versioned]}
     schemas["NewTarget"] = new
     return schemas

@@ -33,6 +33,7 @@ from emulator.errors import ConflictError, EmulatorError, ForbiddenError, Invali
 from emulator.server.problems import MAX_DEPTH, depth
 from emulator.store import Store, now_ms
 from emulator.vendors.registry import Registry
+from emulator.vendors.versions import vendor_spec
 
 TARGET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # as in emulator.yaml
 API_VARIABLES = "IDP_EMULATOR_"  # the only environment variables a spec sent over the API may read
@@ -86,7 +87,7 @@ class SavedTargets:
 
     def names(self, vendor: str | None = None) -> list[str]:
         """Every saved target, or those that take ``vendor``'s webhooks (a target naming none takes any)."""
-        return [n for n, t in sorted(self.items.items()) if vendor is None or t.spec.get("vendor") in (vendor, None)]
+        return [n for n, t in sorted(self.items.items()) if vendor is None or _vendor_of(t.spec) in (vendor, None)]
 
     def get(self, name: str) -> SavedTarget:
         saved = self.items.get(name)
@@ -153,7 +154,7 @@ class SavedTargets:
                 " disk; give it again with PATCH, or use an ${IDP_EMULATOR_...} reference",
                 "targets",
             )
-        target_vendor = saved.spec.get("vendor") or vendor
+        target_vendor = _vendor_of(saved.spec) or vendor
         if target_vendor is None:
             raise InvalidError("Vendor needed", f"target {name!r} names no vendor; give the run one", "vendor")
         if vendor is not None and target_vendor != vendor:
@@ -191,6 +192,14 @@ class SavedTargets:
         if saved.source == "config":
             raise ConflictError("Defined in the config file", f"target {name!r} comes from --config; edit the file")
         return saved
+
+
+def _vendor_of(spec: dict[str, Any]) -> str | None:
+    """A saved target's vendor as one string (``fusionauth@1.45``), however it was written."""
+    try:
+        return vendor_spec(spec.get("vendor"))
+    except EmulatorError:
+        return None
 
 
 def build_checked(spec: dict[str, Any], registry: Registry, vendor: str | None = None, where: str = "") -> Target:

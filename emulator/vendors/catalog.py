@@ -12,10 +12,11 @@ from typing import Any
 from emulator.errors import Location, Problem, VendorError, suggest
 from emulator.scenario.vocabulary import vocabulary
 from emulator.scenario.yamlpos import load_yaml
+from emulator.vendors.versions import CONFIDENCE, Versions, parse_versions
 
 # Occurrences the player makes on its own (not written in scenarios).
 INTERNAL_ACTIONS = {"lockout": "The account was temporarily disabled after repeated login failures."}
-_ROW_KEYS = {"event", "when", "error", "with"}
+_ROW_KEYS = {"event", "when", "error", "with", "template"}
 _TOP_KEYS = {
     "name",
     "title",
@@ -32,26 +33,35 @@ _TOP_KEYS = {
     "defaults",
     "delivery",
     "wire",
+    "versions",
 }
+_EVENT_KEYS = {"doc", "template", "errors", "success", "source", "confidence", "since"}
 
 
 @dataclass(frozen=True)
 class Emission:
-    """One row of an action's recipe: emit ``event`` when ``when`` holds."""
+    """One row of an action's recipe: emit ``event`` when ``when`` holds (rendered with ``template``
+    when the row names one: one event type, two shapes, as Flip's LOGIN_API_CLIENT for two grants)."""
 
     event: str
     when: str | None = None
     error: bool = True
     with_: Any = None
+    template: str | None = None
 
 
 @dataclass(frozen=True)
 class EventType:
+    """One catalog event: its doc, template, variants, where its shape comes from and how sure that is."""
+
     name: str
     doc: str
     template: str
     error_variant: bool
     success_variant: bool = True
+    source: tuple[str, ...] = ()  # URLs, repository paths or seed documents the shape follows
+    confidence: str = ""  # confirmed, inferred or unverified (see emulator/vendors/versions.py)
+    since: str | None = None  # the version feature that brought this event type, if not always there
 
 
 @dataclass
@@ -74,6 +84,10 @@ class Catalog:
     defaults: dict[str, Any] = field(default_factory=dict)
     delivery: dict[str, Any] = field(default_factory=dict)
     wire: dict[str, Any] = field(default_factory=dict)  # where a consumer reads id, type and user
+    versions: Versions = field(default_factory=Versions)
+    versions_like: str | None = None  # another vendor whose releases these are (Flip runs on Keycloak)
+    raw_source: tuple[str, ...] = ()  # what the generic shape of the raw types follows
+    raw_confidence: str = ""
     _bases: dict[str, str] | None = field(default=None, repr=False)
 
     def error_code(self, neutral: str) -> str:
@@ -94,10 +108,13 @@ class Catalog:
             return self.error_format.replace("{type}", base)
         return self.success_type(base)
 
-    def all_types(self) -> list[str]:
-        """Every event type this vendor can emit, error variants included, in catalog order."""
+    def all_types(self, features: dict[str, bool] | None = None) -> list[str]:
+        """Every event type this vendor can emit, error variants included, in catalog order
+        (with ``features``, only those of that version)."""
         names: list[str] = []
         for event in self.events.values():
+            if features is not None and event.since and not features.get(event.since):
+                continue
             if event.success_variant:
                 names.append(self.success_type(event.name))
             if self.error_format and event.error_variant:
@@ -149,13 +166,48 @@ def _load_catalog(path: Path) -> Catalog:
     suffix = data.get("error_format", "") or ""
     for ev_name, spec in (data.get("events") or {}).items():
         spec = spec if isinstance(spec, dict) else {"doc": spec or ""}
+        for key in spec:
+            if key not in _EVENT_KEYS:
+                hint = suggest(key, _EVENT_KEYS)
+                raise fail(
+                    f"unknown event key {key!r}" + (f"; did you mean {hint!r}?" if hint else ""), "events", ev_name, key
+                )
         events[ev_name] = EventType(
             name=ev_name,
             doc=str(spec.get("doc", "")),
             template=str(spec.get("template", _file_name(ev_name))),
             error_variant=bool(spec.get("errors", bool(suffix))),
             success_variant=bool(spec.get("success", True)),
+            source=_sources(spec.get("source"), fail, "events", ev_name),
+            confidence=_confidence(spec.get("confidence"), fail, "events", ev_name),
+            since=str(spec["since"]) if spec.get("since") else None,
         )
+
+    raw_versions = data.get("versions")
+    versions_like = None
+    if isinstance(raw_versions, dict) and set(raw_versions) == {"like"}:
+        versions_like, versions = str(raw_versions["like"]), Versions()
+    else:
+        versions = parse_versions(raw_versions, fail)
+        for ev in events.values():
+            if ev.since and ev.since not in versions.feature_names:
+                raise fail(f"since: {ev.since!r} is not a feature any release adds", "events", ev.name, "since")
+    raw = data.get("raw_types") or []
+    raw_source: tuple[str, ...] = ()
+    raw_confidence = ""
+    if isinstance(raw, dict):
+        raw_source = _sources(raw.get("source"), fail, "raw_types")
+        raw_confidence = _confidence(raw.get("confidence"), fail, "raw_types")
+        raw = raw.get("types") or []
+    for raw_type in raw:
+        if str(raw_type) in events:
+            raise fail(f"raw type {raw_type!r} is a catalog event too; list it once", "raw_types")
+    delivery = dict(data.get("delivery") or {})
+    for fact, spec in (delivery.get("facts") or {}).items():
+        if not isinstance(spec, dict):
+            raise fail("a delivery fact is {source, confidence, note}", "delivery", "facts", fact)
+        _sources(spec.get("source"), fail, "delivery", "facts", fact)
+        _confidence(spec.get("confidence"), fail, "delivery", "facts", fact)
 
     errors = data.get("errors") or {}
     known = list(errors.get("known") or [])
@@ -182,7 +234,7 @@ def _load_catalog(path: Path) -> Catalog:
         for i, row in enumerate(rows or []):
             row = {"event": row} if isinstance(row, str) else row
             if not isinstance(row, dict) or "event" not in row:
-                raise fail("each row is an event type or {event, when, error, with}", "actions", action, i)
+                raise fail("each row is an event type or {event, when, error, with, template}", "actions", action, i)
             for key in row:
                 if key not in _ROW_KEYS:
                     raise fail(
@@ -201,7 +253,10 @@ def _load_catalog(path: Path) -> Catalog:
                     i,
                     "event",
                 )
-            recipe.append(Emission(row["event"], row.get("when"), bool(row.get("error", True)), row.get("with")))
+            template = str(row["template"]) if row.get("template") else None
+            recipe.append(
+                Emission(row["event"], row.get("when"), bool(row.get("error", True)), row.get("with"), template)
+            )
         actions[action] = recipe
 
     return Catalog(
@@ -219,11 +274,33 @@ def _load_catalog(path: Path) -> Catalog:
         events=events,
         actions=actions,
         notes={str(k): str(v) for k, v in (data.get("notes") or {}).items()},
-        raw_types=list(data.get("raw_types") or []),
+        raw_types=[str(t) for t in raw],
         defaults=dict(data.get("defaults") or {}),
-        delivery=dict(data.get("delivery") or {}),
+        delivery=delivery,
         wire=dict(data.get("wire") or {}),
+        versions=versions,
+        versions_like=versions_like,
+        raw_source=raw_source,
+        raw_confidence=raw_confidence,
     )
+
+
+def _sources(value: Any, fail: Any, *where: str) -> tuple[str, ...]:
+    """``source``: one text or a list of them (a URL, a repository path, a seed document)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(item, str) and item.strip() for item in items):
+        raise fail("source: a text or a list of texts (URL, repository path, seed document)", *where, "source")
+    return tuple(items)
+
+
+def _confidence(value: Any, fail: Any, *where: str) -> str:
+    if value is None:
+        return ""
+    if value not in CONFIDENCE:
+        raise fail(f"confidence: one of {', '.join(CONFIDENCE)}, got {value!r}", *where, "confidence")
+    return str(value)
 
 
 def _event_ids(value: Any, fail: Any) -> str:

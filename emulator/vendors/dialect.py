@@ -81,7 +81,7 @@ class _Row:
             self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
         except (ExpressionError, RecursionError, MemoryError) as exc:
             raise VendorError(f"{where}: {_reason(exc)}") from None
-        self.template = vendor.catalog.events[emission.event].template
+        self.template = emission.template or vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
         self.success_type = vendor.catalog.success_type(emission.event)
         self.error_type = vendor.catalog.error_type(emission.event)
@@ -91,10 +91,18 @@ _RECIPES: WeakKeyDictionary[Vendor, dict[str, list[_Row]]] = WeakKeyDictionary()
 
 
 def _recipes(vendor: Vendor) -> dict[str, list[_Row]]:
-    """Each action's catalog rows, compiled once per vendor (a server starts many runs)."""
+    """Each action's catalog rows, compiled once per vendor release (a server starts many runs);
+    a row whose event type the release does not have yet (its ``since`` feature) is left out."""
     recipes = _RECIPES.get(vendor)
     if recipes is None:
-        recipes = {action: [_Row(vendor, e) for e in rows] for action, rows in vendor.catalog.actions.items()}
+        events = vendor.catalog.events
+        features = vendor.features
+        recipes = {
+            action: [
+                _Row(vendor, e) for e in rows if not events[e.event].since or features.get(events[e.event].since or "")
+            ]
+            for action, rows in vendor.catalog.actions.items()
+        }
         _RECIPES[vendor] = recipes
     return recipes
 
@@ -108,6 +116,8 @@ class Dialect:
         self.rng = random.Random(f"{seed}:{scenario}:{vendor.name}")
         self.recipes = _recipes(vendor)
         self.uuid7 = self.catalog.event_ids == "uuid7"
+        # what every event of this dialect reads the same: the vendor and its release's features
+        self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
 
     def events(self, occ: Occurrence) -> list[Event]:
         if occ.action == "emit":
@@ -118,7 +128,7 @@ class Dialect:
         base = occ.context
         error = occ.error
         error_code = self.catalog.error_code(error) if error else None
-        ctx = {**base, "error_code": error_code, "vendor": self.vendor.name}
+        ctx = {**base, "error_code": error_code, **self.stable}
         events: list[Event] = []
         for row in rows:
             try:
@@ -126,6 +136,7 @@ class Dialect:
                 ctx["failed"] = failed
                 ctx["event"] = None
                 ctx["vars"] = {}
+                ctx["let"] = {}
                 if row.when is not None and not row.when(ctx):
                     continue
                 ev = self._event_meta(occ, row, failed, len(events))
@@ -145,7 +156,9 @@ class Dialect:
         time = occ.time
         if index:
             time = time + timedelta(milliseconds=occ.offset_ms(index))
-        return self._meta(row.error_type if failed else row.success_type, row.emission.event, time)
+        # an event that exists only as a failure (Strivacity's failure:account_lock) is one whatever the step
+        failing = failed or not self.catalog.events[row.emission.event].success_variant
+        return self._meta(row.error_type if failing else row.success_type, row.emission.event, time)
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)
@@ -167,7 +180,7 @@ class Dialect:
         actor = context.get("actor") or {}
         client = context.get("client")
         return Event(
-            vendor=self.vendor.name,
+            vendor=self.vendor.key,
             type=ev["type"],
             id=ev["id"],
             time=ev["time"],
@@ -194,9 +207,11 @@ class Dialect:
         catalog = self.catalog
         base = catalog.base_of(event_type)
         if base is None and event_type not in catalog.raw_types:
-            raise UnknownNameError(
-                f"{self.vendor.name} event type", event_type, [*catalog.all_types(), *catalog.raw_types], occ.location
-            )
+            known = [*self.vendor.event_types(), *catalog.raw_types]
+            raise UnknownNameError(f"{self.vendor.key} event type", event_type, known, occ.location)
+        since = catalog.events[base].since if base else None
+        if since and not self.vendor.features.get(since):
+            return []  # a type that came with a later release: this release emits nothing, as its rows do
         template = catalog.events[base].template if base else "_raw"
         renderer = self.vendor.renderer(template)
         ev = self._meta(event_type, base or event_type, occ.time)
@@ -207,7 +222,8 @@ class Dialect:
             "error_code": catalog.error_code(error) if error else None,
             "failed": error is not None,
             "vars": {},
-            "vendor": self.vendor.name,
+            "let": {},
+            **self.stable,
         }
         try:
             body = renderer(ctx)

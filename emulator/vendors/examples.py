@@ -33,7 +33,7 @@ def examples(registry: Registry, vendor: str) -> dict[str, Event]:
     for event in render_events(load("tour"), vendor, SEED, START, registry):
         found.setdefault(event.type, event)
     out: dict[str, Event] = {}
-    for event_type in [*catalog.all_types(), *catalog.raw_types]:
+    for event_type in [*dialect.event_types(), *catalog.raw_types]:
         made = found.get(event_type) or _emitted(registry, vendor, event_type)
         if made is not None:
             out[event_type] = made

@@ -7,18 +7,24 @@ import textwrap
 from typing import Any, TextIO
 
 from emulator.scenario.vocabulary import vocabulary
-from emulator.vendors.catalog import INTERNAL_ACTIONS
+from emulator.vendors.catalog import INTERNAL_ACTIONS, Catalog, EventType
 from emulator.vendors.examples import examples
-from emulator.vendors.registry import Registry
+from emulator.vendors.registry import Registry, Vendor
 
 
 def catalog_data(registry: Registry, only: str | None = None, with_examples: bool = False) -> dict[str, Any]:
-    """The catalog as data; ``with_examples`` adds an example payload to each event type."""
+    """The catalog as data; ``with_examples`` adds an example payload to each event type.
+
+    ``only`` may name a release (``keycloak@25.0``): its event types, delivery and examples.
+    Every event type says where its shape comes from and how sure that is, and so does every
+    delivery fact (signing, retries, timeouts): a consumer's tests are only as good as these.
+    """
     vocab = vocabulary()
     names = [only] if only else registry.names
     vendors = []
     for name in names:
-        catalog = registry.vendor(name).catalog
+        dialect = registry.vendor(name)
+        catalog = dialect.catalog
         shown = examples(registry, name) if with_examples else {}
         actions: dict[str, Any] = {}
         for action in [*vocab.actions, *INTERNAL_ACTIONS]:
@@ -35,22 +41,32 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
             elif not rows:
                 entry["note"] = f"{catalog.title} emits no event for this action."
             actions[action] = entry
+        delivery = delivery_sources(registry, name)
         vendors.append(
             {
-                "name": name,
+                "name": dialect.name,
+                "vendor": dialect.key,  # the name a run gives: the bare name, or name@version for a release
+                **({"version": dialect.version} if dialect.version else {}),
                 "title": catalog.title,
                 "summary": catalog.summary,
                 "sources": catalog.sources,
+                "versions": dialect.versions.describe() if dialect.versions.releases else None,
+                "delivery_sources": delivery,
                 "event_types": [
                     {
                         "type": t,
-                        "doc": _doc(catalog, t),
+                        "event": catalog.base_of(t),
+                        "doc": _event(catalog, t).doc,
+                        "source": list(_event(catalog, t).source),
+                        "confidence": _event(catalog, t).confidence,
+                        **({"since": _since(dialect, t)} if _since(dialect, t) else {}),
                         **({"note": catalog.notes[t]} if t in catalog.notes else {}),
                         **({"example": shown[t].body} if t in shown else {}),
                     }
-                    for t in catalog.all_types()
+                    for t in dialect.event_types()
                 ],
                 "raw_types": catalog.raw_types,
+                "raw_types_source": {"source": list(catalog.raw_source), "confidence": catalog.raw_confidence},
                 "errors": {"known": catalog.errors_known, "map": catalog.error_map, "fallback": catalog.error_fallback},
                 "actions": actions,
             }
@@ -64,9 +80,27 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
     }
 
 
-def _doc(catalog: Any, event_type: str) -> str:
+def _event(catalog: Catalog, event_type: str) -> EventType:
     base = catalog.base_of(event_type)
-    return catalog.events[base].doc if base else ""
+    return catalog.events[base] if base else EventType(event_type, "", "_raw", False)
+
+
+def _since(dialect: Vendor, event_type: str) -> str | None:
+    """The release that brought an event type, when not the oldest one."""
+    feature = _event(dialect.catalog, event_type).since
+    for release in dialect.versions.releases:
+        if feature and feature in release.adds:
+            return release.version
+    return None
+
+
+def delivery_sources(registry: Registry, name: str) -> dict[str, Any]:
+    """Where each of a vendor's delivery facts (signing, retries, timeouts) comes from, and how sure
+    that is; ``delivery_facts`` says what they are, in words."""
+    from emulator.delivery.targets import vendor_delivery
+
+    facts = vendor_delivery(registry, name).get("facts") or {}
+    return {fact: dict(spec) for fact, spec in facts.items()}
 
 
 def print_catalog(data: dict[str, Any], out: TextIO) -> None:
@@ -88,9 +122,18 @@ def print_catalog(data: dict[str, Any], out: TextIO) -> None:
                 out.write(f"  {'':<20} {more}\n")
         if silent:
             out.write("\n  no event for: " + "; ".join(silent) + "\n")
-        types = [e["type"] for e in vendor["event_types"]]
-        out.write(f"\n  event types ({len(types)}):\n")
-        out.write(textwrap.indent(textwrap.fill(", ".join(types), width - 4), "    ") + "\n")
+        _print_versions(vendor, out, width)
+        _print_delivery(vendor, out, width)
+        types = vendor["event_types"]
+        counts = ", ".join(f"{n} {c}" for c, n in confidence_counts(vendor).items())
+        out.write(f"\n  event types ({len(types)}: {counts}), where each shape comes from:\n")
+        for event in types:
+            sources = "; ".join(event["source"]) or "no source recorded"
+            since = f" [since {event['since']}]" if event.get("since") else ""
+            lines = textwrap.wrap(f"{event['confidence'] or 'unrated'}: {sources}{since}", width - 8)
+            out.write(f"    {event['type']}\n")
+            for line in lines:
+                out.write(f"        {line}\n")
         for event in vendor["event_types"]:
             if "example" in event:
                 body = json.dumps(event["example"], ensure_ascii=False, indent=2)
@@ -106,3 +149,42 @@ def print_catalog(data: dict[str, Any], out: TextIO) -> None:
             out.write(textwrap.indent(textwrap.fill(", ".join(known), width - 4), "    ") + "\n")
     out.write(f"\nactions: {', '.join(data['actions'])}\n")
     out.write(f"neutral error codes: {', '.join(data['errors'])}\n")
+
+
+def confidence_counts(vendor: dict[str, Any]) -> dict[str, int]:
+    """How many of a vendor's event types (an error variant counts with its success type) are
+    confirmed, inferred or unverified: the README's table and the catalog's header."""
+    seen: dict[str, str] = {}
+    for event in vendor["event_types"]:
+        seen.setdefault(event["event"], event["confidence"] or "unrated")
+    counts = {c: 0 for c in ("confirmed", "inferred", "unverified")}
+    for confidence in seen.values():
+        counts[confidence] = counts.get(confidence, 0) + 1
+    return counts
+
+
+def _print_versions(vendor: dict[str, Any], out: TextIO, width: int) -> None:
+    versions = vendor.get("versions")
+    if not versions:
+        return
+    out.write(f"\n  versions (default {versions['default']}; pick one with {vendor['name']}@VERSION):\n")
+    for release in versions["known"]:
+        sure = "" if release["confidence"] == "confirmed" else f" ({release['confidence']})"
+        lines = textwrap.wrap(release["changes"] + sure, width - 14) or [""]
+        out.write(f"    {release['version']:<8}  {lines[0]}\n")
+        for line in lines[1:]:
+            out.write(f"    {'':<8}  {line}\n")
+
+
+def _print_delivery(vendor: dict[str, Any], out: TextIO, width: int) -> None:
+    facts = vendor.get("delivery_sources") or {}
+    if not facts:
+        return
+    out.write("\n  where each delivery fact comes from:\n")
+    for fact, spec in facts.items():
+        source = "; ".join(spec.get("source") if isinstance(spec.get("source"), list) else [spec.get("source", "")])
+        text = f"{spec.get('confidence', 'unrated')}: {spec.get('note', '')} ({source})".replace(" ()", "")
+        lines = textwrap.wrap(text, width - 18) or [""]
+        out.write(f"    {fact:<12}  {lines[0]}\n")
+        for line in lines[1:]:
+            out.write(f"    {'':<12}  {line}\n")

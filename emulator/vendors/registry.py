@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.errors import Location, UnknownNameError, VendorError
+from emulator.vendors.versions import Release, Versions, split_spec
 
 if TYPE_CHECKING:  # the template engine (Jinja2) and catalogs (YAML) are read when a vendor is first used
     from emulator.vendors.catalog import Catalog
@@ -47,12 +48,18 @@ class Registry:
                 found.add(catalog.parent.name)
         return sorted(found)
 
-    def vendor(self, name: str) -> Vendor:
-        if name not in self._vendors:
+    def vendor(self, spec: str) -> Vendor:
+        """A vendor by name, or one release of it (``keycloak@26.1``): the newest release by default."""
+        found = self._vendors.get(spec)
+        if found is None:
+            name, version = split_spec(spec)
             if name not in self.names:
                 raise UnknownNameError("vendor", name, self.names)
-            self._vendors[name] = Vendor(name, self)
-        return self._vendors[name]
+            base = self._vendors.get(name)
+            if base is None:
+                base = self._vendors[name] = Vendor(name, self)
+            found = self._vendors[spec] = base if version is None else base.at(version)
+        return found
 
     def find(self, vendor: str, relative: str) -> Path | None:
         for root in self.roots:
@@ -63,17 +70,53 @@ class Registry:
 
 
 class Vendor:
-    """One vendor dialect: its catalog and its compiled templates."""
+    """One vendor dialect at one release: its catalog, the release's features, its compiled templates.
 
-    def __init__(self, name: str, registry: Registry) -> None:
-        from emulator.vendors.catalog import load_catalog
+    Every release of a vendor shares the catalog and the compiled templates; what differs is
+    ``features`` (read by templates and catalog rows) and ``delivery``. ``key`` names the dialect
+    where events and targets record it: the bare name for the newest release, else ``name@version``.
+    """
 
+    def __init__(self, name: str, registry: Registry, base: Vendor | None = None, version: str | None = None) -> None:
         self.name = name
         self.registry = registry
-        path = registry.find(name, "catalog.yaml")
-        assert path is not None
-        self.catalog: Catalog = load_catalog(path)
-        self._compiled: dict[str, Renderer] = {}
+        if base is None:
+            from emulator.vendors.catalog import load_catalog
+
+            path = registry.find(name, "catalog.yaml")
+            assert path is not None
+            self.catalog: Catalog = load_catalog(path)
+            self._compiled: dict[str, Renderer] = {}
+        else:
+            self.catalog = base.catalog
+            self._compiled = base._compiled
+        self.versions: Versions = self._versions()
+        self.release: Release | None = self.versions.resolve(version, name)
+        self.key = name if version is None else f"{name}@{version}"
+        self.version: str | None = version or self.versions.latest
+        self.features: dict[str, bool] = self.versions.features(self.release)
+        # a vendor whose releases are another's (versions: {like: keycloak}) borrows that vendor's
+        # delivery at the same release through delivery.like; its own settings stay as written
+        own = self.catalog.versions_like is None
+        self.delivery: dict[str, Any] = (
+            self.versions.delivery(self.catalog.delivery, self.release) if own else dict(self.catalog.delivery)
+        )
+
+    def at(self, version: str) -> Vendor:
+        """This vendor at another release (sharing the catalog and the compiled templates)."""
+        return Vendor(self.name, self.registry, self, version)
+
+    def _versions(self) -> Versions:
+        like = self.catalog.versions_like
+        if like is None:
+            return self.catalog.versions
+        if like == self.name:
+            raise VendorError(f"{self.name}: versions 'like' names itself", Location(str(self.catalog.path)))
+        return self.registry.vendor(like).catalog.versions
+
+    def event_types(self) -> list[str]:
+        """The event types this release can emit, error variants included, in catalog order."""
+        return self.catalog.all_types(self.features)
 
     def renderer(self, template: str) -> Renderer:
         """The compiled template (resolved ``$extends`` chain), cached."""

@@ -13,6 +13,12 @@ plain closures that give the sandbox's answers faster (``expressions.py``), and 
 value the closures may not look into, runs in the sandbox itself. Statements (``{% %}``) are
 refused. A part of a template that reads only stable context (the actor, the client, the realm)
 is rendered once per distinct input and reused.
+
+A mapping with ``"$if": "{{ expr }}"`` is there only when the expression holds (a user object only
+when there is a user). A template may name values once for the templates it extends to read:
+``"$let": {"user": "{{ ... }}"}`` is rendered first and read as ``let.user``. An event type decides
+who and which session it carries in one place, and every envelope that wraps it (Keycloak's webhook
+body, Flip's event representation) reads the decision instead of repeating it.
 """
 
 from __future__ import annotations
@@ -106,6 +112,19 @@ def replace_text(value: Any, old: Any, new: Any) -> str:
     return text.replace(old, new)
 
 
+def java_local_datetime(ms: Any) -> str:
+    """Epoch milliseconds, floored to the second, as Java's ``LocalDateTime.toString()`` writes a UTC
+    time: ``2026-01-01T00:10:59``, and ``2026-01-01T00:10`` when the seconds are zero (Java drops them)."""
+    moment = datetime.fromtimestamp(int(ms) // 1000, UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M")
+    return text + f":{moment.second:02d}" if moment.second else text
+
+
+def base64url(value: Any) -> str:
+    """Standard base64 text as base64url without padding (credential ids, key ids)."""
+    return str(value).replace("+", "-").replace("/", "_").rstrip("=")
+
+
 _CUSTOM_FILTERS = {
     "jwt": fake_jwt,
     "opaque": opaque_token,
@@ -113,6 +132,8 @@ _CUSTOM_FILTERS = {
     "uuid5": uuid5_of,
     "format": format_text,
     "replace": replace_text,
+    "java_local_datetime": java_local_datetime,
+    "base64url": base64url,
 }
 
 
@@ -338,11 +359,15 @@ def _string(source: str) -> Renderer:
 # A part of a template that reads only these renders once per distinct combination: the
 # "generate actors once" rule, applied to what templates build from them.
 STABLE = frozenset(
-    {"actor", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip", "user_agent"}
-    | {"action", "error", "error_code", "failed", "vendor", "params"}
+    {"actor", "before", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip"}
+    | {"user_agent", "device", "last_login_ms"}
+    | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
+# stable names whose value changes far more often than the rest (at every login): a part that reads
+# them beside much else renders that much else once, as a part of its own, so a new login renders only
+# the members that show it
+CHANGING = frozenset({"last_login_ms"})
 _MEMO_SIZE = 256
-_SCALARS = (str, int, float, bool)
 
 
 def _names(source: str) -> frozenset[str] | None:
@@ -356,7 +381,7 @@ def _names(source: str) -> frozenset[str] | None:
 
 # One cache per distinct template part, shared by every template that contains it (the
 # FusionAuth user object appears in most of its templates through $extends).
-_CACHES: dict[str, dict[tuple[Any, ...], tuple[list[Any], Any]]] = {}
+_CACHES: dict[str, dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]]] = {}
 
 
 def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
@@ -365,18 +390,17 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
         return _memoized_on(render, names[0], cache)
 
     def run(ctx: dict[str, Any]) -> Any:
-        values = [ctx.get(n) for n in names]
-        # a string stands for itself; 1, 1.0 and True are told apart; anything else by identity
-        key = tuple(
-            [v if v is None or type(v) is str else (type(v), v) if type(v) in _SCALARS else id(v) for v in values]
-        )
+        # keyed by which objects the values are: an entry holds them, so no id is reused while it
+        # lives; equal values that are different objects only cost a second rendering
+        values = tuple(map(ctx.get, names))
+        key = tuple(map(id, values))
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
         if len(cache) >= _MEMO_SIZE:
             cache.clear()
         value = render(ctx)
-        cache[key] = (values, value)  # holding the objects keeps their ids from being reused
+        cache[key] = (values, value)
         return value
 
     return run
@@ -384,7 +408,9 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
 
 # stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
 # that object alone
-_OBJECTS = frozenset({"actor", "client", "realm", "tenant", "account", "registration", "params"})
+_OBJECTS = frozenset(
+    {"actor", "before", "client", "realm", "tenant", "account", "registration", "params", "features", "device"}
+)
 
 
 def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
@@ -402,26 +428,51 @@ def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]])
     return run
 
 
+LET = "$let"
+
+
 def compile_template(node: Any) -> Renderer:
     """Compile a JSON-shaped template into a function of the context.
 
-    Rendered values may be shared between events (see STABLE): treat them as read-only.
+    A top-level ``$let`` mapping is rendered first and read by the rest as ``let``. Rendered values
+    may be shared between events (see STABLE): treat them as read-only.
     """
-    return _compile(node)[0]
+    if not (isinstance(node, dict) and LET in node):
+        return _compile(node)[0]
+    if not isinstance(node[LET], dict):
+        raise ExpressionError(f"{LET} is a mapping of names to values")
+    names = _compile(node[LET])[0]
+    body = _compile({k: v for k, v in node.items() if k != LET})[0]
+
+    def render(ctx: dict[str, Any]) -> Any:
+        values = names(ctx)
+        ctx["let"] = {} if values is OMIT else values
+        return body(ctx)
+
+    return render
+
+
+IF = "$if"
 
 
 def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
     """(renderer, context names it reads or None if unknown, number of computed leaves)."""
+    if isinstance(node, dict) and IF in node:
+        return _conditional(node)
     if isinstance(node, dict | list):
         children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
         names: frozenset[str] | None = frozenset()
         for _, child_names, _ in children:
             names = None if names is None or child_names is None else names | child_names
         weight = sum(w for _, _, w in children)
-        render = _container(node, [fn for fn, _, _ in children])
         if names is not None and names and names <= STABLE and weight >= 2:
+            inner = _container(node, [fn for fn, _, _ in children])
+            if isinstance(node, dict) and names & CHANGING:
+                inner = _split_changing(node, children) or inner
             # the part as written: the same members in another order make another part
-            render = _memoized(render, tuple(sorted(names)), json.dumps(node))
+            render = _memoized(inner, tuple(sorted(names)), json.dumps(node))
+        else:
+            render = _container(node, [fn for fn, _, _ in children])
         return render, names, weight
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
@@ -442,6 +493,76 @@ class _Constant:
 
     def __call__(self, ctx: dict[str, Any]) -> Any:
         return self.value
+
+
+def _conditional(node: dict[str, Any]) -> tuple[Renderer, frozenset[str] | None, int]:
+    """``{"$if": "{{ actor.id }}", ...}``: the mapping is there only when the test holds, so its
+    members need not each repeat the test (and those that are constants are rendered once)."""
+    source = node[IF]
+    if not (isinstance(source, str) and _EXPR.match(source)):
+        raise ExpressionError(f'{IF} takes one expression, such as "{{{{ actor.id }}}}", not {source!r}')
+    test, test_names, _ = _compile(source)
+    inner, inner_names, weight = _compile({k: v for k, v in node.items() if k != IF})
+
+    def render_if(ctx: dict[str, Any]) -> Any:
+        held = test(ctx)
+        return inner(ctx) if held is not OMIT and held else OMIT
+
+    names = None if test_names is None or inner_names is None else test_names | inner_names
+    render: Renderer = render_if
+    inner_memoized = inner_names and inner_names <= STABLE and weight >= 2  # the mapping is a part already
+    if names and names <= STABLE and not inner_memoized:
+        render = _memoized(render_if, tuple(sorted(names)), json.dumps(node))
+    return render, names, weight + 1
+
+
+def _split_changing(
+    node: dict[str, Any], children: list[tuple[Renderer, frozenset[str] | None, int]]
+) -> Renderer | None:
+    """A mapping most of whose members read context that changes rarely, and a few what changes
+    often (a user object and its last login): the rest is rendered once as a part of its own, so a
+    new login renders only the members that show it."""
+    keys = [str(k) for k in node]
+    parts = [fn for fn, _, _ in children]
+    steady = [
+        k
+        for k, (fn, names, _) in zip(keys, children, strict=True)
+        if not isinstance(fn, _Constant) and names is not None and not names & CHANGING
+    ]
+    weight = sum(w for k, (_, _, w) in zip(keys, children, strict=True) if k in steady)
+    if weight < 2:
+        return None
+    index = {k: i for i, k in enumerate(keys)}
+    steady_node = {k: node[k] for k in steady}
+    steady_names: frozenset[str] = frozenset().union(*(children[index[k]][1] or frozenset() for k in steady))
+    steady_part = _memoized(
+        _container(steady_node, [parts[index[k]] for k in steady]),
+        tuple(sorted(steady_names)),
+        "steady:" + json.dumps(steady_node),
+    )
+    fixed = {k: p.value for k, p in zip(keys, parts, strict=True) if isinstance(p, _Constant)}
+    skeleton = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
+    changing = [(k, p) for k, p in zip(keys, parts, strict=True) if k not in steady and not isinstance(p, _Constant)]
+    empty = not keys
+
+    def render_split(ctx: dict[str, Any]) -> Any:
+        out = skeleton.copy()
+        shared = steady_part(ctx)
+        for key in steady:
+            value = OMIT if shared is OMIT else shared.get(key, OMIT)
+            if value is OMIT:
+                del out[key]
+            else:
+                out[key] = value
+        for key, fn in changing:
+            value = fn(ctx)
+            if value is OMIT:
+                del out[key]
+            else:
+                out[key] = value
+        return out if out or empty else OMIT
+
+    return render_split
 
 
 def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:

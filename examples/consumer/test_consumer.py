@@ -64,13 +64,27 @@ async def test_an_event_delivered_twice_is_handled_once(idp_emulator, app, url):
     assert len(app[FAILURES]) == 1
 
 
-async def test_retries_get_a_login_through_an_outage(idp_emulator, app, url):
-    app[OUTAGE].remaining = 2
+# FusionAuth's retries after a webhook transaction held: "up to three additional times", back to back
+HELD_TRANSACTION_RETRIES = {"attempts": 4, "schedule": ["0s"], "retry_on": ["non-2xx", "timeout", "network"]}
+
+
+async def test_an_outage_loses_the_login_under_fusionauths_default(idp_emulator, app, url):
+    app[OUTAGE].remaining = 1
 
     result = await idp_emulator.trigger_async("login", "fusionauth", url, secret=SECRET)
 
+    assert not result.ok  # the default transaction type None fires and forgets: no retry
+    assert result.summary.attempts == 1
+    assert app[USERS] == {}  # the app must reconcile (e.g. from the user API), not wait for a retry
+
+
+async def test_retries_get_a_login_through_an_outage(idp_emulator, app, url):
+    app[OUTAGE].remaining = 2
+
+    result = await idp_emulator.trigger_async("login", "fusionauth", url, secret=SECRET, retry=HELD_TRANSACTION_RETRIES)
+
     assert result.ok
-    assert result.summary.attempts == 3  # 500, 500, then 200: FusionAuth tries 4 times in all
+    assert result.summary.attempts == 3  # 500, 500, then 200
     [user] = app[USERS].values()
     assert user.logins == 1
 
@@ -89,7 +103,9 @@ async def test_a_bad_signature_is_rejected(idp_emulator, app, url, secret):
 def test_what_fusionauth_sends_is_what_the_app_reads(idp_emulator, webhook_receiver):
     """The sync form, no server: the receiver records the bytes, then the app's handler reads them."""
     webhook_receiver.respond(500, 200)  # every event fails once, so each one arrives twice
-    result = idp_emulator.play("sso-first-login", "fusionauth", webhook_receiver, secret=SECRET)
+    result = idp_emulator.play(
+        "sso-first-login", "fusionauth", webhook_receiver, secret=SECRET, retry=HELD_TRANSACTION_RETRIES
+    )
 
     webhook_receiver.wait_for(2 * len(result.events))
     webhook_receiver.assert_signed()

@@ -121,7 +121,11 @@ async def test_event_type_filters_and_fan_out(aiohttp_server, registry):
 async def test_standard_webhooks_schedule_under_a_time_scale(aiohttp_server, registry):
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,) if nth <= 3 else (200,)))
     t = target(
-        registry, receiver.url, signing={"scheme": "standard-webhooks", "secret": WHSEC}, retry="standard-webhooks"
+        registry,
+        receiver.url,
+        signing={"scheme": "standard-webhooks", "secret": WHSEC},
+        retry="standard-webhooks",
+        signed_time="scenario",  # the schedule's real spacing shows in the signed timestamps
     )
     summary, _ = await play(registry, [t], logins(1), time_scale=0.0005)
     assert summary.ok and summary.attempts == 8  # 2 events x (3 failures + 1 success)
@@ -153,16 +157,29 @@ async def test_idaas_gives_up_after_three_attempts_on_5xx_and_never_retries_4xx(
         assert 1800 <= delays[0] <= 2200 and 3600 <= delays[1] <= 4400 and delays[2] is None
 
 
-async def test_fusionauth_retries_three_more_times(aiohttp_server, registry):
+async def test_fusionauth_fires_and_forgets_by_default(aiohttp_server, registry):
+    """The default transaction type None: "FusionAuth 'fires and forgets'" (writing-a-webhook.mdx, Retries)."""
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
     t = target(registry, receiver.url, "fusionauth")
     summary, store = await play(registry, [t], "login")
-    assert [len(v) for v in receiver.by_event().values()] == [4]
-    assert summary.failed == 1 and summary.attempts == 4
-    log = store.attempts(1)
+    assert [len(v) for v in receiver.by_event().values()] == [1]
+    assert summary.failed == 1 and summary.attempts == 1
+    assert [a["next_delay_ms"] for a in store.attempts(1)] == [None]
+
+
+async def test_fusionauth_retries_three_more_times_when_the_transaction_held(aiohttp_server, registry):
+    """ "If the webhook transaction succeeds, FusionAuth will try to send the payload to any failed webhooks
+    again ... up to three additional times" (writing-a-webhook.mdx, Retries)."""
+    bad = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
+    good = await start_receiver(aiohttp_server)
+    targets = [target(registry, bad.url, "fusionauth", name="bad"), target(registry, good.url, "fusionauth")]
+    summary, store = await play(registry, targets, "login", transaction="Any")
+    assert [len(v) for v in bad.by_event().values()] == [4]
+    assert [len(v) for v in good.by_event().values()] == [1]
+    failed = next(d for d in store.deliveries(summary.run) if d["status"] == "failed")
+    log = store.attempts(failed["id"])
     assert [a["number"] for a in log] == [1, 2, 3, 4]
     assert [a["next_delay_ms"] for a in log] == [0, 0, 0, None]
-    assert store.deliveries(summary.run)[0]["status"] == "failed"
 
 
 async def test_keycloak_backoff_spacing(aiohttp_server, registry):
@@ -192,7 +209,7 @@ async def test_retry_after_is_honoured(aiohttp_server, registry):
 
 async def test_gone_stops_at_once(aiohttp_server, registry):
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (410,)))
-    t = target(registry, receiver.url, retry="standard-webhooks", concurrency=1)
+    t = target(registry, receiver.url, retry="standard-webhooks", concurrency=1, disable_on_gone=True)
     summary, store = await play(registry, [t], "login")
     assert summary.failed == summary.events == 3 and summary.attempts == 1  # and the target is disabled
     assert "410 Gone" in store.attempts(1)[0]["error"]

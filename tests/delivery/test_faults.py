@@ -187,7 +187,8 @@ async def test_410_gone_disables_the_target(registry):
     receiver = WebhookReceiver("keycloak", registry=registry)
     await receiver.start()
     receiver.respond(410, per_event=False)
-    t = build_target({"name": "t", "url": receiver.url, "vendor": "keycloak", "concurrency": 1}, registry)
+    spec = {"name": "t", "url": receiver.url, "vendor": "keycloak", "concurrency": 1, "retry": "keycloak-strict"}
+    t = build_target({**spec, "disable_on_gone": True}, registry)
     store = Store()
     summary = await deliver_run(load_scenario_text(MANY), [t], store, 1, NOW, 0.001, registry=registry)
     await receiver.stop()

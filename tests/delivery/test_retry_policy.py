@@ -53,10 +53,11 @@ def test_idaas_retries_only_5xx_twice_with_jitter(registry):
     assert waits(policy, Failure(kind="timeout")) == []
 
 
-def test_fusionauth_three_more_attempts_back_to_back(registry):
-    policy = vendor_policy(registry, "fusionauth")
-    assert waits(policy, Failure(status=500)) == [0, 0, 0]
-    assert waits(policy, Failure(kind="timeout")) == [0, 0, 0]
+def test_fusionauth_three_more_attempts_back_to_back_only_after_a_transaction(registry):
+    target = build_target({"name": "t", "url": "http://localhost/x", "vendor": "fusionauth"}, registry)
+    assert waits(target.retry, Failure(status=500)) == [], "None, the default transaction type, fires and forgets"
+    assert waits(target.transaction_retry, Failure(status=500)) == [0, 0, 0]
+    assert waits(target.transaction_retry, Failure(kind="timeout")) == [0, 0, 0]
 
 
 def test_keycloak_exponential_from_500ms(registry):
@@ -128,3 +129,42 @@ def test_catalog_shows_how_each_vendor_delivers_by_default(vendor, words):
         assert main(["catalog", "--vendor", vendor]) == 0
     section = out.getvalue().split("delivery by default:", 1)[1]
     assert all(w in section for w in words), section[:600]
+
+
+# p2-inc/keycloak-events HttpSenderEventListenerProvider.send: any status < 200 or >= 300 is a retryable
+# SenderException(true) (no special case for any code); the response is read only for its status (no
+# Retry-After); a transport exception is SenderException(false), which schedule() does not retry.
+P2_RETRIED = (301, 302, 400, 404, 408, 410, 429, 500, 502, 503)
+
+
+def test_keycloak_retries_as_p2_does(registry):
+    policy = vendor_policy(registry, "keycloak")
+    for status in P2_RETRIED:
+        assert policy.next_wait(1, 0, Failure(status=status), RNG) is not None, status
+    assert policy.next_wait(1, 0, Failure(kind="network"), RNG) is None
+    assert policy.next_wait(1, 0, Failure(kind="timeout"), RNG) is None
+    asked = policy.next_wait(1, 0, Failure(status=503, retry_after="3000"), random.Random(2))
+    assert asked is not None and asked < 3000, "Retry-After is not read"
+    target = build_target({"name": "t", "url": "http://localhost/x", "vendor": "keycloak"}, registry)
+    assert target.disable_on_gone is False, "p2 keeps a webhook whatever it answers"
+
+
+def test_keycloak_strict_is_ours_and_polite(registry):
+    policy = build_target(
+        {"name": "t", "url": "http://localhost/x", "vendor": "keycloak", "retry": "keycloak-strict"}, registry
+    ).retry
+    assert policy.next_wait(1, 0, Failure(status=410), RNG) is None
+    assert policy.next_wait(1, 0, Failure(status=503, retry_after="120"), RNG) >= 120
+    assert policy.next_wait(1, 0, Failure(kind="network"), RNG) is not None
+
+
+def test_keycloak_timeouts_are_ours_and_said_to_be(registry):
+    from emulator.vendors.overview import catalog_data
+
+    facts = catalog_data(registry, "keycloak")["vendors"][0]["delivery_sources"]
+    assert "ours" in facts["timeouts"]["note"]
+    target = build_target({"name": "t", "url": "http://localhost/x", "vendor": "keycloak"}, registry)
+    assert (target.connect_timeout, target.read_timeout) == (10, 30)
+    older = build_target({"name": "t", "url": "http://localhost/x", "vendor": "keycloak@25.0"}, registry)
+    assert older.read_timeout == 5, "p2 0.30-0.32 used Keycloak's pooled client, 5 s socket timeout"
+    assert older.retry.multiplier == 1.5 and older.retry.max_interval == 60, "the backoff before p2 0.40"

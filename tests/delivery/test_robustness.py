@@ -131,14 +131,14 @@ async def test_credentials_are_redacted_by_meaning_whatever_shape_they_come_back
 
 async def test_resend_retries_with_the_full_policy_again(aiohttp_server, registry):
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
-    t = target(registry, receiver.url, "fusionauth", events=["user.login.success"])
+    t = target(registry, receiver.url, "fusionauth", events=["user.login.success"], retry="standard-webhooks")
     store = Store()
     summary = await deliver_run(load("login"), [t], store, 1, NOW, 0, registry=registry)
-    assert summary.attempts == 4
+    assert summary.attempts == 8
     store.requeue_failed()
     [again] = await resume(store, registry, time_scale=0)
-    assert again.attempts == 4 and again.failed == 1
-    assert [a["number"] for a in store.attempts(1)] == list(range(1, 9))  # the log numbers on
+    assert again.attempts == 8 and again.failed == 1
+    assert [a["number"] for a in store.attempts(1)] == list(range(1, 17))  # the log numbers on
 
 
 async def test_replay_after_a_crash_skips_exactly_what_was_stored(aiohttp_server, registry):

@@ -62,7 +62,7 @@ async def test_a_failed_delivery_makes_the_exit_status_1_and_shows_in_the_table(
     assert code == 1
     assert "fusionauth-jwt needs a secret; sending unsigned" in err
     line = next(row for row in out.splitlines() if row.strip().startswith("127.0.0.1"))
-    assert line.split()[1:] == ["0", "1", "4"]  # delivered, failed, attempts (1 + 3 retries)
+    assert line.split()[1:] == ["0", "1", "1"]  # delivered, failed, attempts (None: fire and forget)
 
 
 async def test_fan_out_from_a_config_file(aiohttp_server, tmp_path):
@@ -237,3 +237,26 @@ async def test_a_short_hmac_secret_gets_one_line_of_ours_not_a_library_warning(a
     assert code == 0, err
     assert err.count("shorter than 32 bytes") == 1 and "Warning" not in err and "warn(" not in err
     assert " 1 events" not in out and (" 1 event · " in out or " events · " in out)
+
+
+async def test_standard_webhooks_signatures_verify_with_the_official_library_at_its_default_tolerance(
+    aiohttp_server, tmp_path
+):
+    """`run --vendor flip --signing standard-webhooks` with a seed: every request passes
+    ``standardwebhooks.Webhook.verify`` as a consumer calls it (5-minute tolerance, nothing else set),
+    though the scenario's clock starts in the past and moves hours ahead."""
+    from standardwebhooks import Webhook
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    receiver = await start_receiver(aiohttp_server)
+    story = tmp_path / "later.yaml"
+    story.write_text("name: later\nactors: {alice: {}}\nsteps:\n  - login: alice\n  - wait: 3h\n  - refresh: alice\n")
+    code, _, err = await cli(
+        "run", str(story), "--vendor", "flip", "--signing", "standard-webhooks", "--secret", secret,
+        "--seed", "1", "--start", "2026-01-01T00:00:00Z", "--target", receiver.url, "--db", str(tmp_path / "s.db"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert len(receiver.requests) == 3
+    for request in receiver.requests:
+        payload = Webhook(secret).verify(request.body, dict(request.headers))
+        assert payload["id"] == request.headers["webhook-id"]

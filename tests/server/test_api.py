@@ -269,3 +269,25 @@ steps:
     details = one["body"]["authDetails"]
     assert one["ip"] == details["ipAddress"] == "198.51.100.9"
     assert one["client"] == details["clientId"] == "admin-console" and one["user_id"] == details["userId"]
+
+
+async def test_a_vendor_release_in_runs_triggers_and_the_catalog(api):
+    """``{name, version}`` or ``name@version``: the release's shapes (FusionAuth 1.45 has no linkedObjectId)."""
+    sink = str(api.make_url("/sink/old"))
+    versioned = {"name": "fusionauth", "version": "1.45"}
+    run = await api.post(
+        "/api/runs", json={"scenario": "login", "vendor": versioned, "targets": [sink], "time_scale": 0}
+    )
+    assert run.status == 202, await run.text()
+    await finished(api, (await run.json())["run"])
+    trigger = {"action": "login", "vendor": "fusionauth@1.45", "targets": [sink], "time_scale": 0}
+    response = await api.post("/api/trigger", json=trigger)
+    assert response.status == 202, await response.text()
+    await finished(api, (await response.json())["run"])
+    requests = (await (await api.get("/api/sinks/old")).json())["requests"]
+    assert requests and all("linkedObjectId" not in r["body"]["event"] for r in requests)
+    catalog = (await (await api.get("/api/vendors/fusionauth@1.45")).json())["vendors"][0]
+    assert catalog["version"] == "1.45" and "user.identity.verified" not in {e["type"] for e in catalog["event_types"]}
+    await problem(await api.get("/api/vendors/fusionauth@0.1"), 404, "vendor")
+    bad = {"scenario": "login", "vendor": "fusionauth@9", "targets": [sink]}
+    await problem(await api.post("/api/runs", json=bad), 422, "vendor")

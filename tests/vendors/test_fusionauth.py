@@ -19,6 +19,7 @@ from emulator.vendors.dialect import Event
 from emulator.vendors.registry import Registry
 
 VENDOR = "fusionauth"
+REGISTRY = Registry()  # one for the module: the templates compile once
 SEED_NAME = "fusionauth-user-login-success.txt"
 FUSIONAUTH_CONNECTOR = "e3306678-a53a-4964-9040-1c96f36dda72"
 GOOGLE_IDP = "82339786-3dff-42a6-aac6-1f1ceecb6c46"
@@ -37,12 +38,19 @@ THREATS = {
 }
 
 
+# DeviceInfo.DeviceType (fusionauth-java-client domain/jwt/DeviceInfo.java)
+DEVICE_TYPES = {"BROWSER", "DESKTOP", "LAPTOP", "MOBILE", "OTHER", "SERVER", "TABLET", "TV"}
+# BaseUserEvent.getLinkedObjectId (1.53+): the user, on every user event
+
+
 # -- helpers ---------------------------------------------------------------------------------
-def render(steps: str, actors: str = "alice: {}", defaults: str = "{client: web-app}", seed: int = 7) -> list[Event]:
+def render(
+    steps: str, actors: str = "alice: {}", defaults: str = "{client: web-app}", seed: int = 7, vendor: str = VENDOR
+) -> list[Event]:
     text = f"name: t\ndefaults: {defaults}\nactors:\n"
     text += "".join(f"  {line}\n" for line in actors.strip().splitlines())
     text += "steps:\n" + "".join(f"  {line}\n" for line in steps.strip().splitlines())
-    return list(render_events(load_scenario_text(text), VENDOR, seed))
+    return list(render_events(load_scenario_text(text), vendor, seed, registry=REGISTRY))
 
 
 def body(event: Event) -> dict[str, Any]:
@@ -131,14 +139,11 @@ def check_type(value: Any, documented: str) -> bool:
 
 # Documented fields a password login does not carry, and why.
 NOT_SENT_FOR_PASSWORD_LOGIN = {
-    "ipAddress": "deprecated, moved to info.ipAddress in 1.30",
     "identityProviderId": "omitted when no identity provider was used",
     "identityProviderName": "omitted when no identity provider was used",
     "info.data": "nothing to persist",
-    "info.deviceDescription": "no device information",
-    "info.deviceName": "no device information",
-    "info.deviceType": "no device information",
-    "info.os": "no device information",
+    "info.deviceDescription": "the hosted pages send a device name and type only",
+    "info.os": "not built from the request's device metadata (EventInfo)",
     "info.location.city": "location needs the Enterprise plan",
     "info.location.country": "location needs the Enterprise plan",
     "info.location.latitude": "location needs the Enterprise plan",
@@ -159,6 +164,9 @@ def test_password_login_has_the_seeds_documented_fields_with_their_types(seed_fi
             assert value is not None, f"documented field event.{field} is missing"
             assert check_type(value, documented), f"event.{field}={value!r} is not a {documented}"
     assert event["connectorId"] == FUSIONAUTH_CONNECTOR
+    # UserLoginSuccessEvent copies info.ipAddress to the deprecated top-level field "to maintain the old JSON format"
+    assert event["ipAddress"] == event["info"]["ipAddress"]
+    assert event["info"]["deviceType"] in DEVICE_TYPES and event["info"]["deviceName"]
 
 
 def test_identity_provider_login_has_the_identity_provider_fields(seed_fields: dict[str, str]) -> None:
@@ -169,21 +177,42 @@ def test_identity_provider_login_has_the_identity_provider_fields(seed_fields: d
     assert event["identityProviderId"] == GOOGLE_IDP
     assert event["identityProviderName"] == "Google"
     assert event["authenticationType"] == "GOOGLE"
-    assert "connectorId" not in event
+    # "Identity provider login always takes the FusionAuth connector Id" (UserLoginSuccessEvent)
+    assert event["connectorId"] == FUSIONAUTH_CONNECTOR
 
 
-def test_login_matches_the_seed_example_keys_and_order(seed_example: dict[str, Any]) -> None:
+# what later releases add to the seed example's keys (fusionauth-java-client tag diffs, notes/audit-fusionauth.md)
+LATER_EVENT_KEYS = {"ipAddress": "kept since 1.30", "linkedObjectId": "1.53"}
+LATER_USER_KEYS = {
+    "data", "identities", "insertInstant", "lastLoginInstant", "lastUpdateInstant", "memberships", "firstName",
+    "lastName", "passwordLastUpdateInstant", "preferredLanguages", "twoFactor", "verifiedInstant",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["1.25", "latest"])
+def test_login_matches_the_seed_example_keys_and_order(seed_example: dict[str, Any], version: str) -> None:
+    """The seed's example is 1.25's shape (twoFactorEnabled); later releases add fields, in Jackson's
+    alphabetical order, and replace twoFactorEnabled with the twoFactor object (1.26)."""
     example = seed_example["event"]
-    event = only(render("- login: {actor: alice}"), "user.login.success")
-    assert list(event) == list(example), "event keys and their order follow the seed's example"
-    assert list(event["info"]) == [k for k in example["info"] if k != "location"]
-    assert set(example["user"]) <= set(event["user"]), "every user field of the example is sent"
+    vendor = VENDOR if version == "latest" else f"{VENDOR}@{version}"
+    event = only(render("- login: {actor: alice}", vendor=vendor), "user.login.success")
+    expected = [k for k in example if k != "info" or version != "1.25"]  # info came with 1.27
+    assert [k for k in event if k not in LATER_EVENT_KEYS] == expected, "the seed example's keys, in its order"
+    assert list(event) == sorted(event), "event keys are alphabetical"
+    if version != "1.25":
+        assert list(event["info"]) == ["deviceName", "deviceType", "ipAddress", "userAgent"]
+    seed_user = set(example["user"]) - ({"twoFactorEnabled"} if version == "latest" else set())
+    assert seed_user <= set(event["user"]), "every user field of the example is sent"
+    assert set(event["user"]) - set(example["user"]) <= LATER_USER_KEYS
+    assert ("twoFactorEnabled" in event["user"]) == (version == "1.25")
     assert list(event["user"]) == sorted(event["user"]), "user keys are alphabetical, as in the example"
     assert list(example["user"]) == sorted(example["user"])
     registration = event["user"]["registrations"][0]
-    assert list(registration) == list(example["user"]["registrations"][0])
+    assert set(example["user"]["registrations"][0]) <= set(registration)
+    assert list(registration) == sorted(registration)
     for key, value in example["user"].items():
-        assert type(event["user"][key]) is type(value), key
+        if key in event["user"]:
+            assert type(event["user"][key]) is type(value), key
     for key, value in example["user"]["registrations"][0].items():
         assert type(registration[key]) is type(value), key
 
@@ -195,7 +224,15 @@ def test_user_object_shape() -> None:
     assert user["active"] is True
     assert user["firstName"] == "Ada" and user["lastName"] == "Lovelace"
     assert user["passwordChangeRequired"] is False
-    assert user["twoFactorEnabled"] is False
+    assert "twoFactorEnabled" not in user, "a synthetic getter since 1.26, not serialized"
+    assert user["twoFactor"] == {"methods": [], "recoveryCodes": []}
+    assert user["memberships"] == [] and user["preferredLanguages"] == [] and user["data"] == {}
+    assert user["lastLoginInstant"] == event["createInstant"], "this login"
+    assert user["insertInstant"] <= user["lastUpdateInstant"] <= event["createInstant"]
+    assert user["passwordLastUpdateInstant"] >= user["insertInstant"]
+    [identity] = user["identities"]  # 1.59: UserIdentity, id/tenantId/userId are @JsonIgnore
+    assert identity["type"] == "email" and identity["value"] == user["email"] and identity["primary"] is True
+    assert identity["verified"] is True and identity["verifiedReason"] == "Completed"
     assert user["usernameStatus"] == "ACTIVE"
     assert user["verified"] is True
     assert user["tenantId"] == event["tenantId"]
@@ -272,16 +309,20 @@ def test_failed_login_has_reason_code(error: str, code: str) -> None:
         assert isinstance(failed["reason"]["lambdaResult"]["generalErrors"], list)
     else:
         assert list(failed["reason"]) == ["code"]
-    for absent in ("connectorId", "identityProviderId", "identityProviderName", "ipAddress"):
+    for absent in ("connectorId", "identityProviderId", "identityProviderName"):
         assert absent not in failed
     assert failed["authenticationType"] == "PASSWORD"
     assert is_uuid(failed["applicationId"]) and failed["user"]["id"]
+    assert failed["ipAddress"] == failed["info"]["ipAddress"]  # UserLoginFailedEvent keeps the old field too
+    assert failed["linkedObjectId"] == failed["user"]["id"]
     assert list(failed) == [
         "applicationId",
         "authenticationType",
         "createInstant",
         "id",
         "info",
+        "ipAddress",
+        "linkedObjectId",
         "reason",
         "tenantId",
         "type",
@@ -341,10 +382,12 @@ def test_jwt_refresh_is_flat_without_user() -> None:
             "info",
             "tenantId",
             "applicationId",
+            "linkedObjectId",
             "token",
             "refreshToken",
             "userId",
         ], "the documented example's order; `original` is omitted without a token on the request"
+        assert refresh["linkedObjectId"] == refresh["userId"]  # JWTRefreshEvent.getLinkedObjectId
         assert refresh["userId"] == login["user"]["id"]
         assert refresh["applicationId"] == login["applicationId"]
         assert refresh["token"].count(".") == 2
@@ -382,11 +425,12 @@ def test_refresh_token_revoke_shapes() -> None:
     assert single["applicationTimeToLiveInSeconds"] == {app: 3600}
     assert single["userId"] == single["user"]["id"] == login["user"]["id"]
     assert single["refreshToken"]["userId"] == login["user"]["id"]
-    assert single["refreshToken"]["token"] and single["linkedObjectId"] == single["refreshToken"]["id"]
+    assert single["refreshToken"]["token"] and single["linkedObjectId"] == single["userId"]  # the code's rule
     assert list(single).index("userId") == list(single).index("user") - 1
     assert "applicationId" not in all_user and "refreshToken" not in all_user
     assert all_user["userId"] == all_user["user"]["id"]
     assert all_user["applicationTimeToLiveInSeconds"] == {app: 3600}
+    assert all_user["linkedObjectId"] == all_user["userId"]
     assert set(application) == {"applicationId", "applicationTimeToLiveInSeconds", "createInstant", "id"} | {
         "info",
         "tenantId",
@@ -424,6 +468,7 @@ def test_register_creates_user_and_registration_without_login() -> None:
         "createInstant",
         "id",
         "info",
+        "linkedObjectId",
         "registration",
         "tenantId",
         "type",
@@ -445,7 +490,11 @@ def test_sso_first_login_sequence() -> None:
         "user.create.complete",
         "user.registration.create.complete",
         "user.identity-provider.link",
+        "user.update",
+        "user.update.complete",
         "user.login.success",
+        "user.update",  # "generated each time a user logs in via an IdP" (user-update.mdx), returning too
+        "user.update.complete",
         "user.login.success",
     ]
     link = only(events, "user.identity-provider.link")["identityProviderLink"]
@@ -477,11 +526,13 @@ def test_sso_link_to_existing_account_and_link_identity() -> None:
     )
     assert [e.type for e in events] == [
         "user.identity-provider.link",
+        "user.update",
+        "user.update.complete",
         "user.login.success",
         "user.identity-provider.link",
     ]
     assert body(events[0])["identityProviderLink"]["identityProviderType"] == "OpenIDConnect"
-    assert body(events[2])["identityProviderLink"]["identityProviderName"] == "Okta"
+    assert body(events[4])["identityProviderLink"]["identityProviderName"] == "Okta"
 
 
 def test_saml_link_has_no_token() -> None:
@@ -694,3 +745,79 @@ def test_catalog_covers_every_action() -> None:
     assert catalog.actions["logout"] == []
     assert "user.logout" not in catalog.all_types()
     assert catalog.error_format == "" and catalog.type_format == "{type}"
+
+
+# -- the domain classes' field lists (fusionauth-java-client src/main/java/io/fusionauth/domain) --
+USER_FIELDS = {  # User + SecureIdentity, as new User(user).secure() serializes them
+    "active", "birthDate", "breachedPasswordLastCheckedInstant", "breachedPasswordStatus", "cleanSpeakId",
+    "connectorId", "data", "email", "expiry", "firstName", "middleName", "lastName", "fullName", "imageUrl",
+    "mobilePhone", "parentEmail", "timezone", "phoneNumber", "id", "tenantId", "insertInstant",
+    "lastUpdateInstant", "lastLoginInstant", "passwordLastUpdateInstant", "memberships", "passwordChangeRequired",
+    "passwordChangeReason", "preferredLanguages", "registrations", "twoFactor", "uniqueUsername", "username",
+    "usernameStatus", "verified", "verifiedInstant", "identities",
+}  # fmt: skip
+REGISTRATION_FIELDS = {"applicationId", "id", "insertInstant", "lastLoginInstant", "lastUpdateInstant", "roles",
+                       "username", "usernameStatus", "verified", "verifiedInstant", "data", "preferredLanguages",
+                       "timezone"}  # fmt: skip
+IDENTITY_FIELDS = {"displayValue", "insertInstant", "lastLoginInstant", "lastUpdateInstant", "moderationStatus",
+                   "primary", "type", "value", "verified", "verifiedInstant", "verifiedReason"}  # fmt: skip
+VERIFIED_REASONS = {"Skipped", "Trusted", "Unverifiable", "Implicit", "Pending", "Completed", "Disabled",
+                    "Administrative", "Import"}  # fmt: skip
+INFO_FIELDS = {"ipAddress", "userAgent", "os", "deviceName", "deviceType", "deviceDescription", "data", "location"}
+
+
+def tour_events(vendor: str = VENDOR) -> list[Event]:
+    from emulator.render import load
+
+    return list(render_events(load("tour"), vendor, 3, registry=REGISTRY))
+
+
+@pytest.mark.parametrize("vendor", [VENDOR, f"{VENDOR}@1.45", f"{VENDOR}@1.25"])
+def test_every_user_object_has_only_the_domain_classes_fields(vendor: str) -> None:
+    old = vendor.endswith("1.25")
+    for event in tour_events(vendor):
+        e = body(event)
+        for user in (e.get("user"), e.get("original") if event.type.startswith("user.update") else None):
+            if not user:
+                continue
+            allowed = USER_FIELDS | ({"twoFactorEnabled"} if old else set())
+            assert set(user) <= allowed, (event.type, set(user) - allowed)
+            assert ("twoFactorEnabled" in user) == old and ("twoFactor" in user) != old
+            for registration in user.get("registrations", []):
+                assert set(registration) <= REGISTRATION_FIELDS, event.type
+                assert "verified" in registration or old, "UserRegistration.verified is a primitive: always written"
+            for identity in user.get("identities", []):
+                assert set(identity) <= IDENTITY_FIELDS and identity["verifiedReason"] in VERIFIED_REASONS
+        assert set(e.get("info", {})) <= INFO_FIELDS
+        if e.get("info", {}).get("deviceType"):
+            assert e["info"]["deviceType"] in DEVICE_TYPES
+
+
+def test_linked_object_id_and_the_other_fields_of_later_releases() -> None:
+    latest = [body(e) for e in tour_events()]
+    older = [body(e) for e in tour_events(f"{VENDOR}@1.45")]
+    assert all("linkedObjectId" not in e for e in older), "BaseUserEvent's linkedObjectId came with 1.53"
+    for e in latest:
+        if "user" in e and "linkedObjectId" in e:
+            assert e["linkedObjectId"] == e["user"]["id"]
+    assert sum("linkedObjectId" in e for e in latest) > len(latest) / 2
+    assert all("identities" not in e.get("user", {}) and "verifiedInstant" not in e.get("user", {}) for e in older)
+    assert all("reason" not in e for e in older if e["type"] == "user.login.failed")
+    assert not [e for e in older if e["type"] in ("user.identity.verified", "user.two-factor.challenge")]
+    link = next(e for e in older if e["type"] == "user.identity-provider.link")["identityProviderLink"]
+    assert "identityProviderName" not in link and "identityProviderType" not in link, "1.46"
+
+
+def test_two_factor_events_carry_client_risk_and_challenge_has_no_method() -> None:
+    found = {
+        e.type: body(e) for e in tour_events() if e.type.startswith("user.two-factor.") and "method." not in e.type
+    }
+    assert set(found) == {"user.two-factor.challenge", "user.two-factor.success", "user.two-factor.failed-attempt"}
+    for event_type, event in found.items():
+        assert event["clientRisk"] in ("LOW", "MEDIUM", "HIGH"), "a String: Intelligent MFA's calculated risk"
+        assert ("method" in event) == (event_type != "user.two-factor.challenge")
+
+
+def test_the_seed_shape_is_fusionauth_1_25() -> None:
+    user = only(render("- login: {actor: alice}", vendor=f"{VENDOR}@1.25"), "user.login.success")["user"]
+    assert user["twoFactorEnabled"] is False and "twoFactor" not in user
