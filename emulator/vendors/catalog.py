@@ -74,6 +74,7 @@ class Catalog:
     defaults: dict[str, Any] = field(default_factory=dict)
     delivery: dict[str, Any] = field(default_factory=dict)
     wire: dict[str, Any] = field(default_factory=dict)  # where a consumer reads id, type and user
+    error_docs: dict[str, str] = field(default_factory=dict)  # the vendor's own words for its error codes
     _bases: dict[str, str] | None = field(default=None, repr=False)
 
     def error_code(self, neutral: str) -> str:
@@ -83,6 +84,11 @@ class Catalog:
         if neutral in self.errors_known or not self.errors_known:
             return neutral
         return self.error_fallback or neutral
+
+    def error_doc(self, neutral: str, fallback: str) -> str:
+        """What the vendor says of the code it reports for ``neutral`` (``fallback``: the neutral
+        code's own description, for vendors that describe no codes of their own)."""
+        return self.error_docs.get(self.error_code(neutral), fallback)
 
     def success_type(self, base: str) -> str:
         return self.type_format.replace("{type}", base)
@@ -158,7 +164,10 @@ def _load_catalog(path: Path) -> Catalog:
         )
 
     errors = data.get("errors") or {}
-    known = list(errors.get("known") or [])
+    # known: the vendor's codes, as a list, or as a mapping to the vendor's own description of each
+    given = errors.get("known") or []
+    known = [str(code) for code in given]
+    error_docs = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
     error_map = dict(errors.get("map") or {})
     for neutral in error_map:
         if neutral not in vocab.errors:
@@ -223,6 +232,7 @@ def _load_catalog(path: Path) -> Catalog:
         defaults=dict(data.get("defaults") or {}),
         delivery=dict(data.get("delivery") or {}),
         wire=dict(data.get("wire") or {}),
+        error_docs=error_docs,
     )
 
 

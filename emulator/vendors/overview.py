@@ -45,6 +45,7 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
                     {
                         "type": t,
                         "doc": _doc(catalog, t),
+                        **({"failure": True} if _failure(catalog, t) else {}),
                         **({"note": catalog.notes[t]} if t in catalog.notes else {}),
                         **({"example": shown[t].body} if t in shown else {}),
                     }
@@ -52,6 +53,11 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
                 ],
                 "raw_types": catalog.raw_types,
                 "errors": {"known": catalog.errors_known, "map": catalog.error_map, "fallback": catalog.error_fallback},
+                # each neutral error code (what scenarios write and the store keeps) as this vendor reports it
+                "error_codes": {
+                    neutral: {"code": catalog.error_code(neutral), "doc": catalog.error_doc(neutral, doc)}
+                    for neutral, doc in vocab.errors.items()
+                },
                 "actions": actions,
             }
         )
@@ -62,6 +68,12 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
         "errors": vocab.errors,
         "vendors": vendors,
     }
+
+
+def _failure(catalog: Any, event_type: str) -> bool:
+    """Whether ``event_type`` is the error variant of its event (``LOGIN_ERROR``, ``failure:login``)."""
+    base = catalog.base_of(event_type)
+    return bool(base) and catalog.error_type(base) == event_type != catalog.success_type(base)
 
 
 def _doc(catalog: Any, event_type: str) -> str:
