@@ -234,6 +234,18 @@ class Service:
             self.background(send())
         return count
 
+    def delivery_target(self, run_id: str, name: str) -> Target:
+        """A run's target as it sends now, its secrets found as a resend finds them."""
+        from emulator.delivery.runner import stored_targets
+
+        try:
+            found = stored_targets(self.store, run_id, self.registry, self._config_for(run_id), None, {name})
+        except EmulatorError as exc:
+            raise ConflictError("Secret needed", str(exc), "delivery") from None
+        if not found:
+            raise NotFoundError("Unknown target", f"run {run_id} has no target {name!r}", "delivery")
+        return found[0]
+
     def _config_for(self, run_id: str) -> Config:
         """Where a run's targets get the secrets the store does not keep: the run itself while it is
         remembered, else the saved target of that name while it still sends to the same place the
