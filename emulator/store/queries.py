@@ -63,6 +63,11 @@ def _filtered(
     return where
 
 
+def _vendor_list(run: dict[str, Any]) -> None:
+    """A run's vendors as a list (the store keeps them comma-separated)."""
+    run["vendors"] = run["vendors"].split(",") if run["vendors"] else []
+
+
 def _first(cur: sqlite3.Cursor) -> dict[str, Any] | None:
     found = _dicts(cur)
     return found[0] if found else None
@@ -86,13 +91,16 @@ class Queries(Connection):
         if info is None:
             return None
         info["options"] = json.loads(info["options"])
-        info["vendors"] = info["vendors"].split(",") if info["vendors"] else []
+        _vendor_list(info)
         return cast(RunInfo, info)
 
     def runs(self, limit: int = 100) -> list[RunListing]:
         """The newest runs first."""
         sql = "SELECT id AS run, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
-        return cast(list[RunListing], self._rows(sql + " ORDER BY started_ms DESC LIMIT ?", limit))
+        rows = self._rows(sql + " ORDER BY started_ms DESC LIMIT ?", limit)
+        for row in rows:
+            _vendor_list(row)
+        return cast(list[RunListing], rows)
 
     def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
         """A run's targets as stored (with ``disabled`` when the run disabled one)."""

@@ -63,7 +63,7 @@ class RunInfo(TypedDict):
 class RunListing(TypedDict):
     run: str
     scenario: str
-    vendors: str
+    vendors: list[str]
     seed: int
     started_ms: int
     finished_ms: int | None
