@@ -34,7 +34,7 @@ from emulator.server.probe import send_test
 from emulator.server.problems import ApiError, field, read_json
 from emulator.server.routes import BOOLEANS, ORDERS, SERVICE, Handler, resolve
 from emulator.server.routes import ROUTES as route_names
-from emulator.server.service import Service, now
+from emulator.server.service import STREAM_END, Service, now
 from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
 from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS, Store
@@ -566,6 +566,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if kind == STREAM_END:  # the server is stopping: it need not wait for the client to go
+                break
             if kind_filter and kind != kind_filter:
                 continue
             if run_filter and record.get("run", run_filter) != run_filter:

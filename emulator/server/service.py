@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the delivery stages are imported when the first run or targ
 
 KEEP_FINISHED = 1_000  # finished runs whose live details (transactions, errors) are kept in memory
 WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
+STREAM_END = "end"  # what a watcher hears when the server stops
 
 
 @dataclass
@@ -270,6 +271,10 @@ class Service:
         self.sinks.add(name, request)
 
     async def close(self) -> None:
+        for queue in self.watchers:  # live streams end now, not at their next keep-alive
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait((STREAM_END, {}))
         for live in self.runs.values():
             if not live.task.done():
                 live.task.cancel()

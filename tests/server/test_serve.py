@@ -55,6 +55,17 @@ async def test_serve_needs_no_configuration_and_stops_cleanly(tmp_path):
     assert (tmp_path / ".idp-emulator" / "emulator.db").is_file()  # the local data folder
 
 
+async def test_serve_stops_at_once_while_the_console_watches_the_live_stream(tmp_path):
+    process, base, _ = await serve(tmp_path)
+    async with aiohttp.ClientSession() as http, http.get(base + "/api/stream") as stream:
+        assert (await stream.content.readline()).startswith(b": idp-emulator")
+        started = asyncio.get_running_loop().time()
+        code, err = await stop(process)  # not after the stream's next keep-alive, 15 s away
+        assert (await stream.content.read()).strip() == b""  # the server ended the stream
+    assert code == 0 and "Traceback" not in err
+    assert asyncio.get_running_loop().time() - started < 5
+
+
 async def test_serve_delivers_what_a_crash_left_pending(tmp_path, aiohttp_server):
     arrived: asyncio.Queue[bytes] = asyncio.Queue()
 
