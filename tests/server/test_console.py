@@ -325,7 +325,17 @@ def test_with_a_token_the_page_asks_once_and_its_stream_works(browser, tmp_path)
         expect(dialog).to_be_hidden()
         expect(page.locator("#live")).to_have_attribute("data-state", "on")
         expect(page.locator("#events-status")).to_contain_text("No events yet")
-        run_id = start(served, "login", f"{served.url}/sink/t?token={token}", token=token)
+        driver = context.new_page()  # another tab asks too (sessionStorage is the tab's own)
+        driver.goto(served.url + "/#/run")
+        driver.fill("#token-input", token)
+        driver.keyboard.press("Enter")
+        driver.select_option("#run-scenario", "login")
+        driver.select_option("#run-vendor", "keycloak")
+        driver.fill("#run-scale", "0")
+        driver.get_by_role("button", name="Start").click()  # to the built-in sink, which wants the token too
+        expect(driver.locator("#run-facts")).to_contain_text("3 delivered, 0 failed")
+        run_id = driver.locator("#run-id").text_content()
+        page.bring_to_front()
         expect(rows_of(page, run_id)).to_have_count(3)  # live, through the stream read with the token
         page.reload()  # the tab keeps the token: no second question
         expect(rows_of(page, run_id)).to_have_count(3)

@@ -250,6 +250,7 @@
   let current = '';
 
   function route() {
+    if (current && !location.hash.startsWith('#/')) return; // an anchor in the page (the skip link), not a page
     const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : 'events';
     const [path, query = ''] = hash.split('?');
     const name = pages[path] ? path : 'events';
