@@ -257,6 +257,7 @@ def test_the_catalog_shows_each_vendor_with_examples(served, page):
     example.locator("summary").click()
     expect(example.locator("pre.json")).to_contain_text('"type": "user.login.failed"')
     expect(body).to_contain_text("credentials")  # how FusionAuth reports invalid_user_credentials
+    expect(body.locator("dl.facts")).to_contain_text("fusionauth-jwt")  # how it delivers by default
     page.select_option("#catalog-vendor", "flip")
     expect(page).to_have_url(re.compile(r"#/catalog\?vendor=flip$"))
     expect(body).to_contain_text("Failed to verify login action")

@@ -791,7 +791,7 @@
     $('#detail-body').replaceChildren(
       typeDoc,
       facts([
-        ['Time (UTC)', shortTime(event.time)], ['User', event.user], ['User id', event.user_id],
+        ['Time (UTC)', shortTime(event.time)], ['User', event.user], ['Username', event.username], ['User id', event.user_id],
         ['Actor', event.actor], ['Action', event.action], ['Error code', event.error], ['IP address', event.ip],
         ['Client', event.client], ['Vendor', event.vendor], ['Event id', event.event_id],
         ['Run', h('a', {href: `#/events?run=${encodeURIComponent(event.run)}`, 'data-close': '', text: event.run})],
@@ -879,7 +879,7 @@
       try {
         const started = await api('/api/runs', {method: 'POST', json: body});
         watchRun(started.run);
-        toast(`Run ${started.run} started`);
+        toast(`Run ${started.run} started with seed ${started.seed}`);
       } catch (problem) {
         error.textContent = problemText(problem);
       }
@@ -1293,6 +1293,7 @@
           h('td', {dataset: {label: 'Events'}}, a.events.length
             ? a.events.map((e) => h('div', {class: 'mono'}, e.type, e.when ? h('span', {class: 'hint', text: ` if ${e.when}`}) : ''))
             : '', a.note ? h('div', {class: 'hint', text: a.note}) : '')))))),
+      ...(entry.delivery ? [h('h2', {text: 'Delivery by default'}), facts(Object.entries(entry.delivery))] : []),
       h('h2', {text: `Event types (${entry.event_types.length})`}),
       h('div', {class: 'list'}, entry.event_types.map((t) => h('details', {class: 'card'},
         h('summary', {}, h('strong', {class: 'mono', text: t.type}), ` — ${t.failure ? 'Error event. ' : ''}${t.doc}`),
