@@ -77,7 +77,7 @@ def fill(path: Path, count: int) -> float:
                 row = EventRow(
                     vendor=e.vendor, event_id=e.id, type=e.type, time_ms=epoch_ms(e.time) + made + i, action=e.action,
                     actor=e.actor, error=e.error, body=body_bytes(e), faults=None, user=e.user, user_id=e.user_id,
-                    ip=e.ip, client=e.client,
+                    username=e.username, ip=e.ip, client=e.client,
                 )  # fmt: skip
                 batch.append((row, [("hook", e.actor)]))
             made += len(batch)
