@@ -38,7 +38,7 @@ from emulator.server.service import STREAM_END, Service, now
 from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
 from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS, Store
-from emulator.store.rows import EventListing, RunInfo, RunListing
+from emulator.store.rows import EventListing, RunFacts
 from emulator.vendors.overview import catalog_data
 
 MAX_PAGE = 500
@@ -248,7 +248,7 @@ async def trigger(request: web.Request) -> web.Response:
     return await _start(_service(request), body)
 
 
-def _run_view(run_id: str, info: RunListing | RunInfo) -> dict[str, Any]:
+def _run_view(run_id: str, info: RunFacts) -> dict[str, Any]:
     """What the API says of any run: the story, who, the seed (to replay it), when, how it ended."""
     return {
         "run": run_id,

@@ -47,27 +47,26 @@ class Outcome:
     last_error: str | None
 
 
-class RunInfo(TypedDict):
-    id: str
+class RunFacts(TypedDict):
+    """What every answer about a run says of it: the story, who, the seed, when, how it ended."""
+
     scenario: str
     vendors: list[str]
     seed: int
     started_ms: int
     finished_ms: int | None
     status: str
+
+
+class RunInfo(RunFacts):
+    id: str
     played: int
     play_done: int
     options: dict[str, Any]
 
 
-class RunListing(TypedDict):
+class RunListing(RunFacts):
     run: str
-    scenario: str
-    vendors: list[str]
-    seed: int
-    started_ms: int
-    finished_ms: int | None
-    status: str
 
 
 class StoredEvent(TypedDict):

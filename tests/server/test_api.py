@@ -12,15 +12,6 @@ from emulator.server.service import Service
 from emulator.store import Store
 
 
-@pytest.fixture
-async def api(aiohttp_client, registry):
-    service = Service(Store(), registry)
-    client = await aiohttp_client(make_app(service))
-    client.service = service
-    yield client
-    await service.close()
-
-
 async def start(client, **body) -> str:
     sink = str(client.make_url("/sink/t"))
     payload = {"scenario": "login", "vendor": "keycloak", "targets": [sink], "time_scale": 0, **body}

@@ -6,23 +6,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from api_helpers import finished, problem
 
-from emulator.server.app import make_app
-from emulator.server.service import Service
-from emulator.store import Store
-
 SECRET = "a-literal-secret-given-to-the-api"
-
-
-@pytest.fixture
-async def api(aiohttp_client, registry):
-    service = Service(Store(), registry)
-    client = await aiohttp_client(make_app(service))
-    client.service = service
-    yield client
-    await service.close()
 
 
 async def start(client, scenario: str = "login", **target) -> str:
