@@ -80,3 +80,18 @@ def browser():
     from browser import launch
 
     yield from launch()
+
+
+@pytest.fixture
+async def api(aiohttp_client, registry):
+    """The server's whole application through aiohttp's test client, over a store in memory;
+    ``api.service`` is the emulator behind it."""
+    from emulator.server.app import make_app
+    from emulator.server.service import Service
+    from emulator.store import Store
+
+    service = Service(Store(), registry)
+    client = await aiohttp_client(make_app(service))
+    client.service = service
+    yield client
+    await service.close()

@@ -14,15 +14,13 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from yarl import URL
-
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
-from emulator.delivery.redact import SENSITIVE_NAME, Redactor
+from emulator.delivery.redact import Redactor
 from emulator.delivery.redact import url as redact_url
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
-from emulator.delivery.targets import Target
+from emulator.delivery.targets import Target, target_secrets
 from emulator.store import BODY_EXCERPT
 
 
@@ -53,9 +51,7 @@ class _Prepared:
         fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.fixed = self.endpoint.head + fixed.encode("latin-1")
         self.total = target.total_timeout
-        secrets = [*target.signing.secrets, target.signing.value]
-        secrets += [v for k, v in target.headers.items() if SENSITIVE_NAME.search(k)]
-        secrets += URL(target.url).query.values()  # a token in the target's own query string
+        secrets = target_secrets(target)
         if proxy is not None:
             secrets.append(proxy.password)
         self.redactor = Redactor(secrets)

@@ -155,6 +155,16 @@ def secret_values(spec: Any) -> list[str]:
     return texts + [os.environ.get(name, "") for text in texts for name in _ENV.findall(text)]
 
 
+def target_secrets(target: Target) -> list[str]:
+    """The credentials a built target sends (its signing secrets and value, headers named like
+    credentials, basic auth among them, and its URL's query values): what nothing may show."""
+    found = [*target.signing.secrets, target.signing.value]
+    found += [v for k, v in target.headers.items() if SENSITIVE_NAME.search(k)]
+    with contextlib.suppress(ValueError, TypeError):
+        found += URL(target.url).query.values()
+    return found
+
+
 def stored_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec as the store may keep it: credentials only as ``${VARIABLE}`` references."""
 

@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,13 @@ from emulator.scenario.model import Scenario, check_size
 from emulator.scenario.single import single_action
 from emulator.server.probe import send_test
 from emulator.server.problems import ApiError, field, read_json
+from emulator.server.routes import BOOLEANS, ORDERS, SERVICE, Handler, resolve
 from emulator.server.routes import ROUTES as route_names
-from emulator.server.routes import SERVICE, Handler, resolve
-from emulator.server.service import Service, now
+from emulator.server.service import STREAM_END, Service, now
 from emulator.server.sinks import SinkRequest
 from emulator.server.targets import build_checked, check_shape, refuse_keys_without_token
-from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS
-from emulator.store.rows import RunInfo, RunListing
+from emulator.store import DELIVERY_FILTERS, DELIVERY_STATUSES, EVENT_FILTERS, Store
+from emulator.store.rows import EventListing, RunFacts
 from emulator.vendors.overview import catalog_data
 from emulator.vendors.versions import split_spec, vendor_spec
 
@@ -69,7 +70,9 @@ async def vendor(request: web.Request) -> web.Response:
         registry.vendor(name)
     except VendorError as exc:
         raise ApiError(404, "Unknown version", exc.message, "vendor") from None
-    data = catalog_data(registry, name, with_examples=True)
+    _one_of(request, "examples", BOOLEANS)
+    # without examples no template is rendered: what a page showing descriptions needs, at once
+    data = catalog_data(registry, name, with_examples=request.query.get("examples", "true") == "true")
     data["vendors"][0]["delivery"] = delivery_facts(registry, name)
     return web.json_response(data)
 
@@ -266,7 +269,7 @@ async def trigger(request: web.Request) -> web.Response:
     return await _start(_service(request), body)
 
 
-def _run_view(run_id: str, info: RunListing | RunInfo) -> dict[str, Any]:
+def _run_view(run_id: str, info: RunFacts) -> dict[str, Any]:
     """What the API says of any run: the story, who, the seed (to replay it), when, how it ended."""
     return {
         "run": run_id,
@@ -315,17 +318,23 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 # events and deliveries ---------------------------------------------------------------------------
-def _page(request: web.Request) -> tuple[int, int]:
+def _page(request: web.Request) -> tuple[int, int, int | None, bool]:
+    """A page's size, its bounds (ids after and before) and its order: keyset paging on the store's
+    ids, so any page costs what the first does. ``next`` in an answer is the bound of the next page:
+    ``after`` for the oldest first, ``before`` for the newest first."""
     try:
         limit = int(request.query.get("limit", "100"))
         after = int(request.query.get("after", "0"))
+        before = int(request.query["before"]) if "before" in request.query else None
     except ValueError:
-        raise ApiError(400, "Wrong type", "'limit' and 'after' are whole numbers", "limit") from None
+        raise ApiError(400, "Wrong type", "'limit', 'after' and 'before' are whole numbers", "limit") from None
     if not 1 <= limit <= MAX_PAGE:
         raise ApiError(400, "Out of range", f"'limit' is from 1 to {MAX_PAGE}", "limit")
-    if not 0 <= after < 2**62:
-        raise ApiError(400, "Out of range", "'after' is an id: a whole number from 0", "after")
-    return limit, after
+    for name, value in (("after", after), ("before", before)):
+        if value is not None and not 0 <= value < 2**62:
+            raise ApiError(400, "Out of range", f"'{name}' is an id: a whole number from 0", name)
+    _one_of(request, "order", ORDERS)
+    return limit, after, before, request.query.get("order") == "newest"
 
 
 def _filters(request: web.Request, names: Iterable[str]) -> dict[str, str]:
@@ -340,14 +349,10 @@ def _time_param(text: str, name: str) -> int:
         raise ApiError(400, "Wrong type", f"'{name}': {exc}", name) from None
 
 
-async def events(request: web.Request) -> web.Response:
-    """Played events, filtered like an IdP's event console: user, time, type, error, IP address, client."""
-    _one_of(request, "vendor", _service(request).registry.names)
-    limit, after = _page(request)
-    since = _time_param(request.query["since"], "since") if "since" in request.query else None
-    until = _time_param(request.query["until"], "until") if "until" in request.query else None
-    rows = _service(request).store.event_page(_filters(request, EVENT_FILTERS), after, limit, since, until)
-    items = [
+def _event_views(store: Store, rows: list[EventListing]) -> list[dict[str, Any]]:
+    """Events as the API shows them, each with where its deliveries stand (one indexed query a page)."""
+    sent = store.event_deliveries([r["id"] for r in rows])
+    return [
         {
             "id": r["id"],
             "run": r["run"],
@@ -364,9 +369,21 @@ async def events(request: web.Request) -> web.Response:
             "ip": r["ip"],
             "client": r["client"],
             "body": json.loads(r["body"]),
+            "deliveries": sent[r["id"]],
         }
         for r in rows
     ]
+
+
+async def events(request: web.Request) -> web.Response:
+    """Played events, filtered like an IdP's event console: user, time, type, error, IP address, client."""
+    _one_of(request, "vendor", _service(request).registry.names)
+    limit, after, before, newest = _page(request)
+    since = _time_param(request.query["since"], "since") if "since" in request.query else None
+    until = _time_param(request.query["until"], "until") if "until" in request.query else None
+    store = _service(request).store
+    rows = store.event_page(_filters(request, EVENT_FILTERS), after, limit, since, until, before, newest)
+    items = _event_views(store, rows)
     return web.json_response({"events": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
@@ -377,10 +394,22 @@ def _one_of(request: web.Request, name: str, allowed: Iterable[str]) -> None:
         raise ApiError(400, f"Unknown {name}", UnknownNameError(name, value, allowed).message, name)
 
 
+async def event(request: web.Request) -> web.Response:
+    """One event, with its body and its deliveries."""
+    raw = request.match_info["event"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "Wrong type", "an event id is a whole number", "event")
+    store = _service(request).store
+    row = store.event(int(raw))
+    if row is None:
+        raise ApiError(404, "Unknown event", f"no event {raw}", "event")
+    return web.json_response(_event_views(store, [row])[0])
+
+
 async def deliveries(request: web.Request) -> web.Response:
     _one_of(request, "status", DELIVERY_STATUSES)
-    limit, after = _page(request)
-    items = _service(request).store.delivery_page(_filters(request, DELIVERY_FILTERS), after, limit)
+    limit, after, before, newest = _page(request)
+    items = _service(request).store.delivery_page(_filters(request, DELIVERY_FILTERS), after, limit, before, newest)
     return web.json_response({"deliveries": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
@@ -409,6 +438,33 @@ async def delivery(request: web.Request) -> web.Response:
         log.append(item)
     body["attempt_log"] = log
     return web.json_response(body)
+
+
+async def delivery_curl(request: web.Request) -> web.Response:
+    """The delivery as a curl command that sends it again, signed now; a credential shows as the
+    ${VARIABLE} it comes from, or <redacted>."""
+    from emulator.delivery.curl import replay
+
+    service = _service(request)
+    delivery_id = _delivery_id(request)
+    info = service.store.delivery(delivery_id)
+    row = service.store.event(info["event"]) if info is not None else None
+    if info is None or row is None:
+        raise ApiError(404, "Unknown delivery", f"no delivery {delivery_id}", "delivery")
+    signed = int(time.time())
+    made = replay(service.delivery_target(info["run"], info["target"]), info["event_id"], row["body"], signed)
+    return web.json_response(
+        {
+            "delivery": delivery_id,
+            "target": info["target"],
+            "signed": _iso(signed * 1000),
+            "url": made.url.text,
+            "headers": [{"name": name, "value": value.text} for name, value in made.headers],
+            "variables": made.variables,
+            "redacted": made.redacted,
+            "curl": made.command(),
+        }
+    )
 
 
 async def resend(request: web.Request) -> web.Response:
@@ -537,6 +593,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if kind == STREAM_END:  # the server is stopping: it need not wait for the client to go
+                break
             if kind_filter and kind != kind_filter:
                 continue
             if run_filter and record.get("run", run_filter) != run_filter:

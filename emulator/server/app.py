@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from emulator.server.guard import Guard, guard_middleware
+from emulator.server.page import add_page
 from emulator.server.problems import MAX_BODY, problem_response, problems
 from emulator.server.routes import ROUTES, SERVICE, lazy
 from emulator.server.service import Service
@@ -56,4 +57,11 @@ def make_app(service: Service, guard: Guard | None = None) -> web.Application:
         app.router.add_route(method, path, lazy(name))
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/.well-known/jwks.json", jwks)
+    add_page(app)
+    app.on_response_prepare.append(_no_sniffing)
     return app
+
+
+async def _no_sniffing(request: web.Request, response: web.StreamResponse) -> None:
+    """No answer of this server is read as anything but its declared type (a JSON body as a script)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")

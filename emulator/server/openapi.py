@@ -11,7 +11,7 @@ from emulator import __version__
 from emulator.delivery.config import config_schema
 from emulator.delivery.tls import FILE_KEYS
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.server.routes import query_names
+from emulator.server.routes import BOOLEANS, ORDERS, query_names
 from emulator.store import DELIVERY_STATUSES
 
 _PROBLEM = {
@@ -29,7 +29,11 @@ _MOMENT: dict[str, Any] = {
 _PARAMS: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 500},
     "after": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
+    "before": {"type": "integer", "minimum": 0, "maximum": 2**62 - 1},
+    "order": {"enum": list(ORDERS), "description": "newest: the newest first (pass 'next' as 'before')"},
+    "examples": {"enum": list(BOOLEANS), "description": "false: descriptions only, no rendered examples"},
     "delivery": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
+    "event": {"type": "integer", "minimum": 0, "maximum": 999_999_999_999_999_999},
     "kind": {"enum": ["event", "attempt"]},
     "status": {"enum": list(DELIVERY_STATUSES)},
     "since": _MOMENT,

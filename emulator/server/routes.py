@@ -35,8 +35,10 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/api/runs/{run}", "run"),
     ("POST", "/api/runs/{run}/cancel", "cancel"),
     ("GET", "/api/events", "events"),
+    ("GET", "/api/events/{event}", "event"),
     ("GET", "/api/deliveries", "deliveries"),
     ("GET", "/api/deliveries/{delivery}", "delivery"),
+    ("GET", "/api/deliveries/{delivery}/curl", "delivery_curl"),
     ("POST", "/api/deliveries/{delivery}/resend", "resend"),
     ("POST", "/api/replay", "replay"),
     ("GET", "/api/targets", "targets"),
@@ -65,14 +67,20 @@ async def ready(request: web.Request) -> web.Response:
 LIGHT: dict[str, Handler] = {"health": health, "ready": ready}
 
 
+PAGING = ("limit", "after", "before", "order")  # a listing's page: its size, its bounds (ids), its order
+ORDERS = ("oldest", "newest")  # what 'order' may say (oldest first by default)
+BOOLEANS = ("true", "false")  # what a yes-or-no parameter may say
+
+
 def query_names() -> dict[str, tuple[str, ...]]:
     """The query parameters each path takes (any other is refused, naming the nearest valid one)."""
     from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS
 
     return {
-        "/api/events": (*EVENT_FILTERS, "since", "until", "limit", "after"),
-        "/api/deliveries": (*DELIVERY_FILTERS, "limit", "after"),
+        "/api/events": (*EVENT_FILTERS, "since", "until", *PAGING),
+        "/api/deliveries": (*DELIVERY_FILTERS, *PAGING),
         "/api/stream": ("run", "type", "kind"),
+        "/api/vendors/{vendor}": ("examples",),
     }
 
 

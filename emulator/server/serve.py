@@ -49,6 +49,7 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
     host = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{host}:{port}"
     print(f"idp-emulator {__version__} serving on {base}  (store: {store.path})", flush=True)
+    print(f"  console   {base}/", flush=True)
     print(f"  API       {base}/api/   (OpenAPI: {base}/api/openapi.json)", flush=True)
     print(f"  sink      {base}/sink/<name>   (see what arrived: {base}/api/sinks/<name>)", flush=True)
     print(f"  JWKS      {base}/.well-known/jwks.json", flush=True)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the delivery stages are imported when the first run or targ
 
 KEEP_FINISHED = 1_000  # finished runs whose live details (transactions, errors) are kept in memory
 WATCH_BUFFER = 10_000  # stream records buffered per watcher before it starts missing some
+STREAM_END = "end"  # what a watcher hears when the server stops
 
 
 @dataclass
@@ -234,6 +235,18 @@ class Service:
             self.background(send())
         return count
 
+    def delivery_target(self, run_id: str, name: str) -> Target:
+        """A run's target as it sends now, its secrets found as a resend finds them."""
+        from emulator.delivery.runner import stored_targets
+
+        try:
+            found = stored_targets(self.store, run_id, self.registry, self._config_for(run_id), None, {name})
+        except EmulatorError as exc:
+            raise ConflictError("Secret needed", str(exc), "delivery") from None
+        if not found:
+            raise NotFoundError("Unknown target", f"run {run_id} has no target {name!r}", "delivery")
+        return found[0]
+
     def _config_for(self, run_id: str) -> Config:
         """Where a run's targets get the secrets the store does not keep: the run itself while it is
         remembered, else the saved target of that name while it still sends to the same place the
@@ -258,6 +271,10 @@ class Service:
         self.sinks.add(name, request)
 
     async def close(self) -> None:
+        for queue in self.watchers:  # live streams end now, not at their next keep-alive
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait((STREAM_END, {}))
         for live in self.runs.values():
             if not live.task.done():
                 live.task.cancel()

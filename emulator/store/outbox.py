@@ -188,10 +188,12 @@ class Outbox(Connection):
 
         self._write(work)
         if self.listeners:
+            now = {o.delivery: o.status for o in rows}  # where each delivery stands after its attempt
             for a in attempts:
                 self._tell("attempt", {
                     "delivery": a["delivery"], "number": a["number"], "status": a["status"], "error": a["error"],
                     "duration_ms": a["duration_ms"], "injected": a["injected"],
+                    "delivery_status": now.get(a["delivery"]),
                 })  # fmt: skip
 
     def pending(self, run_id: str | None = None, page: int = 1000) -> Iterator[DeliveryRow]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from emulator.store.connection import Connection, Where
@@ -18,6 +18,7 @@ from emulator.store.rows import (
     AttemptInfo,
     DeliveryInfo,
     DeliveryListing,
+    EventDelivery,
     EventListing,
     RunDelivery,
     RunInfo,
@@ -26,17 +27,23 @@ from emulator.store.rows import (
 )
 
 # What each event filter matches: a filter with several columns matches a row where any holds the value.
+# In the order of an IdP's event console (user, type, error code, IP address, client), then ours.
 EVENT_FILTERS: dict[str, tuple[str, ...]] = {
-    "run": ("run_id",),
-    "type": ("type",),
-    "actor": ("actor",),
     "user": ("actor", "user", "username", "user_id"),  # the actor's name, email, username or id
+    "type": ("type",),
     "error": ("error",),
     "ip": ("ip",),
     "client": ("client",),
     "vendor": ("vendor",),
+    "run": ("run_id",),
+    "actor": ("actor",),
 }
 DELIVERY_FILTERS: dict[str, tuple[str, ...]] = {"run": ("d.run_id",), "status": ("d.status",), "target": ("d.target",)}
+# an event as the API lists it
+_EVENT_COLUMNS = (
+    "id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, faults, user, user_id, username,"
+    " ip, client"
+)
 
 
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -44,12 +51,21 @@ def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in cur]
 
 
-def _filtered(filters: Mapping[str, str], columns: Mapping[str, tuple[str, ...]], key: str, after: int) -> Where:
+def _filtered(
+    filters: Mapping[str, str], columns: Mapping[str, tuple[str, ...]], key: str, after: int, before: int | None
+) -> Where:
+    """Rows between two ids (keyset paging on the primary key, in either direction) that match ``filters``."""
     where = Where(f"{key} > ?")
     where.params.append(after)
+    where.add(f"{key} < ?", before)
     for name, value in filters.items():
         where.any_of(columns[name], value)  # a KeyError here is a caller's bug: only known filters come this far
     return where
+
+
+def _vendor_list(run: dict[str, Any]) -> None:
+    """A run's vendors as a list (the store keeps them comma-separated)."""
+    run["vendors"] = run["vendors"].split(",") if run["vendors"] else []
 
 
 def _first(cur: sqlite3.Cursor) -> dict[str, Any] | None:
@@ -75,13 +91,16 @@ class Queries(Connection):
         if info is None:
             return None
         info["options"] = json.loads(info["options"])
-        info["vendors"] = info["vendors"].split(",") if info["vendors"] else []
+        _vendor_list(info)
         return cast(RunInfo, info)
 
     def runs(self, limit: int = 100) -> list[RunListing]:
         """The newest runs first."""
         sql = "SELECT id AS run, scenario, vendors, seed, started_ms, finished_ms, status FROM runs"
-        return cast(list[RunListing], self._rows(sql + " ORDER BY started_ms DESC LIMIT ?", limit))
+        rows = self._rows(sql + " ORDER BY started_ms DESC LIMIT ?", limit)
+        for row in rows:
+            _vendor_list(row)
+        return cast(list[RunListing], rows)
 
     def targets(self, run_id: str) -> dict[str, dict[str, Any]]:
         """A run's targets as stored (with ``disabled`` when the run disabled one)."""
@@ -132,31 +151,60 @@ class Queries(Connection):
         limit: int = 100,
         since_ms: int | None = None,
         until_ms: int | None = None,
+        before: int | None = None,
+        newest: bool = False,
     ) -> list[EventListing]:
-        """Events after the id ``after``, oldest first, matching ``filters`` (names of ``EVENT_FILTERS``)
-        and a scenario-time range (``since_ms`` included, ``until_ms`` not)."""
-        where = _filtered(filters, EVENT_FILTERS, "id", after)
+        """Events with ids between ``after`` and ``before``, oldest first (newest first with ``newest``),
+        matching ``filters`` (names of ``EVENT_FILTERS``) and a scenario-time range (``since_ms``
+        included, ``until_ms`` not). Pages are keyed on the primary key: the next page starts past the
+        last id of this one, so page 1,000 costs what page 1 does."""
+        where = _filtered(filters, EVENT_FILTERS, "id", after, before)
         where.add("time_ms >= ?", since_ms).add("time_ms < ?", until_ms)
         rows = self._rows(
-            "SELECT id, run_id AS run, vendor, event_id, type, time_ms, action, actor, error, body, faults, user,"
-            f" user_id, username, ip, client FROM events WHERE {where} ORDER BY id LIMIT ?",
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {where} ORDER BY id {'DESC' if newest else 'ASC'} LIMIT ?",
             *where.params,
             limit,
         )
         return cast(list[EventListing], rows)
 
-    def delivery_page(self, filters: Mapping[str, str], after: int = 0, limit: int = 100) -> list[DeliveryListing]:
-        """Deliveries after the id ``after``, oldest first, matching ``filters`` (run, status, target)."""
-        where = _filtered(filters, DELIVERY_FILTERS, "d.id", after)
+    def event(self, event: int) -> EventListing | None:
+        """One event by its id in the store."""
+        return cast(EventListing | None, self._row(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", event))
+
+    def event_deliveries(self, events: Sequence[int]) -> dict[int, list[EventDelivery]]:
+        """The deliveries of these events (by event id), through the index on each delivery's event."""
+        if not events:
+            return {}
+        where = Where().among("event", events)
+        found: dict[int, list[EventDelivery]] = {event: [] for event in events}
+        for row in self._rows(
+            f"SELECT event, id, target, status, attempts, last_status FROM deliveries WHERE {where} ORDER BY id",
+            *where.params,
+        ):
+            found[row.pop("event")].append(cast(EventDelivery, row))
+        return found
+
+    def delivery_page(
+        self,
+        filters: Mapping[str, str],
+        after: int = 0,
+        limit: int = 100,
+        before: int | None = None,
+        newest: bool = False,
+    ) -> list[DeliveryListing]:
+        """Deliveries with ids between ``after`` and ``before``, oldest first (newest first with
+        ``newest``), matching ``filters`` (run, status, target)."""
+        where = _filtered(filters, DELIVERY_FILTERS, "d.id", after, before)
         rows = self._rows(
-            "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.last_status,"
-            f" d.last_error FROM deliveries d JOIN events e ON e.id = d.event WHERE {where} ORDER BY d.id LIMIT ?",
+            "SELECT d.id, d.run_id AS run, d.target, d.event, e.event_id, e.type, d.status, d.attempts,"
+            " d.last_status, d.last_error, d.updated_ms FROM deliveries d JOIN events e ON e.id = d.event"
+            f" WHERE {where} ORDER BY d.id {'DESC' if newest else 'ASC'} LIMIT ?",
             *where.params,
             limit,
         )
         return cast(list[DeliveryListing], rows)
 
     def delivery(self, delivery: int) -> DeliveryInfo | None:
-        sql = "SELECT d.id, d.run_id AS run, d.target, e.event_id, e.type, d.status, d.attempts, d.injected"
+        sql = "SELECT d.id, d.run_id AS run, d.target, d.event, e.event_id, e.type, d.status, d.attempts, d.injected"
         row = self._row(sql + " FROM deliveries d JOIN events e ON e.id = d.event WHERE d.id = ?", delivery)
         return cast(DeliveryInfo | None, row)

@@ -47,27 +47,26 @@ class Outcome:
     last_error: str | None
 
 
-class RunInfo(TypedDict):
-    id: str
+class RunFacts(TypedDict):
+    """What every answer about a run says of it: the story, who, the seed, when, how it ended."""
+
     scenario: str
     vendors: list[str]
     seed: int
     started_ms: int
     finished_ms: int | None
     status: str
+
+
+class RunInfo(RunFacts):
+    id: str
     played: int
     play_done: int
     options: dict[str, Any]
 
 
-class RunListing(TypedDict):
+class RunListing(RunFacts):
     run: str
-    scenario: str
-    vendors: str
-    seed: int
-    started_ms: int
-    finished_ms: int | None
-    status: str
 
 
 class StoredEvent(TypedDict):
@@ -120,24 +119,38 @@ class AttemptRow(AttemptInfo):
     delivery: int
 
 
-class DeliveryView(TypedDict):
+class DeliveryState(TypedDict):
+    """Where one delivery stands."""
+
     id: int
     target: str
-    event_id: str
-    type: str
     status: str
     attempts: int
 
 
+class EventDelivery(DeliveryState):
+    """A delivery as its event lists it (the console's status column and detail panel)."""
+
+    last_status: int | None
+
+
+class DeliveryView(DeliveryState):
+    event_id: str
+    type: str
+
+
 class DeliveryInfo(DeliveryView):
     run: str
+    event: int  # the event's id in the store
     injected: str | None
 
 
 class DeliveryListing(DeliveryView):
     run: str
+    event: int
     last_status: int | None
     last_error: str | None
+    updated_ms: int  # when its status last changed (a failure's time, for a replay since then)
 
 
 class RunDelivery(DeliveryView):

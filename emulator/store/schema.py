@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emulator.errors import EmulatorError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = ".idp-emulator/emulator.db"
 TABLES = ("runs", "targets", "events", "deliveries", "attempts", "scenarios", "saved_targets")
 
@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS deliveries_by_run ON deliveries(run_id, status);
+-- an event's deliveries (the console's status per event) without a scan of every delivery
+CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries(event);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     delivery INTEGER NOT NULL REFERENCES deliveries(id),
@@ -110,6 +112,9 @@ class StoreError(EmulatorError):
 UPGRADES: dict[int, tuple[str, ...]] = {
     2: tuple(f"ALTER TABLE events ADD COLUMN {c} TEXT" for c in ("user", "user_id", "ip", "client")),  # console
     3: ("ALTER TABLE events ADD COLUMN username TEXT",),  # a filter by user matches the username too
+    # deliveries_by_event, the index that finds an event's deliveries (the console's status per event):
+    # an index adds no column, so SCHEMA, which runs after the upgrades, makes it
+    4: (),
 }
 
 

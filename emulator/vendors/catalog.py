@@ -88,6 +88,7 @@ class Catalog:
     versions_like: str | None = None  # another vendor whose releases these are (Flip runs on Keycloak)
     raw_source: tuple[str, ...] = ()  # what the generic shape of the raw types follows
     raw_confidence: str = ""
+    error_docs: dict[str, str] = field(default_factory=dict)  # the vendor's own words for its error codes
     _bases: dict[str, str] | None = field(default=None, repr=False)
 
     def error_code(self, neutral: str) -> str:
@@ -97,6 +98,11 @@ class Catalog:
         if neutral in self.errors_known or not self.errors_known:
             return neutral
         return self.error_fallback or neutral
+
+    def error_doc(self, neutral: str, fallback: str) -> str:
+        """What the vendor says of the code it reports for ``neutral`` (``fallback``: the neutral
+        code's own description, for vendors that describe no codes of their own)."""
+        return self.error_docs.get(self.error_code(neutral), fallback)
 
     def success_type(self, base: str) -> str:
         return self.type_format.replace("{type}", base)
@@ -210,7 +216,10 @@ def _load_catalog(path: Path) -> Catalog:
         _confidence(spec.get("confidence"), fail, "delivery", "facts", fact)
 
     errors = data.get("errors") or {}
-    known = list(errors.get("known") or [])
+    # known: the vendor's codes, as a list, or as a mapping to the vendor's own description of each
+    given = errors.get("known") or []
+    known = [str(code) for code in given]
+    error_docs = {str(k): str(v) for k, v in given.items()} if isinstance(given, dict) else {}
     error_map = dict(errors.get("map") or {})
     for neutral in error_map:
         if neutral not in vocab.errors:
@@ -282,6 +291,7 @@ def _load_catalog(path: Path) -> Catalog:
         versions_like=versions_like,
         raw_source=raw_source,
         raw_confidence=raw_confidence,
+        error_docs=error_docs,
     )
 
 

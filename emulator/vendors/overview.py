@@ -60,6 +60,7 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
                         "source": list(_event(catalog, t).source),
                         "confidence": _event(catalog, t).confidence,
                         **({"since": _since(dialect, t)} if _since(dialect, t) else {}),
+                        **({"failure": True} if _failure(catalog, t) else {}),
                         **({"note": catalog.notes[t]} if t in catalog.notes else {}),
                         **({"example": shown[t].body} if t in shown else {}),
                     }
@@ -68,6 +69,11 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
                 "raw_types": catalog.raw_types,
                 "raw_types_source": {"source": list(catalog.raw_source), "confidence": catalog.raw_confidence},
                 "errors": {"known": catalog.errors_known, "map": catalog.error_map, "fallback": catalog.error_fallback},
+                # each neutral error code (what scenarios write and the store keeps) as this vendor reports it
+                "error_codes": {
+                    neutral: {"code": catalog.error_code(neutral), "doc": catalog.error_doc(neutral, doc)}
+                    for neutral, doc in vocab.errors.items()
+                },
                 "actions": actions,
             }
         )
@@ -78,6 +84,12 @@ def catalog_data(registry: Registry, only: str | None = None, with_examples: boo
         "errors": vocab.errors,
         "vendors": vendors,
     }
+
+
+def _failure(catalog: Catalog, event_type: str) -> bool:
+    """Whether ``event_type`` is the error variant of its event (``LOGIN_ERROR``, ``failure:login``)."""
+    base = catalog.base_of(event_type)
+    return base is not None and catalog.error_type(base) == event_type != catalog.success_type(base)
 
 
 def _event(catalog: Catalog, event_type: str) -> EventType:

@@ -14,19 +14,6 @@ import json
 import pytest
 from api_helpers import finished, problem
 
-from emulator.server.app import make_app
-from emulator.server.service import Service
-from emulator.store import Store
-
-
-@pytest.fixture
-async def api(aiohttp_client, registry):
-    service = Service(Store(), registry)
-    client = await aiohttp_client(make_app(service))
-    client.service = service
-    yield client
-    await service.close()
-
 
 async def sink(api, name: str) -> list[dict]:
     return (await (await api.get(f"/api/sinks/{name}")).json())["requests"]

@@ -25,7 +25,7 @@ async def serve(cwd: Path, *args: str) -> tuple[asyncio.subprocess.Process, str,
         sys.executable, "-m", "emulator", "serve", "--port", "0", *args,
         cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    lines = [(await asyncio.wait_for(process.stdout.readline(), 30)).decode() for _ in range(4)]
+    lines = [(await asyncio.wait_for(process.stdout.readline(), 30)).decode() for _ in range(5)]
     assert "serving on" in lines[0], lines
     base = lines[0].split("serving on ", 1)[1].split()[0]
     return process, base, lines
@@ -53,6 +53,18 @@ async def test_serve_needs_no_configuration_and_stops_cleanly(tmp_path):
         code, err = await stop(process)
     assert code == 0 and "Traceback" not in err and "stopped" in err
     assert (tmp_path / ".idp-emulator" / "emulator.db").is_file()  # the local data folder
+
+
+async def test_serve_stops_at_once_while_the_console_watches_the_live_stream(tmp_path):
+    process, base, lines = await serve(tmp_path)
+    assert lines[1].split() == ["console", f"{base}/"]
+    async with aiohttp.ClientSession() as http, http.get(base + "/api/stream") as stream:
+        assert (await stream.content.readline()).startswith(b": idp-emulator")
+        started = asyncio.get_running_loop().time()
+        code, err = await stop(process)  # not after the stream's next keep-alive, 15 s away
+        assert (await stream.content.read()).strip() == b""  # the server ended the stream
+    assert code == 0 and "Traceback" not in err
+    assert asyncio.get_running_loop().time() - started < 5
 
 
 async def test_serve_delivers_what_a_crash_left_pending(tmp_path, aiohttp_server):
