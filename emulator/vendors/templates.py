@@ -379,6 +379,7 @@ def _names(source: str) -> frozenset[str] | None:
     return frozenset(n.name for n in tree.find_all(nodes.Name) if n.name not in ("true", "false", "none"))
 
 
+_SCALARS = frozenset({str, int, float, bool})
 # One cache per distinct template part, shared by every template that contains it (the
 # FusionAuth user object appears in most of its templates through $extends).
 _CACHES: dict[str, dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]]] = {}
@@ -393,7 +394,9 @@ def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Rende
         # keyed by which objects the values are: an entry holds them, so no id is reused while it
         # lives; equal values that are different objects only cost a second rendering
         values = tuple(map(ctx.get, names))
-        key = tuple(map(id, values))
+        # objects by identity (an entry holds them, so no id is reused while it lives); numbers and
+        # texts by value, with their type (1, 1.0 and True differ): a time computed anew is the same
+        key = tuple([(type(v), v) if type(v) in _SCALARS else id(v) for v in values])
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
