@@ -1,42 +1,53 @@
-"""Delivery benchmark: a real run's sustained deliveries per second against a bare aiohttp client.
+"""Delivery benchmark: ``idp-emulator run`` as users run it, against a bare aiohttp client.
 
-The measured path is what ``idp-emulator run`` does for one target: ``deliver_run`` plays an
-inline scenario (one actor logging in ``N`` times, a second apart), renders the vendor's events,
-stores each batch in a SQLite outbox file (the store is on, as in every real run), signs every
-attempt (Keycloak's HMAC by default), POSTs it with ``--concurrency`` workers and writes each
-attempt back to the store. Its rate is deliveries divided by the wall time of the whole
-``deliver_run`` call: playing, rendering, storing and signing are the point, not overhead.
+The measured paths are what the ``run`` command does: targets built by the command line's own
+parser and ``command_targets`` (``--vendor V --target URL --secret S``, nothing else), the scenario
+played by ``deliver_run`` into a SQLite store file, every event stored before its first attempt,
+signed, POSTed and every attempt written back. The rate is deliveries divided by the wall time of
+the whole ``deliver_run`` call: playing, rendering, storing, signing and recording are the point.
 
-The baseline is the least any emulator could do to put the same bytes on the wire: the same
-events' bodies, rendered beforehand and kept in a list, POSTed by as many worker coroutines
-over one ``aiohttp.ClientSession``, each reading its answer. Only the POSTing is timed. The
-target is a run at 0.8 times the bare client's rate or better: the emulator's own work per
-delivery (play, render, store, sign, record) should add at most a quarter to what the bare
-client spends on putting it on the wire.
+Four cases, each a vendor or a signing scheme with its own defaults: ``keycloak`` (X-Keycloak-
+Signature HMAC, Keycloak's retry policy), ``fusionauth`` (a JWT per request, transaction type None),
+``idaas`` (RFC 9421 with its signed ``created`` time) and ``standard-webhooks`` (Flip's events with
+``--signing standard-webhooks``, a signed timestamp per attempt). For each, in interleaved rounds:
 
-Both talk to one receiver in a separate process (a bare aiohttp server whose ``POST /hook``
-reads the body and answers 200 with no body), so the receiver's work is not charged to either.
-Machines are shared and noisy, so both run side by side in the same process, in interleaved
-rounds (bare, run, bare, run, ...), and the median of the rounds is reported. Each round also
-shows the CPU time per delivery and how busy this process and the receiver were: a side near
-100% was bound by its own CPU; the receiver near 100% would mean it, not the client, set the
-pace; both well below it means waiting on each other (latency, or another load on the machine).
+- **default**: the command line's defaults: per-actor ordering, the vendor's retry policy, time
+  scale 1, concurrency 8, over a scenario in which 50 actors log in in turn (``--deliveries``
+  events, 30,000 by default);
+- **tuned**: the same with ``--ordering unordered --retry none``;
+- **bare c8**: the same events' bodies, rendered beforehand and kept in a list, POSTed by 8
+  worker coroutines over one ``aiohttp.ClientSession``, each reading its answer (only the POSTing
+  is timed): the least any emulator could do to put those bytes on the wire;
+- **single**: the default path for one actor's events (every delivery waits for the one before:
+  per-actor ordering) against **bare c1**, a bare client with one worker.
 
-``--memory N`` runs only the emulator, for ``N`` deliveries, and samples the process's resident
-memory (VmRSS) every 2 seconds: the run stores and forgets, so memory should stay flat however
-long the scenario; the target is a peak below 200 MB.
+Targets: the default and tuned paths at 1.0 times bare c8 or better, single at 0.8 times bare c1
+or better (medians of the rounds). One receiver in a separate process (a bare aiohttp server
+whose ``POST /hook`` reads the body and answers 200) serves both sides, so its work is charged to
+neither. Each round also shows the CPU time per delivery and how busy this process and the
+receiver were: a side near 100% was bound by its own CPU; both well below it means waiting on each
+other or on another load on the machine.
+
+``--profile [ROWS]`` profiles one more default run per case with cProfile and prints the functions
+with the most own time and the microseconds per delivery of each stage of the path.
+
+``--memory N`` runs only the default keycloak path, for ``N`` deliveries, and samples the
+process's resident memory (VmRSS) every 2 seconds: the run stores and forgets, so memory should
+stay flat however long the scenario; the target is a peak below 200 MB.
 
 A benchmark, not a test: it always exits 0 and prints PASS or BELOW TARGET.
 
-    .venv/bin/python bench/deliver.py                       # 20,000 deliveries, 3 rounds of each
-    .venv/bin/python bench/deliver.py --deliveries 5000 --rounds 1   # a smoke run
-    .venv/bin/python bench/deliver.py --memory 1000000      # memory over a long run (minutes)
+    .venv/bin/python bench/deliver.py                                  # 4 cases, 30,000 deliveries, 3 rounds
+    .venv/bin/python bench/deliver.py --case fusionauth --profile      # one case, then where the time goes
+    .venv/bin/python bench/deliver.py --deliveries 5000 --rounds 1     # a smoke run
+    .venv/bin/python bench/deliver.py --memory 1000000                 # memory over a long run (minutes)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import cProfile
 import gc
 import math
@@ -50,7 +61,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,9 +71,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 from procstat import process_cpu, status_kb
 
+from emulator.cli import _parser
+from emulator.delivery.commands import _time_scale, command_targets
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, body_bytes, deliver_run
-from emulator.delivery.targets import DEFAULT_CONCURRENCY, Target, build_target
+from emulator.delivery.targets import Target
 from emulator.errors import EmulatorError
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
@@ -72,21 +85,54 @@ from emulator.vendors.registry import Registry
 
 SEED = 1
 START = datetime(2025, 1, 1, tzinfo=UTC)
-TARGET = 0.8  # run / bare
+TARGET = 1.0  # default and tuned paths / bare client at the same concurrency
+SINGLE_TARGET = 0.8  # one actor's events / bare client at concurrency 1
 MEMORY_TARGET_MB = 200.0  # peak resident memory of a long run
 SAMPLE_SECONDS = 2.0
 WARM_UP = 1_000  # deliveries of each kind before the timed rounds (imports, first connections)
+ACTORS = 50
 HOST = "127.0.0.1"
 PATH = "/hook"
 SECRET = "bench-secret-for-hmac-and-hs256-jwt"  # 32+ bytes: PyJWT warns below that for HS256
 JSON = {"Content-Type": "application/json"}
-SCENARIO = """\
-name: bench
-actors: {{alice: {{}}}}
-steps:
-  - login: {{actor: alice}}
-    repeat: {{count: {count}, every: 1s}}
-"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """A vendor (or a signing scheme on a vendor's events) as the command line is told to deliver it."""
+
+    name: str
+    vendor: str
+    flags: tuple[str, ...] = ()  # beyond --vendor, --target and --secret
+    secret: str = SECRET
+
+
+CASES = {
+    c.name: c
+    for c in (
+        Case("keycloak", "keycloak"),
+        Case("fusionauth", "fusionauth"),
+        Case("idaas", "idaas"),
+        Case(
+            "standard-webhooks",
+            "flip",
+            ("--signing", "standard-webhooks"),
+            "whsec_" + base64.b64encode(SECRET.encode()).decode(),
+        ),
+    )
+}
+TUNED = ("--ordering", "unordered", "--retry", "none")
+
+
+def scenario_text(actors: int, logins: int) -> str:
+    """``actors`` log in in turn, a second apart, until there are ``logins`` logins."""
+    names = [f"a{i}" for i in range(actors)]
+    rounds = max(1, math.ceil(logins / actors))
+    lines = ["name: bench", "actors: {" + ", ".join(f"{n}: {{}}" for n in names) + "}", "steps:"]
+    lines.append(f"  - repeat: {{count: {rounds}, every: {actors}s, steps: [")
+    lines += [f"      {{login: {{actor: {n}}}}}," for n in names]
+    lines.append("    ]}")
+    return "\n".join(lines) + "\n"
 
 
 # the receiver (a separate process) ----------------------------------------------------------
@@ -161,37 +207,39 @@ def _mb(kb: float) -> str:
     return f"{kb / 1024:,.1f} MB"
 
 
-# the two sides --------------------------------------------------------------------------------
+# the two sides ----------------------------------------------------------------------------------
 
 
-def scenario_count(scenario: Scenario) -> int:
-    """The logins a bench scenario repeats."""
-    step = scenario.steps[0]
-    return int(getattr(step, "count", 1))
+@dataclass(frozen=True)
+class Measured:
+    """One measured path: the command line's targets, its time scale, and the scenario it plays."""
+
+    label: str
+    scenario: Scenario
+    targets: list[Target]
+    time_scale: float
+    pace: bool
 
 
-def scenario_for(deliveries: int, per_login: float) -> Scenario:
-    count = max(1, math.ceil(deliveries / per_login))
-    return load_scenario_text(SCENARIO.format(count=count), "<bench>")
+def scenario_for(actors: int, deliveries: int, vendor: str, registry: Registry) -> Scenario:
+    """A scenario of ``actors`` giving at least ``deliveries`` events of ``vendor`` (counted, not assumed)."""
+    probe = load_scenario_text(scenario_text(actors, actors), "<bench>")
+    per_login = sum(1 for _ in render_events(probe, vendor, SEED, START, registry)) / actors
+    return load_scenario_text(scenario_text(actors, math.ceil(deliveries / per_login)), "<bench>")
 
 
-def events_per_login(vendor: str, registry: Registry) -> float:
-    """How many events one login gives this vendor (counted, not assumed)."""
-    logins = 4
-    return sum(1 for _ in render_events(scenario_for(logins, 1), vendor, SEED, START, registry)) / logins
+def command_line(case: Case, url: str, registry: Registry, extra: tuple[str, ...] = ()) -> tuple[list[Target], Any]:
+    """The targets ``idp-emulator run`` builds for these flags, and its parsed arguments."""
+    words = ["run", "<bench>", "--vendor", case.vendor, "--target", url, "--secret", case.secret, *case.flags, *extra]
+    args = _parser("run").parse_args(words)
+    return command_targets(args, registry, None), args
 
 
-def target_for(url: str, vendor: str, concurrency: int, registry: Registry) -> Target:
-    spec = {
-        "name": "bench",
-        "url": url,
-        "vendor": vendor,
-        "signing": {"secret": SECRET},
-        "ordering": "unordered",
-        "concurrency": concurrency,
-        "retry": "none",
-    }
-    return build_target(spec, registry)
+def path_for(
+    label: str, case: Case, url: str, scenario: Scenario, registry: Registry, extra: tuple[str, ...] = ()
+) -> Measured:
+    targets, args = command_line(case, url, registry, extra)
+    return Measured(label, scenario, targets, _time_scale(args, None), bool(args.pace))
 
 
 async def bare(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, int]:
@@ -213,24 +261,20 @@ async def bare(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, 
 
 
 async def run(
-    scenario: Scenario,
-    target: Target,
-    registry: Registry,
-    folder: Path,
-    watch: Callable[[Dispatcher], None] | None = None,
+    path: Measured, registry: Registry, folder: Path, watch: Callable[[Dispatcher], None] | None = None
 ) -> tuple[Summary, float]:
-    """One ``deliver_run`` into a fresh SQLite store file; its summary and wall seconds."""
-    path = folder / f"run-{time.monotonic_ns()}.sqlite"
-    store = Store(path)
+    """One ``deliver_run`` as the ``run`` command calls it, into a fresh SQLite store file."""
+    file = folder / f"run-{time.monotonic_ns()}.sqlite"
+    store = Store(file)
     try:
         began = time.perf_counter()
         summary = await deliver_run(
-            scenario, [target], store, SEED, START, time_scale=0, pace=False, registry=registry, watch=watch
+            path.scenario, path.targets, store, SEED, START, path.time_scale, path.pace, registry, watch=watch
         )
         took = time.perf_counter() - began
     finally:
         store.close()
-        for leftover in folder.glob(path.name + "*"):
+        for leftover in folder.glob(file.name + "*"):
             leftover.unlink()
     return summary, took
 
@@ -255,7 +299,7 @@ class Round:
         per_delivery = self.cpu / self.deliveries * 1e6
         busy, receiver = self.cpu / self.seconds, self.receiver_cpu / self.seconds
         return (
-            f"{label} {self.rate:>7,.0f}/s in {self.seconds:4.1f}s | {per_delivery:4.0f} us CPU per delivery"
+            f"{label:<8} {self.rate:>7,.0f}/s in {self.seconds:4.1f}s | {per_delivery:4.0f} us CPU per delivery"
             f" | this process {busy:4.0%} busy, receiver {receiver:4.0%}"
         )
 
@@ -273,108 +317,174 @@ class Meter:
         return Round(deliveries, seconds, cpu, receiver_cpu)
 
 
-async def compare(args: argparse.Namespace, receiver: Receiver, registry: Registry, folder: Path) -> None:
-    per_login = events_per_login(args.vendor, registry)
-    scenario = scenario_for(args.deliveries, per_login)
-    bodies = [body_bytes(e) for e in render_events(scenario, args.vendor, SEED, START, registry)]
-    target = target_for(receiver.url, args.vendor, args.concurrency, registry)
-    print(
-        f"{len(bodies):,} deliveries per round ({scenario_count(scenario):,} logins x {per_login:g} {args.vendor}"
-        f" events), {sum(map(len, bodies)) // len(bodies):,} B per body, concurrency {args.concurrency},"
-        f" signing {target.signing.scheme}, SQLite outbox file"
-    )
+@dataclass
+class Result:
+    """A case's rounds, side by side."""
 
-    # warm both paths up (aiohttp's lazy imports, the first connections, SQLite), untimed
-    await bare(receiver.url, bodies[:WARM_UP], args.concurrency)
-    await run(scenario_for(WARM_UP, per_login), target, registry, folder)
+    case: str
+    rounds: dict[str, list[Round]] = field(default_factory=dict)
 
-    bares: list[Round] = []
-    runs: list[Round] = []
-    for n in range(1, args.rounds + 1):
-        meter = Meter(receiver)
-        seconds, failed = await bare(receiver.url, bodies, args.concurrency)
-        bares.append(meter.round(len(bodies), seconds))
-        if failed:
-            print(f"  note: the bare client got {failed:,} answers other than 200")
+    def median(self, side: str) -> float:
+        return statistics.median(r.rate for r in self.rounds[side])
 
-        meter = Meter(receiver)
-        summary, seconds = await run(scenario, target, registry, folder)
-        runs.append(meter.round(summary.delivered, seconds))
-        if summary.delivered != len(bodies) or summary.failed:
-            print(
-                f"  note: the run delivered {summary.delivered:,} of {summary.events:,} events,"
-                f" {summary.failed:,} failed ({summary.status})"
-            )
-        print(f"  round {n}: {bares[-1].line('bare')}")
-        print(f"           {runs[-1].line('run ')} | ratio {runs[-1].rate / bares[-1].rate:.2f}", flush=True)
+    def ratio(self, side: str, base: str) -> float:
+        return self.median(side) / self.median(base)
 
-    base = statistics.median(r.rate for r in bares)
-    measured = statistics.median(r.rate for r in runs)
-    ratio = measured / base
-    verdict = "PASS" if ratio >= TARGET else "BELOW TARGET"
+
+async def measure_bare(label: str, url: str, bodies: list[bytes], concurrency: int, receiver: Receiver) -> Round:
+    meter = Meter(receiver)
+    seconds, failed = await bare(url, bodies, concurrency)
+    if failed:
+        print(f"  note: the bare client got {failed:,} answers other than 200")
+    done = meter.round(len(bodies), seconds)
+    print(f"  {done.line(label)}", flush=True)
+    return done
+
+
+async def measure_run(path: Measured, registry: Registry, folder: Path, receiver: Receiver, base: Round) -> Round:
+    meter = Meter(receiver)
+    summary, seconds = await run(path, registry, folder)
+    if summary.failed or summary.delivered != summary.events:
+        print(
+            f"  note: {path.label} delivered {summary.delivered:,} of {summary.events:,} events,"
+            f" {summary.failed:,} failed ({summary.status})"
+        )
+    done = meter.round(summary.delivered, seconds)
+    print(f"  {done.line(path.label)} | ratio {done.rate / base.rate:.2f}", flush=True)
+    return done
+
+
+async def compare_case(
+    case: Case, args: argparse.Namespace, receiver: Receiver, registry: Registry, folder: Path
+) -> Result:
+    url = receiver.url
+    many = scenario_for(ACTORS, args.deliveries, case.vendor, registry)
+    one = scenario_for(1, args.deliveries, case.vendor, registry)
+    bodies = [body_bytes(e) for e in render_events(many, case.vendor, SEED, START, registry)]
+    single_bodies = [body_bytes(e) for e in render_events(one, case.vendor, SEED, START, registry)]
+    default = path_for("default", case, url, many, registry)
+    tuned = path_for("tuned", case, url, many, registry, TUNED)
+    single = path_for("single", case, url, one, registry)
+    target = default.targets[0]
     print()
-    print(f"median of {args.rounds} round{'s' if args.rounds != 1 else ''} (deliveries per second):")
-    print(f"bare aiohttp client: {base:>8,.0f}/s")
-    print(f"deliver_run:         {measured:>8,.0f}/s")
-    print(f"ratio run/bare:      {ratio:8.2f}")
-    print(f"target: ratio >= {TARGET:g} {verdict}")
+    print(
+        f"== {case.name}: {len(bodies):,} deliveries from {ACTORS} actors, {sum(map(len, bodies)) // len(bodies):,} B"
+        f" per body; signing {target.signing.scheme}, retry {target.retry.describe()}, ordering {target.ordering},"
+        f" concurrency {target.concurrency}, time scale {default.time_scale:g}, SQLite store file;"
+        f" single: {len(single_bodies):,} deliveries from 1 actor"
+    )
+    # warm both paths up (lazy imports, the first connections, SQLite), untimed
+    await bare(url, bodies[:WARM_UP], target.concurrency)
+    await run(
+        path_for("warm", case, url, scenario_for(ACTORS, WARM_UP, case.vendor, registry), registry), registry, folder
+    )
+    result = Result(case.name, {side: [] for side in ("bare c8", "default", "tuned", "bare c1", "single")})
+    for n in range(1, args.rounds + 1):
+        print(f" round {n}")
+        base = await measure_bare("bare c8", url, bodies, target.concurrency, receiver)
+        result.rounds["bare c8"].append(base)
+        result.rounds["default"].append(await measure_run(default, registry, folder, receiver, base))
+        result.rounds["tuned"].append(await measure_run(tuned, registry, folder, receiver, base))
+        base1 = await measure_bare("bare c1", url, single_bodies, 1, receiver)
+        result.rounds["bare c1"].append(base1)
+        result.rounds["single"].append(await measure_run(single, registry, folder, receiver, base1))
     if args.profile:
-        await profile_run(args.profile, scenario, target, registry, folder)
+        await profile_run(args.profile, default, registry, folder)
+    return result
 
 
-# Stages of the delivery path, by the function that does each (inclusive shares, so they nest).
+def verdict(ratio: float, target: float) -> str:
+    return "PASS" if ratio >= target else "BELOW TARGET"
+
+
+def table(results: list[Result], rounds: int) -> None:
+    print()
+    print(
+        f"medians of {rounds} interleaved round{'s' if rounds != 1 else ''}, deliveries per second; ratio = path / bare"
+    )
+    print(
+        f"{'case':<18} {'bare c8':>8} {'default':>8} {'ratio':>6} {'tuned':>8} {'ratio':>6}"
+        f" {'bare c1':>8} {'single':>8} {'ratio':>6}"
+    )
+    for r in results:
+        m = {side: r.median(side) for side in r.rounds}
+        print(
+            f"{r.case:<18} {m['bare c8']:>8,.0f} {m['default']:>8,.0f} {r.ratio('default', 'bare c8'):>6.2f}"
+            f" {m['tuned']:>8,.0f} {r.ratio('tuned', 'bare c8'):>6.2f}"
+            f" {m['bare c1']:>8,.0f} {m['single']:>8,.0f} {r.ratio('single', 'bare c1'):>6.2f}"
+        )
+    print()
+    for r in results:
+        checks = [
+            ("default", r.ratio("default", "bare c8"), TARGET),
+            ("tuned", r.ratio("tuned", "bare c8"), TARGET),
+            ("single", r.ratio("single", "bare c1"), SINGLE_TARGET),
+        ]
+        said = ", ".join(f"{side} {ratio:.2f} >= {goal:g} {verdict(ratio, goal)}" for side, ratio, goal in checks)
+        print(f"target {r.case}: {said}")
+
+
+async def compare(args: argparse.Namespace, receiver: Receiver, registry: Registry, folder: Path) -> None:
+    results = [await compare_case(CASES[name], args, receiver, registry, folder) for name in args.case]
+    table(results, args.rounds)
+
+
+# Stages of the delivery path, by the function that does each (inclusive, so they nest).
 STAGES = (
     ("play and render the events", "emulator/render.py", "render_events"),
     ("  serialize each body (JSON)", "emulator/delivery/runner.py", "body_bytes"),
     ("store new events and deliveries", "emulator/store/outbox.py", "add"),
     ("one attempt (dispatcher)", "emulator/delivery/dispatcher.py", "_attempt"),
     ("  one attempt (sender)", "emulator/delivery/sender.py", "attempt"),
-    ("    sign", "emulator/delivery/signing.py", "sign"),
+    ("    sign", "emulator/delivery/signing/__init__.py", "sign"),
     ("    HTTP exchange (send, wait, parse)", "emulator/delivery/http.py", "post"),
     ("record attempts in the store", "emulator/store/outbox.py", "record"),
 )
 
 
-async def profile_run(rows: int, scenario: Scenario, target: Target, registry: Registry, folder: Path) -> None:
-    """One more run under cProfile: the functions with the most own time, and the stages' shares."""
+async def profile_run(rows: int, path: Measured, registry: Registry, folder: Path) -> None:
+    """One more run under cProfile: the functions with the most own time, and each stage per delivery."""
     profile = cProfile.Profile()
     profile.enable()
-    summary, took = await run(scenario, target, registry, folder)
+    summary, took = await run(path, registry, folder)
     profile.disable()
     stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     total = sum(row[2] for row in stats.values())
+    n = max(1, summary.delivered)
     print()
     print(
-        f"profile of one more run ({summary.delivered:,} deliveries, {took:.1f}s under cProfile, which slows"
-        " Python code more than C code), by own time:"
+        f" profile of one more {path.label} run ({summary.delivered:,} deliveries, {took:.1f}s under cProfile, which"
+        " slows Python code more than C code), by own time:"
     )
     top = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:rows]
     for (file, line, name), (_, calls, own, cumulative, _) in top:
         where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else "built-in"
         print(f"  {own / total:6.1%} own {cumulative / total:6.1%} incl. {calls:>9,} calls  {name}  ({where})")
-    print("stages (time inside each, callees included):")
+    print(" stages (time inside each, callees included, per delivery; wall time under cProfile, waits included):")
     for label, suffix, function in STAGES:
-        inside = sum(row[3] for (f, _, n), row in stats.items() if n == function and f.endswith(suffix))
-        print(f"  {inside / total:6.1%}  {label}")
+        inside = sum(row[3] for (f, _, name), row in stats.items() if name == function and f.endswith(suffix))
+        print(f"  {inside / total:6.1%} {inside / n * 1e6:7.1f} us  {label}")
+    print(f"  100.0% {total / n * 1e6:7.1f} us  the whole run")
 
 
 # memory -------------------------------------------------------------------------------------
 
 
 async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registry, folder: Path) -> None:
-    per_login = events_per_login(args.vendor, registry)
-    scenario = scenario_for(args.memory, per_login)
-    target = target_for(receiver.url, args.vendor, args.concurrency, registry)
+    case = CASES["keycloak"]
+    scenario = scenario_for(ACTORS, args.memory, case.vendor, registry)
+    path = path_for("default", case, receiver.url, scenario, registry)
+    target = path.targets[0]
     print(
-        f"memory over one run: {scenario_count(scenario):,} logins x {per_login:g} {args.vendor} events,"
-        f" concurrency {args.concurrency}, signing {target.signing.scheme}, SQLite outbox file;"
-        f" VmRSS every {SAMPLE_SECONDS:g}s"
+        f"memory over one run: {args.memory:,} {case.vendor} deliveries from {ACTORS} actors, the command line's"
+        f" defaults (ordering {target.ordering}, concurrency {target.concurrency}, signing {target.signing.scheme}),"
+        f" SQLite store file; VmRSS every {SAMPLE_SECONDS:g}s"
     )
     gc.collect()
     start = status_kb("VmRSS")
     print(f"  RSS at start: {_mb(start)}")
     watched: list[Dispatcher] = []
-    samples: list[int] = []
+    samples: list[float] = []
     began = time.perf_counter()
 
     async def sample() -> None:
@@ -390,13 +500,12 @@ async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registr
 
     sampler = asyncio.create_task(sample())
     try:
-        summary, took = await run(scenario, target, registry, folder, watch=watched.append)
+        summary, took = await run(path, registry, folder, watch=watched.append)
     finally:
         sampler.cancel()
     gc.collect()
     end = status_kb("VmRSS")
     peak = max([*samples, end, status_kb("VmHWM")])
-    verdict = "PASS" if peak / 1024 < MEMORY_TARGET_MB else "BELOW TARGET"
     print()
     print(
         f"run: {summary.delivered:,} delivered, {summary.failed:,} failed of {summary.events:,} events in"
@@ -406,7 +515,7 @@ async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registr
         f"RSS at start {_mb(start)} | peak {_mb(peak)} (kernel high-water mark, VmHWM) | end {_mb(end)}"
         f" | highest sample {_mb(max(samples, default=end))}"
     )
-    print(f"target: peak < {MEMORY_TARGET_MB:g} MB {verdict}")
+    print(f"target: peak < {MEMORY_TARGET_MB:g} MB {'PASS' if peak / 1024 < MEMORY_TARGET_MB else 'BELOW TARGET'}")
 
 
 # main ---------------------------------------------------------------------------------------
@@ -414,23 +523,23 @@ async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registr
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deliveries", type=int, default=20_000, help="deliveries per round (default 20,000)")
+    parser.add_argument("--deliveries", type=int, default=30_000, help="deliveries per round and path (default 30,000)")
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds of each, interleaved, median reported (default 3)"
     )
     parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=DEFAULT_CONCURRENCY,
-        help=f"workers, the same for both sides (default {DEFAULT_CONCURRENCY}, a target's default)",
+        "--case",
+        action="append",
+        choices=tuple(CASES),
+        default=None,
+        help=f"a case to measure, repeatable (default all: {', '.join(CASES)})",
     )
-    parser.add_argument("--vendor", default="keycloak", help="vendor whose events are delivered (default keycloak)")
     parser.add_argument(
         "--memory",
         type=int,
         default=None,
         metavar="N",
-        help="only the run, N deliveries, sampling resident memory every 2 s (e.g. 1000000)",
+        help="only the default keycloak path, N deliveries, sampling resident memory every 2 s (e.g. 1000000)",
     )
     parser.add_argument(
         "--profile",
@@ -439,21 +548,18 @@ def main(argv: list[str] | None = None) -> int:
         const=25,
         default=0,
         metavar="ROWS",
-        help="after the rounds, profile one more run with cProfile and print its top functions (default 25)",
+        help="after each case's rounds, profile one more default run and print its top functions (default 25)",
     )
     args = parser.parse_args(argv)
     args.deliveries = max(10, args.deliveries)
     args.rounds = max(1, args.rounds)
-    args.concurrency = min(1000, max(1, args.concurrency))
+    args.case = args.case or list(CASES)
 
     registry = Registry()
-    if args.vendor not in registry.names:
-        print(f"error: no vendor {args.vendor!r}; expected one of: {', '.join(registry.names)}", file=sys.stderr)
-        return 2
-    print("delivery benchmark: deliver_run against a bare aiohttp client, one local receiver process")
+    print("delivery benchmark: idp-emulator run's paths against a bare aiohttp client, one local receiver process")
     print(
         f"python {platform.python_version()}, aiohttp {aiohttp.__version__}, on {platform.machine()}"
-        f" {platform.system()}, {os.cpu_count()} CPUs"
+        f" {platform.system()}, {os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     began = time.perf_counter()
     try:
@@ -463,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     except (EmulatorError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"took {time.perf_counter() - began:.0f}s")
+    print(f"took {time.perf_counter() - began:.0f}s, load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 
