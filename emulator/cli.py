@@ -89,8 +89,9 @@ def _catalog_options(catalog: argparse.ArgumentParser) -> None:
 
 
 def _run_options(run: argparse.ArgumentParser) -> None:
+    from emulator.delivery.flags import add_seed_flags, add_target_flags
     from emulator.delivery.retry import preset_names
-    from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
+    from emulator.delivery.targets import ORDERINGS
     from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 
     run.add_argument("scenario", help="a scenario file, or a bundled scenario's name (see 'list')")
@@ -104,16 +105,13 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         metavar="URL|NAME",
         help="a URL, or a target's name in --config; repeat to fan out (default: every target in --config)",
     )
-    run.add_argument("--secret", default=None, help="signing secret for --target URLs (default: $IDP_EMULATOR_SECRET)")
-    run.add_argument("--signing", default=None, metavar="SCHEME", help=_schemes_help())
+    add_target_flags(run)
     run.add_argument(
         "--retry",
         default=None,
         metavar="POLICY",
         help=f"vendor (default), a vendor's name, {', '.join(preset_names())}, or a vendor's preset (keycloak-strict)",
     )
-    run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra request header")
-    run.add_argument("--events", action="append", default=[], metavar="GLOB", help="deliver only these event types")
     run.add_argument("--concurrency", type=int, default=None, help="attempts in flight per target (default 8)")
     run.add_argument("--ordering", choices=tuple(ORDERINGS), default=None, help="default: actor")
     run.add_argument(
@@ -122,25 +120,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         choices=tuple(TRANSACTION_TYPES),
         help="FusionAuth's webhook transaction type: transactional events commit only if enough webhooks answer 2xx",
     )
-    run.add_argument(
-        "--signed-time",
-        choices=tuple(SIGNED_TIMES),
-        default=None,
-        help="time in signed headers: now, the attempt's wall clock (default), or its scenario time (byte-identical)",
-    )
-    tls = run.add_argument_group("TLS for --target https:// URLs (in --config: a target's tls)")
-    tls.add_argument("--tls-ca-file", default=None, metavar="PEM", help="trust these CAs instead of the system's")
-    tls.add_argument(
-        "--tls-no-verify",
-        action="store_true",
-        help="check no certificate or host name: for development servers with a self-signed certificate ONLY",
-    )
-    tls.add_argument(
-        "--tls-client-cert", default=None, metavar="PEM", help="client certificate (mTLS); may hold the key"
-    )
-    tls.add_argument("--tls-client-key", default=None, metavar="PEM", help="its unencrypted key, if in another file")
-    run.add_argument("--seed", type=int, default=None, help="same seed, same events (default: random)")
-    run.add_argument("--start", default=None, help="scenario start time, ISO 8601 (default: now)")
+    add_seed_flags(run)
     _store_options(run)
     run.add_argument(
         "--pace", action="store_true", help="play the scenario's waits in real time (scaled by --time-scale)"

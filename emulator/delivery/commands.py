@@ -16,6 +16,7 @@ from yarl import URL
 
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
+from emulator.delivery.flags import secret, target_spec
 from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
@@ -28,8 +29,6 @@ from emulator.store import Store
 from emulator.store.schema import DEFAULT_DB
 from emulator.vendors.registry import Registry
 
-SECRET_ENV = "IDP_EMULATOR_SECRET"
-
 
 def run_command(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
@@ -40,7 +39,7 @@ def run_command(args: argparse.Namespace) -> int:
     scenario = load(args.scenario)
     max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
     check_size(scenario, max_actions)
-    seed, start = _seed_and_start(args)
+    seed, start = seed_and_start(args)
     time_scale = _time_scale(args, config)
     for target in targets:
         if target.notice:
@@ -66,7 +65,7 @@ def resume_command(args: argparse.Namespace) -> int:
     time_scale = _time_scale(args, config)
 
     def work(store: Store, watch: Callable[[Dispatcher], None]) -> Awaitable[list[Summary]]:
-        return resume(store, registry, config, _secret(args), time_scale, args.run, watch)
+        return resume(store, registry, config, secret(args), time_scale, args.run, watch)
 
     return _execute(args, config, work, "resumed", empty="nothing pending")
 
@@ -186,60 +185,14 @@ def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, 
     while name in used:
         n += 1
         name = f"{base}-{n}"
-    spec: dict[str, Any] = {"name": name, "url": url}
-    signing: dict[str, Any] = {}
-    if args.signing:
-        signing["scheme"] = args.signing
-    secret = _secret(args)
-    if secret:
-        signing["secret"] = secret
-        if args.signing == "header":
-            signing["value"] = secret
-    if signing:
-        spec["signing"] = signing
+    spec = target_spec(args, name, url)
     if args.retry:
         spec["retry"] = args.retry
-    if args.header:
-        headers = {}
-        for raw in args.header:
-            name_, sep, value = raw.partition(":")
-            if not sep or not name_.strip():
-                raise Problem(f"--header {raw!r}: expected 'Name: value'")
-            headers[name_.strip()] = value.strip()
-        spec["headers"] = headers
-    if args.events:
-        spec["events"] = args.events
     if args.concurrency is not None:
         spec["concurrency"] = args.concurrency
     if args.ordering:
         spec["ordering"] = args.ordering
-    if args.signed_time:
-        spec["signed_time"] = args.signed_time
-    tls = _flag_tls(args)
-    if tls:
-        spec["tls"] = tls
     return spec
-
-
-def _flag_tls(args: argparse.Namespace) -> dict[str, Any]:
-    """``--tls-*`` as a target's ``tls``; paths made absolute, so ``resume`` finds them from anywhere."""
-    tls: dict[str, Any] = {}
-    for key in ("ca_file", "client_cert", "client_key"):
-        value = getattr(args, f"tls_{key}", None)
-        if value:
-            tls[key] = os.path.abspath(os.path.expanduser(value))
-    if getattr(args, "tls_no_verify", False):
-        tls["verify"] = False
-    return tls
-
-
-def _secret(args: argparse.Namespace) -> str | None:
-    """``--secret``, else a reference to ``$IDP_EMULATOR_SECRET`` (so the store keeps only the reference)."""
-    if args.secret:
-        return str(args.secret)
-    if os.environ.get(SECRET_ENV):
-        return "${" + SECRET_ENV + "}"
-    return None
 
 
 def _time_scale(args: argparse.Namespace, config: Config | None) -> float:
@@ -251,7 +204,7 @@ def _time_scale(args: argparse.Namespace, config: Config | None) -> float:
     return float(value)
 
 
-def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
+def seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
     seed = args.seed
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "big")

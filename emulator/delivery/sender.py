@@ -8,18 +8,18 @@ reason a person can read; nothing here raises on a receiver's behaviour.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
+from emulator.delivery.faults import Fault
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
 from emulator.delivery.redact import Redactor
 from emulator.delivery.redact import url as redact_url
+from emulator.delivery.request import signed_request
 from emulator.delivery.retry import Failure
-from emulator.delivery.signing import Message, SigningError, scheme, sign
+from emulator.delivery.signing import SigningError, scheme
 from emulator.delivery.targets import Target, target_secrets
 from emulator.store import BODY_EXCERPT
 
@@ -144,35 +144,12 @@ class Sender:
                 return Result(False, None, f"cannot send to {target.url!r}: {exc}", 0.0, failure=Failure(kind="url"))
             except ProxyError as exc:
                 return Result(False, None, f"cannot send to {target.name!r}: {exc}", 0.0, failure=Failure(kind="url"))
-        signing = target.signing
-        injected: list[str] = []
-        content_type = "application/json"
-        covered = body
-        if faults:
-            req = request_faults(list(faults), body, timestamp, signing.secrets)
-            body, covered, timestamp, content_type, injected = (
-                req.body,
-                req.signed,
-                req.timestamp,
-                req.content_type,
-                req.injected,
-            )
-            if req.secrets is not None and scheme(signing.scheme).signs:
-                if scheme(signing.scheme).every_secret:
-                    signing = dataclasses.replace(signing, secrets=req.secrets)
-                else:  # one signature per request: sign with the previous secret alone
-                    signing = dataclasses.replace(signing, secrets=req.secrets[-1:])
         try:
-            signature = sign(signing, Message(covered, event_id, timestamp, "POST", target.url))
+            outgoing = signed_request(target, event_id, body, timestamp, faults)
         except SigningError as exc:
             return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
-        if faults and req.signature == "wrong":
-            signature = spoil(signature, signing.header)
-        elif faults and req.signature == "missing":
-            for name in signature_headers(signature, signing.header):
-                del signature[name]
-        signature["Content-Type"] = content_type
-        signed = "".join(f"{k}: {v}\r\n" for k, v in signature.items())
+        body, injected = outgoing.body, outgoing.injected
+        signed = "".join(f"{k}: {v}\r\n" for k, v in outgoing.headers.items())
         head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed.encode("latin-1"), len(body))
         large = len(body) >= LARGE_BODY  # written apart from its head: no second copy of it
         request, rest = (head, body) if large else (head + body, b"")

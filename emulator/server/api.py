@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.delivery.commands import SECRET_ENV
+from emulator.delivery.flags import SECRET_ENV
 from emulator.delivery.redact import REDACTED
 from emulator.delivery.signing import scheme
 from emulator.delivery.targets import Target, delivery_facts, vendor_delivery

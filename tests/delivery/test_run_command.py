@@ -53,6 +53,18 @@ async def test_run_prints_a_json_summary_and_exits_0(aiohttp_server, tmp_path):
     assert SECRET.encode() not in b"".join(p.read_bytes() for p in tmp_path.iterdir())
 
 
+async def test_faults_given_as_flags_as_emulator_yaml_writes_them(aiohttp_server, tmp_path):
+    receiver = await start_receiver(aiohttp_server)
+    code, out, err = await cli(
+        "run", "login", "--vendor", "keycloak", "--target", receiver.url, "--seed", "1", "--db", str(tmp_path / "s.db"),
+        "--secret", SECRET, "--json", "--fault", "duplicate: {copies: 2}", "--fault", "content_type: {value: text/plain}",
+    )  # fmt: skip
+    assert code == 0, err
+    ids = [r.event_id for r in receiver.requests]
+    assert len(ids) == 9 and all(ids.count(i) == 3 for i in ids)  # each of the 3 events, and 2 copies of it
+    assert {r.headers["Content-Type"] for r in receiver.requests} == {"text/plain"}
+
+
 async def test_a_failed_delivery_makes_the_exit_status_1_and_shows_in_the_table(aiohttp_server, tmp_path):
     receiver = await start_receiver(aiohttp_server, Receiver(lambda r, nth: (500,)))
     code, out, err = await cli(
@@ -101,6 +113,10 @@ async def test_bad_command_lines_are_explained(tmp_path):
          "--time-scale: expected a number"),
         (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--header", "nocolon", "--db", db],
          "expected 'Name: value'"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--fault", "dupe", "--db", db],
+         "faults[0]: unknown fault 'dupe'; did you mean 'duplicate'?"),
+        (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--fault", "drop: {", "--db", db],
+         "--fault 'drop: {': "),
         (["run", "login", "--vendor", "keycloak", "--target", "http://localhost:1/x", "--db", str(tmp_path)],
          "is a folder"),
     ]  # fmt: skip

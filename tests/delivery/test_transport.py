@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from yarl import URL
 
-from emulator.delivery.commands import _flag_tls
 from emulator.delivery.config import load_config
+from emulator.delivery.flags import tls_flags
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target, build_target
@@ -397,7 +397,7 @@ def test_config_paths_are_next_to_the_file_and_flags_are_absolute(registry, pki,
     class Flags:
         tls_ca_file, tls_client_cert, tls_client_key, tls_no_verify = "ca.pem", "~/c.pem", None, False
 
-    assert _flag_tls(Flags()) == {"ca_file": str(elsewhere / "ca.pem"), "client_cert": str(Path.home() / "c.pem")}
+    assert tls_flags(Flags()) == {"ca_file": str(elsewhere / "ca.pem"), "client_cert": str(Path.home() / "c.pem")}
 
 
 def test_targets_from_the_api_may_turn_checks_off_but_name_no_files(pki):
