@@ -55,7 +55,7 @@ async def test_run_prints_a_json_summary_and_exits_0(aiohttp_server, tmp_path):
 
 async def test_faults_given_as_flags_as_emulator_yaml_writes_them(aiohttp_server, tmp_path):
     receiver = await start_receiver(aiohttp_server)
-    code, out, err = await cli(
+    code, _, err = await cli(
         "run", "login", "--vendor", "keycloak", "--target", receiver.url, "--seed", "1", "--db", str(tmp_path / "s.db"),
         "--secret", SECRET, "--json", "--fault", "duplicate: {copies: 2}", "--fault", "content_type: {value: text/plain}",
     )  # fmt: skip
