@@ -85,6 +85,12 @@ def _catalog_options(catalog: argparse.ArgumentParser) -> None:
     catalog.add_argument("--vendor", default=None, help="one vendor, or one release of it (fusionauth@1.45)")
     catalog.add_argument("--json", action="store_true", help="machine-readable output")
     catalog.add_argument("--examples", action="store_true", help="an example payload for each event type")
+    catalog.add_argument(
+        "--schema",
+        default=None,
+        metavar="VENDOR[:TYPE]",
+        help="print the JSON Schema (2020-12) of each event type of VENDOR (an object by type), or of one TYPE",
+    )
     catalog.add_argument("--templates", action="append", default=[], metavar="DIR")
 
 
@@ -341,6 +347,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     from emulator.vendors.registry import Registry
 
     registry = Registry(args.templates)
+    if args.schema is not None:
+        json.dump(_event_schema(registry, args.schema), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
     data = catalog_data(registry, args.vendor, with_examples=args.examples)
     from emulator.delivery.targets import delivery_facts
 
@@ -352,6 +362,15 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     else:
         print_catalog(data, sys.stdout)
     return 0
+
+
+def _event_schema(registry: Registry, spec: str) -> dict[str, Any]:
+    """``VENDOR`` (every event type's schema, by type) or ``VENDOR:TYPE`` (one; a type may hold ':')."""
+    from emulator.vendors.schema import event_schema, event_schemas
+
+    name, _, event_type = spec.partition(":")
+    vendor = registry.vendor(name)
+    return event_schema(vendor, event_type) if event_type else event_schemas(vendor)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

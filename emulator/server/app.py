@@ -27,7 +27,8 @@ async def openapi_document(request: web.Request) -> web.Response:
     from emulator.server.api import ROUTES as handlers
     from emulator.server.openapi import openapi
 
-    return web.json_response(openapi(handlers, request.app[SERVICE].registry.names))
+    registry = request.app[SERVICE].registry
+    return web.json_response(openapi(handlers, registry.names, registry))
 
 
 @web.middleware

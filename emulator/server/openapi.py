@@ -13,6 +13,7 @@ from emulator.delivery.tls import FILE_KEYS
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
 from emulator.server.routes import BOOLEANS, ORDERS, query_names
 from emulator.store import DELIVERY_STATUSES
+from emulator.vendors.registry import Registry
 
 _PROBLEM = {
     "description": "a problem (RFC 9457)",
@@ -102,8 +103,11 @@ _BODIES: dict[str, dict[str, Any]] = {
 }
 
 
-def openapi(routes: list[tuple[str, str, Any]], vendors: Sequence[str] = ()) -> dict[str, Any]:
-    """The document; ``vendors`` (the names a target may give) make the target schema exact."""
+def openapi(
+    routes: list[tuple[str, str, Any]], vendors: Sequence[str] = (), registry: Registry | None = None
+) -> dict[str, Any]:
+    """The document; ``vendors`` (the names a target may give) make the target schema exact, and
+    with ``registry`` every event type of those vendors is a webhook with its payload's schema."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, handler in routes:
         operation: dict[str, Any] = {
@@ -145,6 +149,7 @@ def openapi(routes: list[tuple[str, str, Any]], vendors: Sequence[str] = ()) -> 
             "description": "Play identity-provider scenarios and deliver each vendor's webhooks.",
         },
         "paths": paths,
+        "webhooks": webhooks(registry, vendors) if registry is not None else {},
         "components": {
             "schemas": {
                 **_config_schemas(vendors),
@@ -163,6 +168,26 @@ def openapi(routes: list[tuple[str, str, Any]], vendors: Sequence[str] = ()) -> 
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def webhooks(registry: Registry, vendors: Sequence[str]) -> dict[str, Any]:
+    """``VENDOR:TYPE``: what the emulator POSTs to a target for that event type (vendors/schema.py)."""
+    from emulator.vendors.schema import event_schemas
+
+    found: dict[str, Any] = {}
+    for name in vendors:
+        vendor = registry.vendor(name)
+        for event_type, schema in event_schemas(vendor).items():
+            body = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+            found[f"{name}:{event_type}"] = {
+                "post": {
+                    "summary": f"{vendor.catalog.title} {event_type}",
+                    **({"description": schema["description"]} if "description" in schema else {}),
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                    "responses": {"2XX": {"description": "the consumer took the event"}},
+                }
+            }
+    return found
 
 
 def _config_schemas(vendors: Sequence[str]) -> dict[str, Any]:
