@@ -1,8 +1,9 @@
 """The dispatcher: stored deliveries in, attempts out, until each is delivered or failed.
 
 Each target has a lane: a few workers (its concurrency) taking deliveries from a ready queue.
-With ``ordering: actor`` an actor's next delivery enters the queue only when the previous one is
-final, so one person's events arrive in the order they happened. A failed attempt asks the
+With ``ordering: actor`` an actor's next delivery waits until the previous one is final, so one
+person's events arrive in the order they happened; the worker that finished the previous one sends
+it at once. A failed attempt asks the
 target's retry policy for a wait, scaled by the time scale, and the delivery re-enters the
 queue after it. Finished attempts are written to the store in batches.
 """
@@ -15,6 +16,7 @@ import random
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from emulator.delivery.faults import Fault, Plan, plan, step_faults
 from emulator.delivery.retry import Failure
@@ -79,6 +81,8 @@ class Dispatcher:
         self._request_faults: dict[int, list[Fault]] = {}  # by delivery id: each attempt's request faults
         self.transactional = transactional or {}
         self._held: set[int] = set()  # deliveries whose transaction held: they retry as the transaction says
+        # deliveries of a transaction of type None, by id: the verdict their first attempt counts in
+        self._verdicts: dict[int, dict[str, Any]] = {}
         self.on_attempt = on_attempt
         self._attempts: list[AttemptRow] = []
         self._outcomes: list[Outcome] = []
@@ -142,6 +146,7 @@ class Dispatcher:
         if (fresh and p.notes) or p.drop:
             self.store.note(row.id, "; ".join(p.notes), "dropped" if p.drop else None)
         if p.drop:
+            self._verdicts.pop(row.id, None)
             lane.tally.dropped += 1
             self.total.dropped += 1
             return
@@ -162,6 +167,11 @@ class Dispatcher:
                 self._release(lane)
         else:
             self._enqueue(lane, row)
+
+    def count_first(self, delivery: int, verdict: dict[str, Any]) -> None:
+        """Count this delivery's first attempt in ``verdict['succeeded']`` when it answers 2xx (a webhook
+        of a transaction of type None, which nobody waits for)."""
+        self._verdicts[delivery] = verdict
 
     def next_retry(self) -> float | None:
         """Seconds until the next retry is due (wall clock), or None when nothing waits to be retried."""
@@ -244,18 +254,20 @@ class Dispatcher:
                 return
 
     async def _work(self, lane: _Lane) -> None:
+        """Take a delivery from the ready queue, then the same actor's next ones as each is final: the
+        worker that saw an event acknowledged sends the actor's next at once, with no round through
+        the queue (and no other worker woken for it)."""
         while True:
-            row = await lane.ready.get()
-            if lane.disabled:
-                self._refuse(lane, row)
-            else:
-                await self._attempt(lane, row)
+            row: DeliveryRow | None = await lane.ready.get()
+            while row is not None:
+                row = self._refuse(lane, row) if lane.disabled else await self._attempt(lane, row)
 
-    def _refuse(self, lane: _Lane, row: DeliveryRow) -> None:
+    def _refuse(self, lane: _Lane, row: DeliveryRow) -> DeliveryRow | None:
         """A delivery to a disabled target: failed without an attempt, and the log says why."""
         error = f"not sent: the target is disabled ({lane.disabled})"
+        self._verdicts.pop(row.id, None)
         self._outcomes.append(Outcome(row.id, "failed", row.attempts, row.elapsed_ms, None, error))
-        self._final(lane, row, "failed")
+        return self._final(lane, row, "failed")
 
     def _disable(self, lane: _Lane, reason: str, run_id: str) -> None:
         if not lane.disabled:
@@ -263,9 +275,10 @@ class Dispatcher:
             with contextlib.suppress(Exception):  # a store failure shows at the next flush
                 self.store.disable_target(run_id, lane.target.name, reason)
 
-    async def _attempt(self, lane: _Lane, row: DeliveryRow) -> None:
+    async def _attempt(self, lane: _Lane, row: DeliveryRow) -> DeliveryRow | None:
+        """One attempt; the same actor's next delivery when this one is final and one waits behind it."""
         tried = await self._try(lane, row)
-        self._settle(lane, row, *tried)
+        return self._settle(lane, row, *tried)
 
     async def attempt_together(
         self, rows: list[DeliveryRow], decide: Callable[[list[Result]], bool], vendor_retries: bool = True
@@ -306,7 +319,9 @@ class Dispatcher:
         if retry and vendor_retries:
             self._held.update(row.id for _, row in sent)
         for (lane, row), (result, wait, at, scenario_ms) in zip(sent, tried, strict=True):
-            self._settle(lane, row, result, wait if retry else None, at, scenario_ms)
+            after = self._settle(lane, row, result, wait if retry else None, at, scenario_ms)
+            if after is not None:
+                lane.ready.put_nowait(after)
         return results
 
     async def _try(self, lane: _Lane, row: DeliveryRow, held: bool = False) -> tuple[Result, float | None, int, int]:
@@ -350,8 +365,9 @@ class Dispatcher:
 
     def _settle(
         self, lane: _Lane, row: DeliveryRow, result: Result, wait: float | None, at: int, scenario_ms: int
-    ) -> None:
-        """Record the attempt, then finish the delivery or schedule its next attempt."""
+    ) -> DeliveryRow | None:
+        """Record the attempt, then finish the delivery (returning the actor's next one that waited
+        behind it, if any) or schedule its next attempt."""
         target = lane.target
         status = "delivered" if result.ok else ("failed" if wait is None else "pending")
         wait_ms = None if wait is None else round(wait * 1000)
@@ -370,6 +386,10 @@ class Dispatcher:
                 injected="; ".join(result.injected) or None,
             )
         )
+        if self._verdicts:
+            verdict = self._verdicts.pop(row.id, None)
+            if verdict is not None and result.ok:
+                verdict["succeeded"] += 1
         if wait_ms is not None:
             row.elapsed_ms += wait_ms
         if result.status == 410 and target.disable_on_gone:
@@ -383,11 +403,11 @@ class Dispatcher:
         if status == "failed":
             self.reasons[(target.name, result.error or "no reason given")] += 1
         if wait is None:
-            self._final(lane, row, status)
-        else:
-            lane.tally.retrying += 1
-            self.total.retrying += 1
-            self._later(wait * self.time_scale, lane, row)
+            return self._final(lane, row, status)
+        lane.tally.retrying += 1
+        self.total.retrying += 1
+        self._later(wait * self.time_scale, lane, row)
+        return None
 
     def _later(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
         loop = asyncio.get_running_loop()
@@ -403,7 +423,9 @@ class Dispatcher:
         self._timers.add(handle)
         self._retries.add(handle)
 
-    def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> None:
+    def _final(self, lane: _Lane, row: DeliveryRow, status: str) -> DeliveryRow | None:
+        """Count a final delivery; returns the same actor's next delivery, now free to go (the caller
+        sends it or queues it)."""
         self._request_faults.pop(row.id, None)
         self._held.discard(row.id)
         tally = lane.tally
@@ -420,11 +442,12 @@ class Dispatcher:
             limit = lane.target.disable_after
             if limit and lane.failures_in_a_row >= limit and not lane.disabled:
                 self._disable(lane, f"{lane.failures_in_a_row} failed deliveries in a row", row.run_id)
+        after = None
         key = row.key if lane.target.ordering == "actor" else None
         if key is not None:
             waiting = lane.busy.get(key)
             if waiting:
-                lane.ready.put_nowait(waiting.popleft())
+                after = waiting.popleft()
             else:
                 lane.busy.pop(key, None)
         self._open -= 1
@@ -432,3 +455,4 @@ class Dispatcher:
             self._room.set()
         if self._open == 0:
             self._idle.set()
+        return after

@@ -26,6 +26,7 @@ _AFTER_SCHEME = re.compile(
 _QUERY_VALUE = re.compile(r"([?&][^=&#\s\"'<>]+=)([^&#\s\"'<>]+)")
 _USERINFO = re.compile(r"(://[^/@\s:]*:)([^/@\s]+)(@)")
 MIN_SECRET = 4  # shorter values are too common to hide everywhere they appear
+KEPT_TEXT, KEPT_TEXTS = 256, 1024  # texts up to this length whose redaction is kept, and how many
 
 
 def url(text: str) -> str:
@@ -62,11 +63,19 @@ class Redactor:
         ordered = sorted(forms, key=len, reverse=True)  # the longest first: a password inside its pair
         self._text = re.compile("|".join(re.escape(f) for f in ordered), re.I) if ordered else None
         self._bytes = re.compile(b"|".join(re.escape(f.encode()) for f in ordered), re.I) if ordered else None
+        # short texts already redacted: a receiver answers every attempt with the same few header values
+        self._done: dict[str, str] = {}
 
     def text(self, text: str) -> str:
-        if self._text is not None:
-            text = self._text.sub(REDACTED, text)
-        return _by_place(text)
+        done = self._done.get(text)
+        if done is not None:
+            return done
+        redacted = _by_place(self._text.sub(REDACTED, text) if self._text is not None else text)
+        if len(text) <= KEPT_TEXT:
+            if len(self._done) >= KEPT_TEXTS:
+                self._done.clear()
+            self._done[text] = redacted
+        return redacted
 
     def known(self, text: str) -> str:
         """Only the given secrets hidden: for text whose every other byte must stay as it is (a body

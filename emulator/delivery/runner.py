@@ -237,24 +237,29 @@ async def _transaction(
     verdict: dict[str, Any] = {}
 
     def decide(results: list[Result]) -> bool:
-        succeeded = sum(1 for r in results if r.ok)
-        held = rules.holds(succeeded, len(results))
-        verdict.update(
-            event=event.type,
-            id=event.id,
-            action=event.action,
-            actor=event.actor,
-            transaction=rules.kind,
-            webhooks=len(results),
-            succeeded=succeeded,
-            needed=rules.needed(len(results)),
-            committed=held,
-        )
-        if not held:
-            verdict["answer"] = rules.answer
-        return held
+        verdict.update(_verdict(rules, event, len(results), sum(1 for r in results if r.ok)))
+        return bool(verdict["committed"])
 
     await dispatcher.attempt_together(rows, decide, vendor_retries=rules.retries)
+    return verdict
+
+
+def _verdict(rules: Transactions, event: Event, webhooks: int, succeeded: int) -> dict[str, Any]:
+    """What the IdP did with one transactional event, given how many of its webhooks answered 2xx."""
+    held = rules.holds(succeeded, webhooks)
+    verdict: dict[str, Any] = {
+        "event": event.type,
+        "id": event.id,
+        "action": event.action,
+        "actor": event.actor,
+        "transaction": rules.kind,
+        "webhooks": webhooks,
+        "succeeded": succeeded,
+        "needed": rules.needed(webhooks),
+        "committed": held,
+    }
+    if not held:
+        verdict["answer"] = rules.answer
     return verdict
 
 
@@ -276,6 +281,20 @@ async def _produce(
     count = 0
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
     refused: tuple[str, int] | None = None  # (vendor, action) the IdP refused
+    counted: dict[str, dict[str, Any]] = {}  # event id -> the verdict its first attempts fill in (None)
+
+    async def admit() -> None:
+        """Store the batch (committed before any of it is attempted) and hand it to the dispatcher."""
+        rows = store.add(run_id, batch)
+        if counted:
+            for row in rows:
+                verdict = counted.get(row.event_id)
+                if verdict is not None:
+                    dispatcher.count_first(row.id, verdict)
+            counted.clear()
+        batch.clear()
+        await dispatcher.admit(rows)
+
     for event in play.events():
         if (event.vendor, event.seq) == refused:
             steps[-1].setdefault("not_sent", []).append(event.type)
@@ -287,8 +306,7 @@ async def _produce(
             due = t0 + (ms - first_ms) / 1000 * time_scale
             if due > loop.time():
                 if batch:
-                    await dispatcher.admit(store.add(run_id, batch))
-                    batch = []
+                    await admit()
                 await asyncio.sleep(due - loop.time())
         actor = event.actor
         bound = [
@@ -303,11 +321,15 @@ async def _produce(
         rules = transactions.get(event.vendor)
         if event.transaction:
             rules = step_transaction(event.transaction, vendor_delivery(play.registry, event.vendor))
-        if rules is not None and bound and rules.applies(event.type):
+        if rules is not None and bound and rules.applies(event.type) and not rules.waits:
+            # None: the IdP waits on nothing, so neither does the play; the webhooks go with the batch
+            # (in each actor's order) and the verdict counts their first attempts as they end
+            counted[event.id] = _verdict(rules, event, len(bound), 0)
+            steps.append(counted[event.id])
+        elif rules is not None and bound and rules.applies(event.type):
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:
-                await dispatcher.admit(store.add(run_id, batch))
-                batch = []
+                await admit()
             rows = store.add(run_id, [(row, [(name, None) for name, _ in bound])])
             steps.append(await _transaction(dispatcher, rows, rules, event))
             if not steps[-1]["committed"]:
@@ -315,10 +337,9 @@ async def _produce(
             continue
         batch.append((row, bound))
         if len(batch) >= BATCH:
-            await dispatcher.admit(store.add(run_id, batch))
-            batch = []
+            await admit()
     if batch:
-        await dispatcher.admit(store.add(run_id, batch))
+        await admit()
     return count
 
 

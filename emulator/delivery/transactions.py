@@ -4,6 +4,8 @@ The rules are vendor data (``delivery.transactions`` in the catalog: a share of 
 transaction type, the transactional event types, the answer the caller gets); this module only
 counts. The runner sends a transactional event's first attempts together, asks ``decide``, and
 lets the failed deliveries be retried only when the transaction held and its type is not None.
+Under None nothing is needed, so the play does not wait: the webhooks travel as any other event's
+and the verdict counts their first attempts as they finish.
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class Transactions:
 
     def holds(self, succeeded: int, webhooks: int) -> bool:
         return succeeded >= self.needed(webhooks)
+
+    @property
+    def waits(self) -> bool:
+        """Whether the IdP's answer waits on the webhooks (not under None, where nothing is needed: the
+        play goes on at once and the webhooks travel as any other event's)."""
+        return self.share != "0"
 
     @property
     def retries(self) -> bool:

@@ -14,6 +14,7 @@ JWTEncoder.java, Header.java; fusionauth-java-client Key.java).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
     claims = json.dumps({"request_body_sha256": b64(hashlib.sha256(m.body).digest())}, separators=(",", ":"))
     headers = {"typ": "JWT", "kid": signing.key_id or hmac_key_id(signing.secrets[0])}
     try:
-        token = ed25519_aware_jws().encode(claims.encode(), signing.secrets[0], algorithm=algorithm, headers=headers)
+        token = _signer().encode(claims.encode(), signing.secrets[0], algorithm=algorithm, headers=headers)
     except (jwt.PyJWTError, ValueError, TypeError, NotImplementedError) as exc:
         raise SigningError(f"fusionauth-jwt cannot sign with {algorithm}: {exc}") from None
     return {"X-FusionAuth-Signature-JWT": token}
@@ -67,6 +68,53 @@ def ed25519_aware_jws() -> Any:
 
     jws = jwt.PyJWS()
     jws.register_algorithm("Ed25519", OKPAlgorithm())
+    return jws
+
+
+@functools.cache
+def _signer() -> Any:
+    """The JWS encoder the sender signs with: PyJWT's algorithms (Ed25519 included), each preparing a
+    key once. PyJWT prepares the key on every call (an HMAC secret is checked not to be a PEM, SSH,
+    DER or JSON key, a PEM key is parsed anew), which cost more than the signature itself."""
+    from jwt.algorithms import Algorithm, get_default_algorithms
+
+    class KeptKeys(Algorithm):
+        """One of PyJWT's algorithms with its prepared keys kept (a few: a run signs with its targets' keys)."""
+
+        def __init__(self, inner: Algorithm) -> None:
+            self.inner = inner
+            self.keys: dict[Any, Any] = {}
+
+        def prepare_key(self, key: Any) -> Any:
+            kept = self.keys.get(key)
+            if kept is None:
+                if len(self.keys) >= 64:
+                    self.keys.clear()
+                kept = self.keys[key] = self.inner.prepare_key(key)
+            return kept
+
+        def sign(self, msg: bytes, key: Any) -> bytes:
+            return self.inner.sign(msg, key)
+
+        def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
+            return self.inner.verify(msg, key, sig)
+
+        def check_key_length(self, key: Any) -> str | None:
+            return self.inner.check_key_length(key)
+
+        @staticmethod
+        def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
+            raise NotImplementedError("a signing algorithm only")
+
+        @staticmethod
+        def from_jwk(jwk: Any) -> Any:
+            raise NotImplementedError("a signing algorithm only")
+
+    jws = ed25519_aware_jws()
+    for name, algorithm in {**get_default_algorithms(), "Ed25519": jws.get_algorithm_by_name("Ed25519")}.items():
+        if name != "none":
+            jws.unregister_algorithm(name)
+            jws.register_algorithm(name, KeptKeys(algorithm))
     return jws
 
 
