@@ -74,6 +74,23 @@ def _render_options(render: argparse.ArgumentParser) -> None:
         "--templates", action="append", default=[], metavar="DIR", help="folder of vendor overrides or extra vendors"
     )
     render.add_argument("--body-only", action="store_true", help="print only each event's payload")
+    _override_options(render)
+
+
+def _override_options(parser: argparse.ArgumentParser) -> None:
+    """``--set`` and ``--unset``, the same for every command that renders events (emulator/overrides.py)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="[TYPE:]PATH=VALUE",
+        help="change a field of each event (of TYPE, a glob) after rendering, before signing; VALUE is JSON or"
+        " text; repeatable; a path that matches nothing is an error",
+    )
+    parser.add_argument(
+        "--unset", action="append", default=[], dest="unsets", metavar="[TYPE:]PATH", help="remove a field; repeatable"
+    )
 
 
 def _validate_options(validate: argparse.ArgumentParser) -> None:
@@ -136,6 +153,7 @@ def _run_options(run: argparse.ArgumentParser) -> None:
         "--max-actions", type=int, default=None, metavar="N", help="actions a run may play (default 1,000,000)"
     )
     run.add_argument("--templates", action="append", default=[], metavar="DIR")
+    _override_options(run)
 
 
 def _resume_options(resume: argparse.ArgumentParser) -> None:
@@ -262,6 +280,7 @@ def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from emulator.overrides import parse_overrides
     from emulator.render import load, render_events
     from emulator.vendors.registry import Registry
 
@@ -269,7 +288,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     registry.vendor(args.vendor)  # unknown vendor: say so before loading anything else
     scenario = load(args.scenario)
     seed, start = _seed_and_start(args)
-    events = render_events(scenario, args.vendor, seed, start, registry)
+    overrides = parse_overrides(args.sets, args.unsets)
+    events = render_events(scenario, args.vendor, seed, start, registry, overrides)
     write_events(events, sys.stdout, pretty=args.pretty, body_only=args.body_only)
     return 0
 

@@ -9,7 +9,8 @@ says where (``file:line:column: message``)::
     ├── Problem                       one problem at one place
     │   ├── PlayError                 a scenario that cannot be played (a refresh with no session)
     │   ├── VendorError               a broken vendor catalog or template
-    │   └── UnknownNameError          a name not known, with the nearest valid one
+    │   ├── UnknownNameError          a name not known, with the nearest valid one
+    │   └── OverrideError             a --set/--unset written wrongly or matching nothing (overrides.py)
     ├── ScenarioError                 every problem of one file at once
     │   └── ConfigError               ... of emulator.yaml          (delivery/config.py)
     ├── RefusedError                  a request refused for what it asks; the API maps the kind:
@@ -94,6 +95,10 @@ class UnknownNameError(Problem):
             message += f"; expected one of: {', '.join(known)}"
         super().__init__(message, location)
         self.name = name
+
+
+class OverrideError(Problem):
+    """An override (``--set``, ``--unset``) written wrongly, or one whose path or type matches nothing."""
 
 
 class RefusedError(EmulatorError):

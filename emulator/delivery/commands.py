@@ -22,6 +22,7 @@ from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import Problem
+from emulator.overrides import parse_overrides
 from emulator.play.clock import parse_since, parse_start
 from emulator.render import load
 from emulator.scenario.model import MAX_ACTIONS, check_size
@@ -40,6 +41,7 @@ def run_command(args: argparse.Namespace) -> int:
     max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
     check_size(scenario, max_actions)
     seed, start = seed_and_start(args)
+    overrides = parse_overrides(args.sets, args.unsets)
     time_scale = _time_scale(args, config)
     for target in targets:
         if target.notice:
@@ -53,7 +55,7 @@ def run_command(args: argparse.Namespace) -> int:
         transaction = args.transaction or (config.transaction if config else None)
         return deliver_run(
             scenario, targets, store, seed, start, time_scale, args.pace, registry, watch=watch,
-            transaction=transaction, max_actions=max_actions,
+            transaction=transaction, max_actions=max_actions, overrides=overrides,
         )  # fmt: skip
 
     return _execute(args, config, lambda store, watch: _one(play(store, watch)), title)

@@ -25,8 +25,9 @@ from emulator.delivery.sender import Result
 from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_fields, vendor_delivery
 from emulator.delivery.transactions import Transactions, step_transaction, transactions_for
 from emulator.errors import EmulatorError, Problem
+from emulator.overrides import Override, apply_all, parse_overrides, stored
 from emulator.play.clock import epoch_ms
-from emulator.render import render_events
+from emulator.render import check_overrides, dry_run, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import MAX_ACTIONS, Scenario, check_size
 from emulator.store import DeliveryRow, EventRow, Store
@@ -92,27 +93,33 @@ async def deliver_run(
     on_attempt: Callable[[DeliveryRow, Result], None] | None = None,
     transaction: str | None = None,
     max_actions: int = MAX_ACTIONS,
+    overrides: Sequence[Override] = (),
 ) -> Summary:
     """Play ``scenario`` once for every vendor the targets name and deliver to every target.
 
     ``transaction`` is the tenant's webhook transaction type (FusionAuth: None, Any, SimpleMajority,
     SuperMajority, AbsoluteMajority): transactional events then commit only when enough webhooks
-    answer 2xx, and ``Summary.steps`` says, event by event, what the IdP did.
+    answer 2xx, and ``Summary.steps`` says, event by event, what the IdP did. ``overrides``
+    (``--set``, ``--unset``) change the events before they are stored and signed; one that matches
+    nothing stops the run before anything is stored.
     """
     check_size(scenario, max_actions)
     registry = registry or Registry()
     start = start or datetime.now(UTC).replace(microsecond=0)
     run_id = run_id or new_run_id()
     vendors = list(dict.fromkeys(t.vendor for t in targets))
-    options = {
+    dry_run(scenario, vendors, seed, start, registry, overrides)
+    options: dict[str, Any] = {
         "scenario_text": scenario.text,
         "scenario_file": scenario.source,
         "start": start.isoformat(),
         "templates": [str(d) for d in registry.template_dirs],
         "transaction": transaction,
     }
+    if overrides:
+        options["overrides"] = stored(overrides)
     store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
-    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction)
+    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction, overrides=overrides)
     return await _deliver(
         store, run_id, targets, time_scale, seed, play, False, watch, on_attempt, registry, transaction
     )
@@ -154,6 +161,7 @@ async def resume(
                 pace=False,
                 skip=info["played"],
                 transaction=options.get("transaction"),
+                overrides=parse_overrides(*(options.get("overrides") or {}).values()),
             )
         kind = options.get("transaction")
         summaries.append(
@@ -174,10 +182,14 @@ class _Play:
     pace: bool
     skip: int
     transaction: str | None = None  # the tenant's webhook transaction type (FusionAuth), when set
+    overrides: Sequence[Override] = ()  # --set and --unset, applied to every vendor's events
 
     def events(self) -> Iterator[Event]:
         streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in self.vendors]
         merged = heapq.merge(*streams, key=lambda e: e.time) if len(streams) > 1 else streams[0]
+        if self.overrides:
+            check_overrides(self.overrides, self.vendors, self.registry)
+            merged = apply_all(merged, self.overrides)
         return islice(merged, self.skip, None)
 
 

@@ -23,9 +23,10 @@ from emulator.delivery.redact import REDACTED
 from emulator.delivery.signing import scheme
 from emulator.delivery.targets import Target, delivery_facts, vendor_delivery
 from emulator.delivery.transactions import TYPES as TRANSACTION_TYPES
-from emulator.errors import ForbiddenError, RefusedError, ScenarioError, UnknownNameError, VendorError
+from emulator.errors import ForbiddenError, OverrideError, RefusedError, ScenarioError, UnknownNameError, VendorError
+from emulator.overrides import Override, parse_overrides
 from emulator.play.clock import iso_utc, parse_since
-from emulator.render import load
+from emulator.render import dry_run, load
 from emulator.scenario.bundled import bundled_names, resolve_scenario
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario, check_size
@@ -44,7 +45,7 @@ from emulator.vendors.versions import split_spec, vendor_spec
 
 MAX_PAGE = 500
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction"}
+RUN_FIELDS = {"scenario", "yaml", "vendor", "targets", "seed", "time_scale", "transaction", "set", "unset"}
 HEARTBEAT = 15.0  # seconds between keep-alive comments on the live stream
 
 
@@ -155,7 +156,7 @@ async def validate(request: web.Request) -> web.Response:
 
 # runs --------------------------------------------------------------------------------------------
 async def start_run(request: web.Request) -> web.Response:
-    """Start a run: {scenario | yaml, vendor, targets, seed?, time_scale?, transaction?}."""
+    """Start a run: {scenario | yaml, vendor, targets, seed?, time_scale?, transaction?, set?, unset?}."""
     return await _start(_service(request), await read_json(request))
 
 
@@ -189,8 +190,30 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
     transaction = field(data, "transaction", str)
     if transaction is not None and transaction not in TRANSACTION_TYPES:
         raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
-    run_id = service.start_run(story, targets, seed, float(scale), transaction, specs)
+    overrides = _overrides(service, story, [t.vendor for t in targets], seed, data)
+    run_id = service.start_run(story, targets, seed, float(scale), transaction, specs, overrides)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}", "seed": seed}, status=202)
+
+
+def _overrides(
+    service: Service, story: Scenario, vendors: list[str], seed: int, data: dict[str, Any]
+) -> tuple[Override, ...]:
+    """``set`` and ``unset`` (lists of texts, as ``--set`` and ``--unset`` take them), checked against
+    the run's own events before it starts: one that matches nothing is a 422 naming the event type."""
+    texts = {}
+    for key in ("set", "unset"):
+        given = field(data, key, list, default=[])
+        for i, item in enumerate(given):
+            if not isinstance(item, str):
+                raise ApiError(422, "Wrong type", f"'{key}[{i}]' must be str, got {type(item).__name__}", f"{key}[{i}]")
+        texts[key] = given
+    try:
+        overrides = parse_overrides(texts["set"], texts["unset"])
+        dry_run(story, vendors, seed, None, service.registry, overrides)
+    except OverrideError as exc:
+        kind = exc.message.removeprefix("--").split(" ", 1)[0]
+        raise ApiError(422, "Bad override", exc.message, kind if kind in texts else "set") from None
+    return overrides
 
 
 def _vendor(service: Service, given: Any) -> str:

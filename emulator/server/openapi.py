@@ -98,6 +98,17 @@ _BODIES: dict[str, dict[str, Any]] = {
             "seed": {"type": "integer"},
             "time_scale": {"type": "number", "minimum": 0, "maximum": 1000000},
             "transaction": {"enum": list(TRANSACTION_TYPES)},
+            "set": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "overrides as --set takes them, [TYPE:]PATH=VALUE (VALUE: JSON or text), applied after"
+                " rendering and before signing; one that matches nothing is a 422 naming the event type",
+            },
+            "unset": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "fields to remove, [TYPE:]PATH, as --unset takes them",
+            },
         },
     },
 }

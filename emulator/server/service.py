@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # the delivery stages are imported when the first run or targ
     from emulator.delivery.dispatcher import Dispatcher
     from emulator.delivery.runner import Summary
     from emulator.delivery.targets import Target
+    from emulator.overrides import Override
     from emulator.server.targets import SavedTargets
     from emulator.vendors.registry import Registry
 
@@ -101,6 +103,7 @@ class Service:
         time_scale: float,
         transaction: str | None,
         specs: list[dict[str, Any]] | None = None,
+        overrides: Sequence[Override] = (),
     ) -> str:
         """Start a run in the background; its id comes back at once."""
         from emulator.delivery.runner import deliver_run, new_run_id
@@ -115,7 +118,7 @@ class Service:
         start = datetime.now(UTC).replace(microsecond=0)
         coro = deliver_run(
             scenario, targets, self.store, seed, start, time_scale, registry=self.registry, run_id=run_id,
-            watch=watch, transaction=transaction, max_actions=self.max_actions,
+            watch=watch, transaction=transaction, max_actions=self.max_actions, overrides=overrides,
         )  # fmt: skip
         live.task = asyncio.create_task(coro)
         live.task.add_done_callback(lambda task: self._done(live, task))

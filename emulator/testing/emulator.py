@@ -20,6 +20,7 @@ from aiohttp import web
 from emulator.delivery.runner import Summary, deliver_run
 from emulator.delivery.targets import Target, build_target
 from emulator.errors import ScenarioError
+from emulator.overrides import parse_overrides
 from emulator.render import load
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import Scenario
@@ -102,7 +103,8 @@ class Emulator:
         of these (fan-out). Options: ``seed`` (1), ``start`` (now), ``secret``, ``signing``,
         ``retry`` (the vendor's), ``time_scale`` (0: retries back to back), ``signed_time``,
         ``ordering``, ``events``, ``faults`` (as in emulator.yaml), ``transaction`` (FusionAuth's
-        type), ``timeout`` (seconds to wait for the run, 60).
+        type), ``set`` and ``unset`` (overrides as ``--set`` and ``--unset`` take them: a text or a
+        list), ``timeout`` (seconds to wait for the run, 60).
         """
         __tracebackhide__ = True
         timeout = options.pop("timeout", 60)
@@ -143,6 +145,7 @@ class Emulator:
         start = options.get("start") or datetime.now(UTC).replace(microsecond=0)
         if isinstance(start, str):
             start = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        sets, unsets = (_texts(options.get(kind)) for kind in ("set", "unset"))
         summary = await deliver_run(
             story,
             targets,
@@ -152,6 +155,7 @@ class Emulator:
             float(options.get("time_scale", 0)),
             registry=self.registry,
             transaction=options.get("transaction"),
+            overrides=parse_overrides(sets, unsets),
         )
         result = PlayResult(summary, self.store.events(summary.run), self.store.deliveries(summary.run))
         self.runs.append(result)
@@ -196,6 +200,11 @@ def _adopt(receiver: WebhookReceiver, vendor: str, options: dict[str, Any], regi
     receiver.secrets, receiver.algorithm, receiver.header = fresh.secrets, fresh.algorithm, fresh.header
 
 
+def _texts(given: Any) -> list[str]:
+    """An override option as the fixture takes it: one text or a list of them."""
+    return [given] if isinstance(given, str) else list(given or ())
+
+
 def _scenario(ref: str | Path) -> Scenario:
     if isinstance(ref, str) and "\n" in ref:
         return load_scenario_text(ref, "<inline scenario>")
@@ -205,7 +214,7 @@ def _scenario(ref: str | Path) -> Scenario:
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
                 "ordering", "events", "transaction", "faults", "disable_after", "disable_on_gone",
-                "headers", "timeouts", "concurrency", "basic_auth", "timeout"}  # fmt: skip
+                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
     return single_action(action, params, options.get("actor")), rest
