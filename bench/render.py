@@ -243,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events per render (default 100,000)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, median reported (default 3)")
     parser.add_argument(
-        "--vendor", action="append", default=None, help="vendor to render, repeatable (default: every vendor in the registry)"
+        "--vendor",
+        action="append",
+        default=None,
+        help="vendor to render, repeatable (default: all registered)",
     )
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="bundled scenario name or file (default tour)")
     parser.add_argument("--quick", action="store_true", help="10,000 events, 1 round: a smoke run")

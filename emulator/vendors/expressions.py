@@ -49,6 +49,7 @@ from jinja2.utils import _PassArg
 from emulator.errors import EmulatorError
 
 MAX_TEXT = 1_000_000  # characters in one value
+INT_BOUND = 1 << 64  # an integer strictly within it has at most 64 bits, the most JSON consumers take
 MAX_NUMBER_BITS = 128  # largest exponent; products stay under 4x this many bits
 
 

@@ -19,7 +19,7 @@ from emulator.vendors.versions import Release, Versions, split_spec
 
 if TYPE_CHECKING:  # the template engine (Jinja2) and catalogs (YAML) are read when a vendor is first used
     from emulator.vendors.catalog import Catalog
-    from emulator.vendors.templates import Renderer
+    from emulator.vendors.parts import Renderer
 
 PACKAGE_ROOT = Path(__file__).parent
 EXTENDS = "$extends"

@@ -29,7 +29,7 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -39,7 +39,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from emulator.errors import EmulatorError
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
+from emulator.vendors.codegen import generate
 from emulator.vendors.expressions import (
+    INT_BOUND,
     MAX_TEXT,
     PLAIN_TYPES,
     HandOverError,
@@ -51,10 +53,10 @@ from emulator.vendors.expressions import (
     parse_expression,
     path_of,
 )
+from emulator.vendors.memo import memoized
+from emulator.vendors.parts import OMIT, Conditional, Const, Leaf, Let, Mapping, Memo, Part, Renderer, Sequence, Split
 
-OMIT: Any = object()
 _JSON_TYPES = (str, int, float, bool, dict, list)
-Renderer = Callable[[dict[str, Any]], Any]
 
 _EXPR = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.S)
 
@@ -192,8 +194,6 @@ ENV = _environment()
 _UNDEFINED_TYPES = frozenset({ENV.undefined, Undefined})
 
 
-_INT_BOUND = 1 << 64  # an integer strictly within it has at most 64 bits, the most JSON consumers take
-
 # What a template's expression may raise while it runs, on either path: each is the template's
 # fault and becomes a message. NameError is Jinja2's for a folded constant it cannot write back as
 # code (``{{ 1e400 }}``), OSError a timestamp beyond the platform's (``ms_iso``).
@@ -205,7 +205,7 @@ def _finish(value: Any, source: str) -> Any:
     kind = type(value)
     if (kind is str and len(value) <= MAX_TEXT) or kind is bool:
         return value
-    if kind is int and -_INT_BOUND < value < _INT_BOUND:
+    if kind is int and -INT_BOUND < value < INT_BOUND:
         return value
     if kind is dict or kind is list:
         return clean(value)
@@ -255,7 +255,7 @@ def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
                 return value
         elif value is None:
             return OMIT
-        elif kind is int and -_INT_BOUND < value < _INT_BOUND:
+        elif kind is int and -INT_BOUND < value < INT_BOUND:
             return value
         return _finish(value, source)
 
@@ -367,7 +367,6 @@ STABLE = frozenset(
 # them beside much else renders that much else once, as a part of its own, so a new login renders only
 # the members that show it
 CHANGING = frozenset({"last_login_ms"})
-_MEMO_SIZE = 256
 
 
 def _names(source: str) -> frozenset[str] | None:
@@ -379,58 +378,6 @@ def _names(source: str) -> frozenset[str] | None:
     return frozenset(n.name for n in tree.find_all(nodes.Name) if n.name not in ("true", "false", "none"))
 
 
-_SCALARS = frozenset({str, int, float, bool})
-# One cache per distinct template part, shared by every template that contains it (the
-# FusionAuth user object appears in most of its templates through $extends).
-_CACHES: dict[str, dict[tuple[Any, ...], tuple[tuple[Any, ...], Any]]] = {}
-
-
-def _memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
-    cache = _CACHES.setdefault(signature, {})
-    if len(names) == 1 and names[0] in _OBJECTS:
-        return _memoized_on(render, names[0], cache)
-
-    def run(ctx: dict[str, Any]) -> Any:
-        # keyed by which objects the values are: an entry holds them, so no id is reused while it
-        # lives; equal values that are different objects only cost a second rendering
-        values = tuple(map(ctx.get, names))
-        # objects by identity (an entry holds them, so no id is reused while it lives); numbers and
-        # texts by value, with their type (1, 1.0 and True differ): a time computed anew is the same
-        key = tuple([(type(v), v) if type(v) in _SCALARS else id(v) for v in values])
-        hit = cache.get(key)
-        if hit is not None:
-            return hit[1]
-        if len(cache) >= _MEMO_SIZE:
-            cache.clear()
-        value = render(ctx)
-        cache[key] = (values, value)
-        return value
-
-    return run
-
-
-# stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
-# that object alone
-_OBJECTS = frozenset(
-    {"actor", "before", "client", "realm", "tenant", "account", "registration", "params", "features", "device"}
-)
-
-
-def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
-    def run(ctx: dict[str, Any]) -> Any:
-        value = ctx.get(name)
-        hit = cache.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        if len(cache) >= _MEMO_SIZE:
-            cache.clear()
-        result = render(ctx)
-        cache[id(value)] = (value, result)  # holding the object keeps its id from being reused
-        return result
-
-    return run
-
-
 LET = "$let"
 
 
@@ -438,52 +385,69 @@ def compile_template(node: Any) -> Renderer:
     """Compile a JSON-shaped template into a function of the context.
 
     A top-level ``$let`` mapping is rendered first and read by the rest as ``let``. Rendered values
-    may be shared between events (see STABLE): treat them as read-only.
+    may be shared between events (see STABLE): treat them as read-only. The function is generated
+    Python (``codegen.py``) with the answers of the plain renderer (``compile_part(node).render``).
     """
+    part = compile_part(node)
+    return generate(part) or part.render
+
+
+def compile_part(node: Any) -> Part:
+    """The template as a tree of parts; its ``render`` is the plain renderer, made of closures."""
     if not (isinstance(node, dict) and LET in node):
-        return _compile(node)[0]
+        return _compile(node)
     if not isinstance(node[LET], dict):
         raise ExpressionError(f"{LET} is a mapping of names to values")
-    names = _compile(node[LET])[0]
-    body = _compile({k: v for k, v in node.items() if k != LET})[0]
+    names_part = _compile(node[LET])
+    body_part = _compile({k: v for k, v in node.items() if k != LET})
+    names, body = names_part.render, body_part.render
 
     def render(ctx: dict[str, Any]) -> Any:
         values = names(ctx)
         ctx["let"] = {} if values is OMIT else values
         return body(ctx)
 
-    return render
+    return Part(render, None, names_part.weight + body_part.weight, Let(names_part, body_part))
 
 
 IF = "$if"
 
 
-def _compile(node: Any) -> tuple[Renderer, frozenset[str] | None, int]:
-    """(renderer, context names it reads or None if unknown, number of computed leaves)."""
+def _union(parts: Iterable[Part]) -> frozenset[str] | None:
+    """The names a group of parts reads, or None when one of them is unknown."""
+    names: frozenset[str] | None = frozenset()
+    for part in parts:
+        names = None if names is None or part.names is None else names | part.names
+    return names
+
+
+def _memo(inner: Part, names: frozenset[str], signature: str, weight: int) -> Part:
+    key = tuple(sorted(names))
+    return Part(memoized(inner.render, key, signature), names, weight, Memo(inner, key, signature))
+
+
+def _compile(node: Any) -> Part:
+    """A template node as a part: its renderer, the context names it reads, its computed leaves."""
     if isinstance(node, dict) and IF in node:
         return _conditional(node)
     if isinstance(node, dict | list):
         children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
-        names: frozenset[str] | None = frozenset()
-        for _, child_names, _ in children:
-            names = None if names is None or child_names is None else names | child_names
-        weight = sum(w for _, _, w in children)
+        names = _union(children)
+        weight = sum(c.weight for c in children)
+        inner = _container(node, children)
         if names is not None and names and names <= STABLE and weight >= 2:
-            inner = _container(node, [fn for fn, _, _ in children])
             if isinstance(node, dict) and names & CHANGING:
                 inner = _split_changing(node, children) or inner
             # the part as written: the same members in another order make another part
-            render = _memoized(inner, tuple(sorted(names)), json.dumps(node))
-        else:
-            render = _container(node, [fn for fn, _, _ in children])
-        return render, names, weight
+            return _memo(inner, names, json.dumps(node), weight)
+        return inner
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
-            return _Constant(node), frozenset(), 0
-        return _string(node), _names(node), 1
-    if node is None:
-        return _Constant(OMIT), frozenset(), 0
-    return _Constant(node), frozenset(), 0
+            return _constant(node)
+        match = _EXPR.match(node)
+        path = path_of(parse_expression(ENV, match.group(1))) if match else None
+        return Part(_string(node), _names(node), 1, Leaf(node, path))
+    return _constant(OMIT if node is None else node)
 
 
 class _Constant:
@@ -498,54 +462,58 @@ class _Constant:
         return self.value
 
 
-def _conditional(node: dict[str, Any]) -> tuple[Renderer, frozenset[str] | None, int]:
+def _constant(value: Any) -> Part:
+    return Part(_Constant(value), frozenset(), 0, Const(value))
+
+
+def _conditional(node: dict[str, Any]) -> Part:
     """``{"$if": "{{ actor.id }}", ...}``: the mapping is there only when the test holds, so its
     members need not each repeat the test (and those that are constants are rendered once)."""
     source = node[IF]
     if not (isinstance(source, str) and _EXPR.match(source)):
         raise ExpressionError(f'{IF} takes one expression, such as "{{{{ actor.id }}}}", not {source!r}')
-    test, test_names, _ = _compile(source)
-    inner, inner_names, weight = _compile({k: v for k, v in node.items() if k != IF})
+    test_part = _compile(source)
+    inner_part = _compile({k: v for k, v in node.items() if k != IF})
+    test, inner = test_part.render, inner_part.render
 
     def render_if(ctx: dict[str, Any]) -> Any:
         held = test(ctx)
         return inner(ctx) if held is not OMIT and held else OMIT
 
-    names = None if test_names is None or inner_names is None else test_names | inner_names
-    render: Renderer = render_if
+    names = _union((test_part, inner_part))
+    weight = inner_part.weight
+    part = Part(render_if, names, weight + 1, Conditional(test_part, inner_part))
+    inner_names = inner_part.names
     inner_memoized = inner_names and inner_names <= STABLE and weight >= 2  # the mapping is a part already
     if names and names <= STABLE and not inner_memoized:
-        render = _memoized(render_if, tuple(sorted(names)), json.dumps(node))
-    return render, names, weight + 1
+        return _memo(part, names, json.dumps(node), weight + 1)
+    return part
 
 
-def _split_changing(
-    node: dict[str, Any], children: list[tuple[Renderer, frozenset[str] | None, int]]
-) -> Renderer | None:
+def _split_changing(node: dict[str, Any], children: list[Part]) -> Part | None:
     """A mapping most of whose members read context that changes rarely, and a few what changes
     often (a user object and its last login): the rest is rendered once as a part of its own, so a
     new login renders only the members that show it."""
     keys = [str(k) for k in node]
-    parts = [fn for fn, _, _ in children]
     steady = [
         k
-        for k, (fn, names, _) in zip(keys, children, strict=True)
-        if not isinstance(fn, _Constant) and names is not None and not names & CHANGING
+        for k, c in zip(keys, children, strict=True)
+        if not isinstance(c.shape, Const) and c.names is not None and not c.names & CHANGING
     ]
-    weight = sum(w for k, (_, _, w) in zip(keys, children, strict=True) if k in steady)
+    weight = sum(c.weight for k, c in zip(keys, children, strict=True) if k in steady)
     if weight < 2:
         return None
     index = {k: i for i, k in enumerate(keys)}
     steady_node = {k: node[k] for k in steady}
-    steady_names: frozenset[str] = frozenset().union(*(children[index[k]][1] or frozenset() for k in steady))
-    steady_part = _memoized(
-        _container(steady_node, [parts[index[k]] for k in steady]),
-        tuple(sorted(steady_names)),
-        "steady:" + json.dumps(steady_node),
-    )
-    fixed = {k: p.value for k, p in zip(keys, parts, strict=True) if isinstance(p, _Constant)}
+    steady_children = [children[index[k]] for k in steady]
+    steady_names: frozenset[str] = frozenset().union(*(c.names or frozenset() for c in steady_children))
+    shared = _memo(_container(steady_node, steady_children), steady_names, "steady:" + json.dumps(steady_node), weight)
+    steady_part = shared.render
+    fixed = {k: c.shape.value for k, c in zip(keys, children, strict=True) if isinstance(c.shape, Const)}
     skeleton = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
-    changing = [(k, p) for k, p in zip(keys, parts, strict=True) if k not in steady and not isinstance(p, _Constant)]
+    changing = [
+        (k, c.render) for k, c in zip(keys, children, strict=True) if k not in steady and not isinstance(c.shape, Const)
+    ]
     empty = not keys
 
     def render_split(ctx: dict[str, Any]) -> Any:
@@ -565,18 +533,22 @@ def _split_changing(
                 out[key] = value
         return out if out or empty else OMIT
 
-    return render_split
+    names = _union(children)
+    shape = Split(tuple(keys), tuple(children), frozenset(steady), shared)
+    return Part(render_split, names, sum(c.weight for c in children), shape)
 
 
-def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Renderer:
+def _container(node: dict[str, Any] | list[Any], children: list[Part]) -> Part:
+    names = _union(children)
+    weight = sum(c.weight for c in children)
     if isinstance(node, dict):
         keys = [str(k) for k in node]
         empty = not keys
-        fixed = {k: p.value for k, p in zip(keys, parts, strict=True) if isinstance(p, _Constant)}
-        dynamic = [(k, p) for k, p in zip(keys, parts, strict=True) if not isinstance(p, _Constant)]
+        fixed = {k: c.shape.value for k, c in zip(keys, children, strict=True) if isinstance(c.shape, Const)}
+        dynamic = [(k, c.render) for k, c in zip(keys, children, strict=True) if not isinstance(c.shape, Const)]
         if not dynamic:
             value = {k: v for k, v in fixed.items() if v is not OMIT}
-            return _Constant(value if value or empty else OMIT)
+            return _constant(value if value or empty else OMIT)
         # the keys in template order, computed ones holding a place until rendered
         skeleton = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
 
@@ -590,17 +562,18 @@ def _container(node: dict[str, Any] | list[Any], parts: list[Renderer]) -> Rende
                     out[key] = value
             return out if out or empty else OMIT
 
-        return render_dict
-    empty_list = not parts
-    if all(isinstance(p, _Constant) for p in parts):
-        items = [p.value for p in parts if p.value is not OMIT]  # type: ignore[attr-defined]
-        return _Constant(items if items or empty_list else OMIT)
+        return Part(render_dict, names, weight, Mapping(tuple(keys), tuple(children)))
+    empty_list = not children
+    if all(isinstance(c.shape, Const) for c in children):
+        items = [c.shape.value for c in children if c.shape.value is not OMIT]  # type: ignore[union-attr]
+        return _constant(items if items or empty_list else OMIT)
+    parts = [c.render for c in children]
 
     def render_list(ctx: dict[str, Any]) -> Any:
         out = [v for v in (fn(ctx) for fn in parts) if v is not OMIT]
         return out if out or empty_list else OMIT
 
-    return render_list
+    return Part(render_list, names, weight, Sequence(tuple(children)))
 
 
 def _sandbox_condition(source: str) -> Callable[[dict[str, Any]], bool]:

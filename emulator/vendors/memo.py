@@ -1,0 +1,64 @@
+"""Template parts rendered once per distinct input: the "generate actors once" rule, applied to
+what templates build from them.
+
+A part of a template that reads only stable context (the actor, the client, the realm, ...; see
+``templates.STABLE``) gives the same value for the same inputs, so it is rendered once per
+distinct combination and the value reused (rendered values are read-only). Inputs are told apart
+by which objects they are (an entry holds them, so no id is reused while it lives) and numbers and
+texts by value with their type (1, 1.0 and True differ; a time computed anew is the same time).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.vendors.parts import Renderer
+
+MEMO_SIZE = 256  # entries per part; a full cache starts again (a run's actors are few)
+_SCALARS = frozenset({str, int, float, bool})
+# One cache per distinct template part and path, shared by every template that contains it (the
+# FusionAuth user object appears in most of its templates through $extends).
+_CACHES: dict[str, dict[Any, tuple[Any, Any]]] = {}
+# stable names that always hold a mapping (or nothing): a part reading only one of them is keyed by
+# that object alone
+OBJECTS = frozenset(
+    {"actor", "before", "client", "realm", "tenant", "account", "registration", "params", "features", "device"}
+)
+
+
+def memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Renderer:
+    """``render``, called once per distinct value of the context's ``names``."""
+    cache = _CACHES.setdefault(signature, {})
+    if len(names) == 1 and names[0] in OBJECTS:
+        return _memoized_on(render, names[0], cache)
+
+    def run(ctx: dict[str, Any]) -> Any:
+        values = tuple(map(ctx.get, names))
+        # objects by identity (an entry holds them, so no id is reused while it lives); numbers and
+        # texts by value, with their type (1, 1.0 and True differ): a time computed anew is the same
+        key = tuple([(type(v), v) if type(v) in _SCALARS else id(v) for v in values])
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[1]
+        if len(cache) >= MEMO_SIZE:
+            cache.clear()
+        value = render(ctx)
+        cache[key] = (values, value)
+        return value
+
+    return run
+
+
+def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
+    def run(ctx: dict[str, Any]) -> Any:
+        value = ctx.get(name)
+        hit = cache.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        if len(cache) >= MEMO_SIZE:
+            cache.clear()
+        result = render(ctx)
+        cache[id(value)] = (value, result)  # holding the object keeps its id from being reused
+        return result
+
+    return run

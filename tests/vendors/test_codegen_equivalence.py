@@ -1,0 +1,239 @@
+"""Generated templates give the plain renderer's answers.
+
+A template renders through generated Python (``emulator/vendors/codegen.py``): one function per
+part, with lookups read inline. The plain renderer, made of closures (each part's ``render``),
+is the reference. These tests draw templates shaped like the vendors' (mappings, lists, ``$if``,
+``$let``, nulls, constants, lookups of stable and changing context, texts and expressions) and
+contexts shaped like the player's and stranger (members that are not mappings, a datetime only the
+sandbox may look into, numbers beyond 64 bits, a text over the size limit), render each template
+in several contexts with both, and compare: the same value, types and key order included, or the
+same error with the same message. Contexts share objects and differ in a few values, so memoized
+parts are hit and missed as in a run.
+
+Hypothesis picks the seeds (derandomized, so every run compares the same templates); each example
+draws a batch from its seed with ``random.Random``.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+from jinja2 import Undefined
+
+from emulator.vendors import templates
+from emulator.vendors.codegen import generate
+from emulator.vendors.expressions import MAX_TEXT
+from emulator.vendors.parts import OMIT
+from emulator.vendors.registry import Registry
+from emulator.vendors.templates import ENV, ExpressionError, compile_template
+
+EXAMPLES = 30  # hypothesis examples, each one batch
+TEMPLATES = 10  # templates per batch
+CONTEXTS = 6  # contexts each template renders in
+
+# stable names (memoized parts read only these), one that changes at every login, and the rest
+STABLE_NAMES = ["actor", "client", "realm", "params", "features", "device", "error", "ip", "before"]
+NAMES = [*STABLE_NAMES, "last_login_ms", "event", "tokens", "session", "n", "let"]
+MEMBERS = ["id", "email", "name", "x", "items", "created_ms", "flag"]
+EXPRESSIONS = [  # what templates write; the risky ones (errors for some values) less often
+    "{name}.{member} if {name}.{member2}",
+    "{name}.{member} or {name}.{member2}",
+    "{name}.{member} and 'yes'",
+    "not {name}.{member}",
+    "{name}.{member} == 'a'",
+    "{name}.{member} in ['a', 'b', 1]",
+    "{name}.{member} ~ '-x'",
+    "{{'k': {name}.{member}, 'z': none}}",
+    "[{name}.{member}, none, 2]",
+    "{name}.{member}.{member2}",
+    "{name}",
+    "'t' if {name} else none",
+]
+RISKY = [
+    "{name}.{member} + 1",
+    "{name}.{member} | upper",
+    "{name}.{member}[:2]",
+    "{name}.get('{member}')",
+    "({name}.{member} or 0) * 2",
+]
+
+
+def _path(r: random.Random) -> str:
+    depth = r.choices([1, 2, 3], weights=[3, 6, 1])[0]
+    return ".".join([r.choice(NAMES), *(r.choice(MEMBERS) for _ in range(depth - 1))])
+
+
+def leaf(r: random.Random) -> str:
+    pick = r.random()
+    if pick < 0.5:
+        return f"{{{{ {_path(r)} }}}}"
+    expression = r.choice(RISKY if r.random() < 0.1 else EXPRESSIONS).format(
+        name=r.choice(NAMES), member=r.choice(MEMBERS), member2=r.choice(MEMBERS)
+    )
+    if pick < 0.85:
+        return f"{{{{ {expression} }}}}"
+    return f"id-{{{{ {_path(r)} }}}}:{{{{ {expression} }}}}"
+
+
+def constant(r: random.Random) -> Any:
+    return r.choice([None, None, "text", 0, 1, True, False, 2.5, "", {}, [], {"a": None}, [None, 1]])
+
+
+def node(r: random.Random, depth: int) -> Any:
+    pick = r.random()
+    if depth <= 0 or pick < 0.45:
+        return leaf(r) if r.random() < 0.75 else constant(r)
+    if pick < 0.6:
+        return [node(r, depth - 1) for _ in range(r.randint(0, 3))]
+    members = {f"k{i}": node(r, depth - 1) for i in range(r.randint(0, 5))}
+    if pick < 0.75:
+        members["$if"] = f"{{{{ {_path(r)} }}}}" if r.random() < 0.7 else leaf(r).replace("id-", "")
+        if not re.fullmatch(r"\{\{.*\}\}", members["$if"]):
+            members["$if"] = f"{{{{ {_path(r)} }}}}"
+    return members
+
+
+def template(r: random.Random) -> Any:
+    body = {f"t{i}": node(r, 3) for i in range(r.randint(1, 5))}
+    if r.random() < 0.3:
+        body["$let"] = {"x": leaf(r), "y": node(r, 1)}
+        body["from_let"] = "{{ let.x }}"
+    return body
+
+
+def scalar(r: random.Random) -> Any:
+    return r.choice([None, "a", "b", "", "é", 1, 0, -3, True, False, 1.5, float("nan"), 2**63, 2**64, 2**70, "x" * 3])
+
+
+def value(r: random.Random, depth: int = 2) -> Any:
+    pick = r.random()
+    if depth <= 0 or pick < 0.4:
+        return scalar(r)
+    if pick < 0.85:
+        return {m: value(r, depth - 1) for m in MEMBERS if r.random() < 0.6}
+    if pick < 0.92:
+        return [value(r, depth - 1) for _ in range(r.randint(0, 2))]
+    if pick < 0.96:
+        return (1, "t")
+    return datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # only the sandbox looks into it
+
+
+LONG = "y" * (MAX_TEXT + 1)  # a text over the limit: an error on both paths
+
+
+def contexts(r: random.Random) -> list[dict[str, Any]]:
+    """Contexts as a run makes them: most values shared with the one before, a few new."""
+    out = []
+    ctx = {name: value(r) for name in NAMES if r.random() < 0.85}
+    for _ in range(CONTEXTS):
+        ctx = dict(ctx)
+        for name in r.sample(NAMES, r.randint(1, 3)):
+            ctx[name] = value(r)
+        if r.random() < 0.05:
+            ctx["n"] = LONG
+        out.append(ctx)
+    return out
+
+
+def canon(v: Any) -> Any:
+    """A value with its types spelled out (1, 1.0 and True differ; nan equals itself)."""
+    if v is OMIT:
+        return ("OMIT",)
+    kind = type(v)
+    if kind is dict:
+        return ("dict", tuple((canon(k), canon(x)) for k, x in v.items()))
+    if kind in (list, tuple):
+        return (kind.__name__, tuple(canon(x) for x in v))
+    if isinstance(v, Undefined):
+        return ("undefined",)
+    return (kind.__name__, repr(v))
+
+
+def outcome(render: Any, ctx: dict[str, Any]) -> Any:
+    try:
+        return canon(render(dict(ctx)))
+    except Exception as exc:  # the same error, with the same message
+        return ("error", type(exc).__name__, str(exc))
+
+
+def generated(render: Any) -> bool:
+    return getattr(getattr(render, "__code__", None), "co_filename", "") == "<template>"
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.templates = 0
+        self.generated = 0
+        self.renders = 0
+        self.errors = 0
+
+
+def compare(tree: Any, ctxs: list[dict[str, Any]], tally: Tally) -> None:
+    try:
+        part = templates.compile_part(tree)  # compiled once: both paths are built from it
+    except ExpressionError:
+        return
+    plain, fast = part.render, generate(part)
+    tally.templates += 1
+    if fast is None:
+        return
+    tally.generated += 1
+    for ctx in ctxs:
+        expected = outcome(plain, ctx)
+        tally.renders += 1
+        tally.errors += expected[0] == "error"
+        assert outcome(fast, ctx) == expected, f"{tree!r}\nwith {ctx!r}"
+
+
+def test_generated_templates_give_the_plain_renderers_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Jinja2 compiles an expression in about a millisecond, most of this test's time: templates
+    # drawn from the same few shapes share it
+    monkeypatch.setattr(ENV, "compile_expression", functools.lru_cache(maxsize=256)(ENV.compile_expression))
+    tally = Tally()
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(st.integers(min_value=0, max_value=2**32 - 1))
+    def batch(seed: int) -> None:
+        r = random.Random(seed)
+        for _ in range(TEMPLATES):
+            compare(template(r), contexts(r), tally)
+
+    batch()
+    print(
+        f"\n{tally.templates:,} templates ({tally.generated:,} generated), {tally.renders:,} renders "
+        f"({tally.errors:,} errors) compared"
+    )
+    assert tally.generated >= 0.9 * tally.templates
+    assert tally.errors < 0.5 * tally.renders, "most renders should give a value"
+
+
+def test_vendors_render_through_generated_code() -> None:
+    # the goldens (tests/test_golden.py) hold every vendor's generated renders to the bytes the
+    # plain renderer wrote; this checks they are generated renders
+    registry = Registry()
+    for name in registry.names:
+        vendor = registry.vendor(name)
+        first = next(iter(vendor.catalog.events.values()))
+        assert generated(vendor.renderer(first.template)), name
+
+
+def test_templates_nested_beyond_pythons_block_limit_still_render() -> None:
+    tree: Any = {"v": "{{ n }}"}
+    for i in range(40):
+        tree = {"$if": "{{ n }}", f"k{i}": tree, "w": "{{ event.id }}"}
+    ctx = {"n": 1, "event": {"id": "e"}}
+    part = templates.compile_part(tree)
+    assert compile_template(tree)(dict(ctx)) == part.render(dict(ctx))
