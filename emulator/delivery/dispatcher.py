@@ -5,7 +5,8 @@ With ``ordering: actor`` an actor's next delivery waits until the previous one i
 person's events arrive in the order they happened; the worker that finished the previous one sends
 it at once. A failed attempt asks the
 target's retry policy for a wait, scaled by the time scale, and the delivery re-enters the
-queue after it. Finished attempts are written to the store in batches.
+queue after it. Finished attempts are written to the store in batches, by the store's writer
+thread when the store is a file (``emulator.store.writer`` says what a crash can lose, and why).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
 from emulator.delivery.targets import Target
 from emulator.store import AttemptRow, DeliveryRow, Outcome, Store, StoreError, now_ms
+from emulator.store.writer import MAX_BACKLOG, writer_for
 
 FLUSH_ROWS = 500  # attempts written per transaction at most
 FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
@@ -70,6 +72,7 @@ class Dispatcher:
         """``transactional``: per vendor, the event types whose webhooks retry as a transaction that
         held does (the run's transaction type is not None); a resumed run finds them by type."""
         self.store = store
+        self.writer = writer_for(store)  # batch writes: new deliveries (the producer's) and attempts
         self.time_scale = time_scale
         self.seed = seed
         self.rng = random.Random(f"{seed}:retries")
@@ -105,6 +108,8 @@ class Dispatcher:
 
     async def admit(self, rows: Iterable[DeliveryRow]) -> None:
         """Hand over stored deliveries; waits while too many are open (memory stays flat)."""
+        if self.writer.backlog > MAX_BACKLOG:  # the disk is behind: attempts wait to be written
+            await self.writer.settled()
         for row in rows:
             while self._open >= MAX_OPEN:
                 for held in self.lanes.values():  # rows held for reordering must not block admission
@@ -209,6 +214,7 @@ class Dispatcher:
                 self._release(lane)
         await self._idle.wait()
         self.flush()
+        await self.writer.settled()
         self._raise_if_broken()
 
     async def close(self) -> None:
@@ -222,23 +228,25 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.flush()
+        await self.writer.settled()
         await self.sender.close()
 
     def flush(self) -> None:
-        """Write finished attempts; on a store failure keep them, stop admitting and report it."""
+        """Hand finished attempts to the writer; on a store failure keep them, stop admitting and report it."""
         if not (self._attempts or self._outcomes):
             return
         attempts, outcomes = self._attempts, self._outcomes
         self._attempts, self._outcomes = [], []
-        latest = {o.delivery: o for o in outcomes}  # a retry's later outcome replaces its earlier one
-        try:
-            self.store.record(attempts, latest.values())
-        except Exception as exc:
+        latest = list({o.delivery: o for o in outcomes}.values())  # a retry's later outcome replaces its earlier
+
+        def failed(exc: BaseException) -> None:
             self._attempts[:0], self._outcomes[:0] = attempts, outcomes
             if self._error is None:
                 self._error = exc if isinstance(exc, StoreError) else StoreError(f"cannot record attempts ({exc})")
             self._idle.set()
             self._room.set()
+
+        self.writer.record(attempts, latest, failed)
 
     # inside -------------------------------------------------------------------------------
 

@@ -297,7 +297,7 @@ async def _produce(
 
     async def admit() -> None:
         """Store the batch (committed before any of it is attempted) and hand it to the dispatcher."""
-        rows = store.add(run_id, batch)
+        rows = await dispatcher.writer.add(run_id, batch)
         if counted:
             for row in rows:
                 verdict = counted.get(row.event_id)
@@ -342,7 +342,7 @@ async def _produce(
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:
                 await admit()
-            rows = store.add(run_id, [(row, [(name, None) for name, _ in bound])])
+            rows = await dispatcher.writer.add(run_id, [(row, [(name, None) for name, _ in bound])])
             steps.append(await _transaction(dispatcher, rows, rules, event))
             if not steps[-1]["committed"]:
                 refused = (event.vendor, event.seq)  # that IdP answered an error: the rest of the action never happens

@@ -61,8 +61,12 @@ class Connection:
         # called with ("event" | "attempt", record) after each commit: the server's live stream
         self.listeners: list[Listener] = []
         self.db = open_database(self.path, create)
+        self.writer: Any = None  # the batch writer on a thread of its own (``store.writer``), once a run needs it
 
     def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
         self.db.close()
 
     def _write(self, work: Callable[[sqlite3.Cursor], T]) -> T:

@@ -146,16 +146,18 @@ class Outbox(Connection):
             return out
 
         rows = self._write(work)
-        if self.listeners:
-            self._tell_events(run_id, batch)
+        self.tell_events(run_id, batch)
         return rows
 
-    def _tell_events(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> None:
+    def tell_events(self, run_id: str, batch: Sequence[tuple[EventRow, Sequence[tuple[str, str | None]]]]) -> None:
+        """Tell the listeners of committed events (``add`` does; a writer thread's caller does for it)."""
+        if not self.listeners:
+            return
         for event, _ in batch:
             record = {key: event[key] for key in ("vendor", "event_id", "type", "time_ms", "actor", "error")}
             self._tell("event", {"run": run_id, **record})
 
-    def record(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
+    def record(self, attempts: Sequence[AttemptRow], rows: Sequence[Outcome]) -> None:
         """Write finished attempts and the deliveries' new state in one transaction."""
         stamp = now_ms()
 
@@ -187,6 +189,10 @@ class Outbox(Connection):
             )
 
         self._write(work)
+        self.tell_attempts(attempts, rows)
+
+    def tell_attempts(self, attempts: Iterable[AttemptRow], rows: Iterable[Outcome]) -> None:
+        """Tell the listeners of committed attempts (``record`` does; a writer thread's caller does for it)."""
         if self.listeners:
             now = {o.delivery: o.status for o in rows}  # where each delivery stands after its attempt
             for a in attempts:

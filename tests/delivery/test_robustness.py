@@ -50,18 +50,37 @@ async def test_a_fault_of_ours_is_recorded_not_hung(aiohttp_server, registry, mo
     assert summary.failed == 3 and store.attempts(1)[0]["error"] == "internal error: RuntimeError: boom"
 
 
-async def test_a_store_that_fails_mid_run_is_reported_not_hung(aiohttp_server, registry, monkeypatch):
+@pytest.mark.parametrize("where", ["memory", "file"])  # a file's attempts are written by the writer thread
+async def test_a_store_that_fails_mid_run_is_reported_not_hung(aiohttp_server, registry, monkeypatch, tmp_path, where):
     receiver = await start_receiver(aiohttp_server)
-    store = Store()
+    store = Store() if where == "memory" else Store(tmp_path / "s.db")
 
     def full(*args, **kwargs):
         raise StoreError("disk full")
 
-    monkeypatch.setattr(store, "record", full)
-    with pytest.raises(StoreError, match="disk full"):
-        await asyncio.wait_for(
-            deliver_run(load("tour"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry), 10
-        )
+    monkeypatch.setattr(Store, "record", full)
+    try:
+        with pytest.raises(StoreError, match="disk full"):
+            await asyncio.wait_for(
+                deliver_run(load("tour"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry), 10
+            )
+    finally:
+        store.close()
+
+
+async def test_a_file_store_holds_every_attempt_once_the_run_returns(aiohttp_server, registry, tmp_path):
+    receiver = await start_receiver(aiohttp_server)
+    store = Store(tmp_path / "s.db")
+    heard: list[str] = []
+    store.listeners.append(lambda kind, record: heard.append(kind))
+    summary = await deliver_run(load("tour"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry)
+    committed = sqlite3.connect(tmp_path / "s.db")  # another connection reads only what is committed
+    assert committed.execute("SELECT count(*) FROM attempts").fetchone()[0] == summary.attempts > 0
+    assert committed.execute("SELECT DISTINCT status FROM deliveries").fetchall() == [("delivered",)]
+    # the live stream heard of each event and attempt, after its commit, on the event loop
+    assert heard.count("event") == summary.events and heard.count("attempt") == summary.attempts
+    committed.close()
+    store.close()
 
 
 @pytest.mark.parametrize(
