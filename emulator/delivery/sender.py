@@ -42,7 +42,7 @@ class _Prepared:
     """What every attempt to one target shares, computed once: the endpoint, the fixed headers,
     and the credentials that must never be recorded even if a receiver echoes them back."""
 
-    __slots__ = ("endpoint", "fixed", "redactor", "total")
+    __slots__ = ("endpoint", "fixed", "redactor", "signed", "timed", "total")
 
     def __init__(self, target: Target) -> None:
         proxy = proxy_for(target.url)  # the environment as it is when the run's first attempt is made
@@ -55,8 +55,22 @@ class _Prepared:
         if proxy is not None:
             secrets.append(proxy.password)
         self.redactor = Redactor(secrets)
+        self.timed = scheme(target.signing.scheme).timed(target.signing)
+        # the signed headers of deliveries whose attempt failed, by (event id, signed time, body): a
+        # retry of a delivery whose signature does not carry the attempt's time sends them again
+        self.signed: dict[tuple[str, int, bytes], bytes] = {}
+
+    def keep_signed(self, key: tuple[str, int, bytes], signed: bytes, faults: Sequence[Fault]) -> None:
+        """Keep a failed attempt's signed headers for its retry (not a faulted request's: each attempt
+        draws its own faults)."""
+        if faults:
+            return
+        if len(self.signed) >= KEPT_SIGNATURES:
+            self.signed.clear()
+        self.signed[key] = signed
 
 
+KEPT_SIGNATURES = 10_000  # failed deliveries per target whose signature is kept for their retry
 LARGE_BODY = 256 * 1024  # bodies from this size on count against the budget (smaller ones never wait)
 
 
@@ -144,13 +158,17 @@ class Sender:
                 return Result(False, None, f"cannot send to {target.url!r}: {exc}", 0.0, failure=Failure(kind="url"))
             except ProxyError as exc:
                 return Result(False, None, f"cannot send to {target.name!r}: {exc}", 0.0, failure=Failure(kind="url"))
-        try:
-            outgoing = signed_request(target, event_id, body, timestamp, faults)
-        except SigningError as exc:
-            return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
-        body, injected = outgoing.body, outgoing.injected
-        signed = "".join(f"{k}: {v}\r\n" for k, v in outgoing.headers.items())
-        head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed.encode("latin-1"), len(body))
+        key = (event_id, timestamp if prepared.timed else 0, body)
+        signed = None if faults else prepared.signed.pop(key, None)
+        injected: list[str] = []
+        if signed is None:
+            try:
+                outgoing = signed_request(target, event_id, body, timestamp, faults)
+            except SigningError as exc:
+                return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
+            body, injected = outgoing.body, outgoing.injected
+            signed = "".join(f"{k}: {v}\r\n" for k, v in outgoing.headers.items()).encode("latin-1")
+        head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed, len(body))
         large = len(body) >= LARGE_BODY  # written apart from its head: no second copy of it
         request, rest = (head, body) if large else (head + body, b"")
         try:
@@ -160,12 +178,14 @@ class Sender:
             )  # fmt: skip
         except TransportError as exc:
             duration = (time.perf_counter() - started) * 1000
+            prepared.keep_signed(key, signed, faults)
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
         duration = (time.perf_counter() - started) * 1000
         status = response.status
         answer, excerpt = prepared.redactor.headers(response.headers), prepared.redactor.bytes(response.body)
         if 200 <= status < 300:
             return Result(True, status, None, duration, answer, excerpt, injected=injected)
+        prepared.keep_signed(key, signed, faults)
         if 300 <= status < 400:
             location = _header(answer, "location") or "?"
             error = f"HTTP {status} redirect to {location} (a redirect counts as a failure)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime
 from itertools import pairwise
 
@@ -313,3 +314,31 @@ async def test_signed_time_now_keeps_compressed_retries_within_a_consumers_toler
     for request in receiver.requests:  # the standardwebhooks library accepts every attempt
         check_standard_webhooks(request.body, request.headers, "POST", receiver.url)
     assert [a["scenario_ms"] for a in store.attempts(1)][-1] - NOW.timestamp() * 1000 == (5 + 300 + 1800) * 1000
+
+
+@pytest.mark.parametrize(
+    ("scheme", "timed"), [("keycloak-hmac", False), ("fusionauth-jwt", False), ("standard-webhooks", True)]
+)
+async def test_a_signature_without_the_attempts_time_is_made_once_per_delivery(
+    aiohttp_server, registry, monkeypatch, scheme, timed
+):
+    from emulator.delivery import request
+    from emulator.delivery.signing import sign
+
+    receiver = await start_receiver(aiohttp_server, Receiver(lambda request, nth: (500,) if nth < 3 else (200,)))
+    signed: list[int] = []
+    monkeypatch.setattr(request, "sign", lambda s, m: signed.append(m.timestamp) or sign(s, m))
+    t = target(registry, receiver.url, signing={"scheme": scheme, "secret": "a-secret-of-32-bytes-for-hs256-jwt"},
+               retry={"attempts": 3, "schedule": ["0s"], "retry_on": ["5xx"]})  # fmt: skip
+    summary, _ = await play(registry, [t], "logout")
+    assert summary.ok and summary.attempts == 3 * summary.delivered == len(receiver.requests)
+    # a signature of the body alone is made for the first attempt and sent again by the retries; one with
+    # a signed time is made again for a retry in another second: each carries its own attempt's time
+    if timed:
+        sent = [int(r.headers["webhook-timestamp"]) for r in receiver.requests]
+        assert set(sent) <= set(signed) and all(abs(stamp - time.time()) < 60 for stamp in sent)
+    else:
+        assert len(signed) == summary.delivered
+    if not timed:  # the retries carry the very same signature
+        name = {"keycloak-hmac": "X-Keycloak-Signature", "fusionauth-jwt": "X-FusionAuth-Signature-JWT"}[scheme]
+        assert len({r.headers[name] for r in receiver.requests}) == len({r.body for r in receiver.requests})

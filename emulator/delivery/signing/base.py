@@ -111,6 +111,9 @@ class Scheme:
     public_keys: Callable[[Signing], list[dict[str, Any]]] | None = None  # what a JWKS publishes
     validate: Callable[[Signing], None] | None = None  # more checks of a configuration
     advice: Callable[[Signing], str] | None = None  # what a user should know of a configuration that works
+    # whether a signature carries the attempt's time, so every attempt needs its own (the safe default);
+    # one that does not is made once per delivery: its retries send the same signature
+    timed: Callable[[Signing], bool] = lambda signing: True
 
     def __post_init__(self) -> None:
         if self.name in REGISTRY:

@@ -216,4 +216,5 @@ SCHEME = Scheme(
     validate=_validate,
     advice=_advice,
     public_keys=_public_keys,
+    timed=lambda signing: False,  # the JWT carries the body's hash alone (no iat, no exp)
 )

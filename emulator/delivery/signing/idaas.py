@@ -60,4 +60,5 @@ SCHEME = Scheme(
     options={
         "created": {"type": "boolean", "description": "idaas: include created= in Signature-Input (default true)."}
     },
+    timed=lambda signing: bool(signing.extra.get("created", True)),  # created= is the attempt's time
 )

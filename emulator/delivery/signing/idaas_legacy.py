@@ -16,4 +16,10 @@ def _verify(secrets: Sequence[str], r: Received) -> Verdict:
     return hex_hmac_verdict("x-sha2-signature", secrets, r, "sha256")
 
 
-SCHEME = Scheme("idaas-legacy", "x-sha2-signature: lowercase hex HMAC-SHA256 of the body", _sign, _verify)
+SCHEME = Scheme(
+    "idaas-legacy",
+    "x-sha2-signature: lowercase hex HMAC-SHA256 of the body",
+    _sign,
+    _verify,
+    timed=lambda signing: False,
+)
