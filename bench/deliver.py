@@ -203,6 +203,20 @@ class Receiver:
         return process_cpu(self.process.pid if self.process else None)
 
 
+def family_kb(receiver: Receiver) -> float:
+    """Resident memory of this process and its children but the receiver (a long run's render process)."""
+    total = status_kb("VmRSS")
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for pid in children:
+            if receiver.process is None or int(pid) != receiver.process.pid:
+                total += status_kb("VmRSS", pid)
+    return total
+
+
 def _mb(kb: float) -> str:
     return f"{kb / 1024:,.1f} MB"
 
@@ -432,7 +446,7 @@ async def compare(args: argparse.Namespace, receiver: Receiver, registry: Regist
 # Stages of the delivery path, by the function that does each (inclusive, so they nest).
 STAGES = (
     ("play and render the events", "emulator/render.py", "render_events"),
-    ("  serialize each body (JSON)", "emulator/delivery/runner.py", "body_bytes"),
+    ("  serialize each body (JSON)", "emulator/delivery/ahead.py", "body_bytes"),
     ("store new events and deliveries", "emulator/store/outbox.py", "add"),
     ("one attempt (dispatcher)", "emulator/delivery/dispatcher.py", "_attempt"),
     ("  one attempt (sender)", "emulator/delivery/sender.py", "attempt"),
@@ -460,7 +474,10 @@ async def profile_run(rows: int, path: Measured, registry: Registry, folder: Pat
     for (file, line, name), (_, calls, own, cumulative, _) in top:
         where = f"{Path(file).parent.name}/{Path(file).name}:{line}" if line else "built-in"
         print(f"  {own / total:6.1%} own {cumulative / total:6.1%} incl. {calls:>9,} calls  {name}  ({where})")
-    print(" stages (CPU time inside each, callees included, per delivery, under cProfile):")
+    print(
+        " stages (CPU time inside each, callees included, per delivery, under cProfile; this thread only: a long"
+        " play renders in a child process and a file store is written by its own thread, so 0 there is off the loop):"
+    )
     for label, suffix, function in STAGES:
         inside = sum(row[3] for (f, _, name), row in stats.items() if name == function and f.endswith(suffix))
         print(f"  {inside / total:6.1%} {inside / n * 1e6:7.1f} us  {label}")
@@ -485,18 +502,24 @@ async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registr
     print(f"  RSS at start: {_mb(start)}")
     watched: list[Dispatcher] = []
     samples: list[float] = []
+    families: list[float] = []  # this process and the render process it forks for a long play
     began = time.perf_counter()
 
     async def sample() -> None:
         last, last_at = 0, began
         while True:
             await asyncio.sleep(SAMPLE_SECONDS)
-            rss, now = status_kb("VmRSS"), time.perf_counter()
+            rss, family, now = status_kb("VmRSS"), family_kb(receiver), time.perf_counter()
             samples.append(rss)
+            families.append(family)
             done = watched[0].total.delivered if watched else 0
             rate = (done - last) / (now - last_at)
             last, last_at = done, now
-            print(f"  {now - began:6.0f}s  {done:>10,} delivered  {rate:>7,.0f}/s  RSS {_mb(rss):>10}", flush=True)
+            print(
+                f"  {now - began:6.0f}s  {done:>10,} delivered  {rate:>7,.0f}/s  RSS {_mb(rss):>10}"
+                f"  with the render process {_mb(family):>10}",
+                flush=True,
+            )
 
     sampler = asyncio.create_task(sample())
     try:
@@ -515,7 +538,11 @@ async def memory(args: argparse.Namespace, receiver: Receiver, registry: Registr
         f"RSS at start {_mb(start)} | peak {_mb(peak)} (kernel high-water mark, VmHWM) | end {_mb(end)}"
         f" | highest sample {_mb(max(samples, default=end))}"
     )
-    print(f"target: peak < {MEMORY_TARGET_MB:g} MB {'PASS' if peak / 1024 < MEMORY_TARGET_MB else 'BELOW TARGET'}")
+    both = max(families, default=end)
+    print(f"highest sample of this process and its render process together: {_mb(both)}")
+    worst = max(peak, both) / 1024
+    said = "PASS" if worst < MEMORY_TARGET_MB else "BELOW TARGET"
+    print(f"target: peak < {MEMORY_TARGET_MB:g} MB (both processes) {said}")
 
 
 # main ---------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """A run: play a scenario, store each event's deliveries, and deliver them; or resume a store.
 
-This is the glue between the two halves of the flow. Events are rendered lazily and stored in
-small batches, each batch committed before any of its deliveries is attempted, so memory stays
-flat however long the scenario and nothing is lost however the process ends.
+This is the glue between the two halves of the flow. Events are rendered ahead (a long play in a
+child process, ``emulator.delivery.ahead``) and stored in small batches, each batch committed
+before any of its deliveries is attempted, so memory stays flat however long the scenario and
+nothing is lost however the process ends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
+from emulator.delivery.ahead import Played, rendered
+from emulator.delivery.ahead import body_bytes as body_bytes  # what the probe and the benches import
 from emulator.delivery.config import Config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.faults import FaultError, step_faults
@@ -26,13 +29,11 @@ from emulator.delivery.targets import HIDDEN, Target, build_target, hidden_field
 from emulator.delivery.transactions import Transactions, step_transaction, transactions_for
 from emulator.errors import EmulatorError, Problem
 from emulator.overrides import Override, apply_all, parse_overrides, stored
-from emulator.play.clock import epoch_ms
 from emulator.render import check_overrides, dry_run, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import MAX_ACTIONS, Scenario, check_size
 from emulator.store import DeliveryRow, EventRow, Store
 from emulator.vendors.dialect import Event
-from emulator.vendors.encoding import event_json
 from emulator.vendors.registry import Registry
 
 BATCH = 256  # events stored per transaction
@@ -72,11 +73,6 @@ class Summary:
 
 def new_run_id() -> str:
     return "run_" + secrets.token_hex(6)
-
-
-def body_bytes(event: Event) -> bytes:
-    """The exact bytes on the wire: compact JSON, UTF-8, like the vendors' JSON libraries."""
-    return event_json(event.body, event.vendor, event.type)
 
 
 async def deliver_run(
@@ -243,7 +239,7 @@ async def _deliver(
 
 
 async def _transaction(
-    dispatcher: Dispatcher, rows: list[DeliveryRow], rules: Transactions, event: Event
+    dispatcher: Dispatcher, rows: list[DeliveryRow], rules: Transactions, event: Played
 ) -> dict[str, Any]:
     """Send one transactional event's webhooks together and report what the IdP would have done."""
     verdict: dict[str, Any] = {}
@@ -256,7 +252,7 @@ async def _transaction(
     return verdict
 
 
-def _verdict(rules: Transactions, event: Event, webhooks: int, succeeded: int) -> dict[str, Any]:
+def _verdict(rules: Transactions, event: Played, webhooks: int, succeeded: int) -> dict[str, Any]:
     """What the IdP did with one transactional event, given how many of its webhooks answered 2xx."""
     held = rules.holds(succeeded, webhooks)
     verdict: dict[str, Any] = {
@@ -307,15 +303,12 @@ async def _produce(
         batch.clear()
         await dispatcher.admit(rows)
 
-    for event in play.events():
-        if (event.vendor, event.seq) == refused:
-            steps[-1].setdefault("not_sent", []).append(event.type)
-            store.skip(run_id)  # counted as played, so a resumed play stays in step
-            continue
-        ms = epoch_ms(event.time)
+    async def route(event: Played) -> tuple[str, int] | None:
+        """Store and hand on one event (a transactional one at once); the action the IdP refused, if it did."""
         if play.pace:
-            first_ms = ms if first_ms is None else first_ms
-            due = t0 + (ms - first_ms) / 1000 * time_scale
+            nonlocal first_ms
+            first_ms = event.time_ms if first_ms is None else first_ms
+            due = t0 + (event.time_ms - first_ms) / 1000 * time_scale
             if due > loop.time():
                 if batch:
                     await admit()
@@ -325,11 +318,11 @@ async def _produce(
             (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
         ]
         row = EventRow(
-            vendor=event.vendor, event_id=event.id, type=event.type, time_ms=ms, action=event.action, actor=actor,
-            error=event.error, body=body_bytes(event), faults=_step_faults(event.faults) if event.faults else None,
-            user=event.user, user_id=event.user_id, username=event.username, ip=event.ip, client=event.client,
+            vendor=event.vendor, event_id=event.id, type=event.type, time_ms=event.time_ms, action=event.action,
+            actor=actor, error=event.error, body=event.body,
+            faults=_step_faults(event.faults) if event.faults else None, user=event.user, user_id=event.user_id,
+            username=event.username, ip=event.ip, client=event.client,
         )  # fmt: skip
-        count += 1
         rules = transactions.get(event.vendor)
         if event.transaction:
             rules = step_transaction(event.transaction, vendor_delivery(play.registry, event.vendor))
@@ -344,12 +337,21 @@ async def _produce(
                 await admit()
             rows = await dispatcher.writer.add(run_id, [(row, [(name, None) for name, _ in bound])])
             steps.append(await _transaction(dispatcher, rows, rules, event))
-            if not steps[-1]["committed"]:
-                refused = (event.vendor, event.seq)  # that IdP answered an error: the rest of the action never happens
-            continue
+            # an IdP that answered an error: the rest of the action never happens
+            return refused if steps[-1]["committed"] else (event.vendor, event.seq)
         batch.append((row, bound))
         if len(batch) >= BATCH:
             await admit()
+        return refused
+
+    async for chunk in rendered(play.events, play.scenario.size * len(play.vendors)):
+        for event in chunk:
+            if (event.vendor, event.seq) == refused:
+                steps[-1].setdefault("not_sent", []).append(event.type)
+                store.skip(run_id)  # counted as played, so a resumed play stays in step
+                continue
+            count += 1
+            refused = await route(event)
     if batch:
         await admit()
     return count

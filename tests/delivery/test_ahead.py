@@ -1,0 +1,57 @@
+"""Rendering ahead in a child process: the very events an inline render gives, in order, and its problems."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from itertools import chain, islice
+
+import pytest
+
+from emulator.delivery import ahead
+from emulator.errors import EmulatorError, Problem
+from emulator.render import load, render_events
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def collect(chunks):
+    return [event async for chunk in chunks for event in chunk]
+
+
+def tour(registry, vendor="keycloak"):
+    """The tour played with two seeds in a row: a few hundred events, several messages on the pipe."""
+    scenario = load("tour")
+    return lambda: chain.from_iterable(render_events(scenario, vendor, seed, START, registry) for seed in range(2))
+
+
+@pytest.mark.parametrize("vendor", ["keycloak"])
+async def test_the_child_renders_what_an_inline_render_does(registry, vendor):
+    inline = await collect(ahead.rendered(tour(registry, vendor), 0))  # a short play renders inline
+    forked = await collect(ahead._from_child(tour(registry, vendor)))
+    assert forked == inline and len(inline) > ahead.CHUNK  # several messages, in order, byte for byte
+
+
+async def test_a_problem_the_child_meets_is_raised_here_after_the_events_before_it(registry):
+    events = tour(registry)
+
+    def failing():
+        yield from islice(events(), 150)
+        raise Problem("templates/fusionauth/user.login.success.json:3: 'user' is undefined")
+
+    got = []
+    with pytest.raises(Problem, match="'user' is undefined"):
+        async for chunk in ahead._from_child(failing):
+            got += chunk
+    assert len(got) == 150
+
+
+async def test_a_child_that_dies_is_an_error_not_a_short_run(registry):
+    events = tour(registry)
+
+    def dying():
+        yield from islice(events(), 10)
+        os._exit(3)
+
+    with pytest.raises(EmulatorError, match="stopped before its end"):
+        await collect(ahead._from_child(dying))
