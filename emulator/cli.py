@@ -49,6 +49,7 @@ def _subcommands() -> dict[str, tuple[str, Callable[[argparse.ArgumentParser], N
         "validate": ("check scenario files; print file:line:column: message per problem", _validate_options),
         "catalog": ("vendors, actions, event types and error codes", _catalog_options),
         "run": ("play a scenario and deliver its events to webhook targets", _run_options),
+        "load": ("load-test a webhook consumer: Locust users deliver a scenario's events", _load_options),
         "resume": ("deliver everything still pending in a store (after a crash or a kill)", _resume_options),
         "resend": ("deliver failed deliveries again (same event ids), then resume", _resend_options),
         "serve": ("run the emulator as a fake IdP with a REST API on a local port", _serve_options),
@@ -154,6 +155,12 @@ def _run_options(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--templates", action="append", default=[], metavar="DIR")
     _override_options(run)
+
+
+def _load_options(load: argparse.ArgumentParser) -> None:
+    from emulator.load.command import add_options
+
+    add_options(load)
 
 
 def _resume_options(resume: argparse.ArgumentParser) -> None:
@@ -429,6 +436,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from emulator.load.command import load_command
+
+    return load_command(args)
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from emulator.delivery.commands import resume_command
 
@@ -461,6 +474,7 @@ _COMMANDS = {
     "serve": cmd_serve,
     "listen": cmd_listen,
     "run": cmd_run,
+    "load": cmd_load,
     "resume": cmd_resume,
     "resend": cmd_resend,
     "render": cmd_render,

@@ -28,20 +28,22 @@ def render_events(
     start: datetime | None = None,
     registry: Registry | None = None,
     overrides: Sequence[Override] = (),
+    tag: str = "",
 ) -> Iterator[Event]:
     """Play ``scenario`` and yield the vendor's events in order (lazily: memory stays flat),
-    each changed by the ``overrides`` that want its type."""
+    each changed by the ``overrides`` that want its type; ``tag`` makes the play's people its own
+    (one of a load test's users)."""
     registry = registry or Registry()
     dialect = Dialect(registry.vendor(vendor), seed, scenario.name)
     if overrides:
         check_overrides(overrides, [vendor], registry)
-        yield from apply_all(_events(scenario, dialect, seed, start), overrides)
+        yield from apply_all(_events(scenario, dialect, seed, start, tag), overrides)
     else:
-        yield from _events(scenario, dialect, seed, start)
+        yield from _events(scenario, dialect, seed, start, tag)
 
 
-def _events(scenario: Scenario, dialect: Dialect, seed: int, start: datetime | None) -> Iterator[Event]:
-    for occurrence in Player(scenario, seed, start, vendor=dialect.vendor.name).occurrences():
+def _events(scenario: Scenario, dialect: Dialect, seed: int, start: datetime | None, tag: str = "") -> Iterator[Event]:
+    for occurrence in Player(scenario, seed, start, vendor=dialect.vendor.name, tag=tag).occurrences():
         yield from dialect.events(occurrence)
 
 

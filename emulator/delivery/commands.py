@@ -12,11 +12,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from yarl import URL
-
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
-from emulator.delivery.flags import secret, target_spec
+from emulator.delivery.flags import secret, target_spec, url_name
 from emulator.delivery.http import proxy_for
 from emulator.delivery.report import progress, summary_table
 from emulator.delivery.runner import Summary, deliver_run, resume
@@ -177,17 +175,7 @@ def command_targets(args: argparse.Namespace, registry: Registry, config: Config
 
 
 def _flag_spec(args: argparse.Namespace, url: str, used: set[str]) -> dict[str, Any]:
-    try:
-        parts = URL(url)  # host, port and path only: a query string may carry a token
-        where = f"{parts.host or ''}-{parts.port or ''}{parts.path}"
-    except (ValueError, TypeError):
-        where = "target"
-    base = re.sub(r"[^A-Za-z0-9._-]+", "-", where).strip("-._")[:48] or "target"
-    name, n = base, 1
-    while name in used:
-        n += 1
-        name = f"{base}-{n}"
-    spec = target_spec(args, name, url)
+    spec = target_spec(args, url_name(url, used), url)
     if args.retry:
         spec["retry"] = args.retry
     if args.concurrency is not None:

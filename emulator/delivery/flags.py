@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+from collections.abc import Collection
 from typing import Any
 
 import yaml
+from yarl import URL
 
 from emulator.errors import Problem
 
@@ -33,14 +36,23 @@ def _adder(parser: Any, env_prefix: str | None) -> Any:
     return add
 
 
-def add_target_flags(parser: argparse.ArgumentParser, env_prefix: str | None = None) -> None:
-    """How deliveries to a ``--target`` URL are signed, what they carry, and the faults they get."""
+def add_target_flags(
+    parser: argparse.ArgumentParser, env_prefix: str | None = None, secret_settings: dict[str, Any] | None = None
+) -> None:
+    """How deliveries to a ``--target`` URL are signed, what they carry, and the faults they get
+    (``secret_settings``: more of the parser's settings for ``--secret``, such as Locust's
+    ``include_in_web_ui``)."""
     from emulator.delivery.faults import KINDS
     from emulator.delivery.signing import SCHEMES
     from emulator.delivery.targets import SIGNED_TIMES
 
     add = _adder(parser, env_prefix)
-    add("--secret", default=None, help=f"signing secret for --target URLs (default: ${SECRET_ENV})")
+    add(
+        "--secret",
+        default=None,
+        help=f"signing secret for --target URLs (default: ${SECRET_ENV})",
+        **(secret_settings or {}),
+    )
     add(
         "--signing",
         default=None,
@@ -79,6 +91,41 @@ def add_seed_flags(parser: argparse.ArgumentParser, env_prefix: str | None = Non
     add = _adder(parser, env_prefix)
     add("--seed", type=int, default=None, help="same seed, same events (default: random)")
     add("--start", default=None, help="scenario start time, ISO 8601 (default: now)")
+
+
+def as_argv(args: argparse.Namespace, skip: Collection[str] = ("secret",)) -> list[str]:
+    """The target and seed flags ``args`` holds, as a command line for another process that takes
+    them too (a Locust process); ``skip``: what travels otherwise (the secret, in the environment)."""
+    probe = argparse.ArgumentParser(add_help=False)
+    add_target_flags(probe)
+    add_seed_flags(probe)
+    argv: list[str] = []
+    for action in probe._actions:  # argparse lists a parser's flags only here
+        value = getattr(args, action.dest, None)
+        if action.dest in skip or not action.option_strings or value in (None, False, []):
+            continue
+        flag = action.option_strings[-1]
+        if value is True:
+            argv.append(flag)
+        else:
+            argv += [f"{flag}={v}" for v in (value if isinstance(value, list) else [value])]
+    return argv
+
+
+def url_name(url: str, used: Collection[str] = ()) -> str:
+    """The name of a target given by URL: its host, port and path (a query string may carry a
+    token), made unique among ``used``."""
+    try:
+        parts = URL(url)
+        where = f"{parts.host or ''}-{parts.port or ''}{parts.path}"
+    except (ValueError, TypeError):
+        where = "target"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", where).strip("-._")[:48] or "target"
+    name, n = base, 1
+    while name in used:
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def target_spec(args: argparse.Namespace, name: str, url: str) -> dict[str, Any]:

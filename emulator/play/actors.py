@@ -69,10 +69,15 @@ def device_of(user_agent: str) -> dict[str, Any]:
     return {"name": f"{system} {browser}", "os": system, "browser": browser, "mobile": mobile}
 
 
-def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, start_ms: int = 0) -> dict[str, Any]:
+def make_actor(
+    spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, start_ms: int = 0, tag: str = ""
+) -> dict[str, Any]:
     """Resolve an actor: given fields win, Faker fills the rest.
 
-    A registered actor was created some 30 to 900 days before the scenario starts.
+    A registered actor was created some 30 to 900 days before the scenario starts. ``tag`` marks
+    a person as one of many plays of the same story (a load test's users): it joins the username,
+    the email and a given id, so two plays never make the same person even where Faker draws the
+    same name or the scenario gives an email.
     """
     given = spec.fields
     kind = given.get("kind", "user")
@@ -101,6 +106,12 @@ def make_actor(spec: ActorSpec, fake: Faker, rng: random.Random, locale: str, st
         "links": {},
     }
     actor["device"] = device_of(actor["user_agent"])
+    if tag and kind != "client":
+        actor["username"] = f"{actor['username']}.{tag}"
+        local, _, domain = str(actor["email"]).rpartition("@")  # a given email gets a plus address
+        actor["email"] = f"{local}+{tag}@{domain}" if given.get("email") else f"{_ascii(actor['username'])}@{domain}"
+        if given.get("id"):
+            actor["id"] = f"{given['id']}-{tag}"
     if kind == "client":
         client_id = given.get("client_id") or given.get("username") or spec.name
         actor["client_id"] = client_id

@@ -38,8 +38,10 @@ class Player:
         start: datetime | None = None,
         step_limit: int | None = None,
         vendor: str | None = None,
+        tag: str = "",
     ) -> None:
         """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix).
+        ``tag`` makes this play's people its own (see ``make_actor``).
 
         With ``vendor``, another vendor's raw events (``emit``) are passed over: they change nothing
         else, so the play draws what they would have drawn and moves on without building them.
@@ -61,7 +63,7 @@ class Player:
         for name, spec in scenario.actors.items():
             own = spec.fields.get("locale")
             maker = fake if not own or own == locale else new_faker(own, f"{seed}:{scenario.name}:{name}")
-            self.actors[name] = make_actor(spec, maker, self.rng, own or locale, start_ms)
+            self.actors[name] = make_actor(spec, maker, self.rng, own or locale, start_ms, tag)
         self.clients: dict[str, dict[str, Any]] = {}
         self.step_params: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
         self.registrations: dict[tuple[str, str], dict[str, Any]] = {}
