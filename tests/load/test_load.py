@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -234,3 +235,27 @@ def test_bad_load_command_lines_are_explained_before_locust_starts(flags, messag
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert "locust" not in sys.modules  # nothing here imported Locust (and its gevent patching)
+
+
+def test_every_user_is_other_people_even_where_the_scenario_names_them(tmp_path):
+    story = tmp_path / "story.yaml"
+    story.write_text(
+        "name: story\nactors:\n  alice: {}\n  mallory: {email: mallory@example.com, username: mallory}\n"
+        "steps:\n  - login: {actor: alice}\n  - login: {actor: mallory, error: invalid_user_credentials}\n"
+    )
+    options = argparse.Namespace(
+        scenario=str(story), vendor=["fusionauth"], templates=[], secret=None, signing=None, header=[], events=[],
+        fault=[], signed_time=None, seed=SEED, start=START,
+        tls_ca_file=None, tls_no_verify=False, tls_client_cert=None, tls_client_key=None,
+    )  # fmt: skip
+    load = build_plan(options, "http://127.0.0.1:9/")
+    people: set[str] = set()
+    for worker, user in [(0, 0), (0, 1), (1, 0)]:
+        first, again = itertools.islice(load.events(worker, user), 2), itertools.islice(load.events(worker, user), 2, 4)
+        once = list(first)
+        assert [e.username for e in again] == [e.username for e in once]  # the story again: the same people
+        for event in once:
+            assert event.username and event.username.endswith(f".w{worker}u{user}")
+            people.update((event.username, str(event.user_id)))
+        assert f"mallory+w{worker}u{user}@example.com" in json.dumps(once[1].body)
+    assert len(people) == 12  # 3 users x 2 people, each with its own username and id
