@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["ScenarioUser"]
+# the modules that import Locust, which patches the process's standard library for gevent on import:
+# only a Locust process imports them (the rest of the package never does)
+LOCUST_MODULES = ("emulator.load.hooks", "emulator.load.user", "emulator.load.locustfile")
 
 
 def __getattr__(name: str) -> Any:

@@ -259,3 +259,19 @@ def test_every_user_is_other_people_even_where_the_scenario_names_them(tmp_path)
             people.update((event.username, str(event.user_id)))
         assert f"mallory+w{worker}u{user}@example.com" in json.dumps(once[1].body)
     assert len(people) == 12  # 3 users x 2 people, each with its own username and id
+
+
+def test_only_the_modules_it_names_import_locust():
+    """The rest of the package (and this test process) never gets Locust's gevent patching."""
+    from pathlib import Path
+
+    import emulator
+    from emulator.load import LOCUST_MODULES
+
+    root = Path(emulator.__file__).parent
+    importing = {
+        "emulator." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.rglob("*.py")
+        if re.search(r"(?m)^(from locust\b|import locust\b|from emulator\.load import ScenarioUser)", path.read_text())
+    }
+    assert importing == set(LOCUST_MODULES)
