@@ -168,6 +168,9 @@ def on_init(environment: Environment, **_: Any) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
     assert state.plan is not None
+    if environment.parsed_options is not None:  # the seed and start it drew go to every worker with its options
+        about = describe(state.plan)
+        environment.parsed_options.seed, environment.parsed_options.start = about["seed"], about["start"]
     if not environment.stop_timeout:  # a stopping user finishes its request: the consumer's answer counts
         environment.stop_timeout = max(t.total_timeout for t in state.plan.targets.values())
     environment.events.spawning_complete.add_listener(  # type: ignore[no-untyped-call]
