@@ -279,7 +279,7 @@ async def run(
 ) -> tuple[Summary, float]:
     """One ``deliver_run`` as the ``run`` command calls it, into a fresh SQLite store file."""
     file = folder / f"run-{time.monotonic_ns()}.sqlite"
-    store = Store(file)
+    store = Store(file, background_writes=True)  # as the run command opens it
     try:
         began = time.perf_counter()
         summary = await deliver_run(

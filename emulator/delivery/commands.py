@@ -138,7 +138,7 @@ class _open_store:
         self.create = args.command == "run"
 
     def __enter__(self) -> Store:
-        self.store = Store(self.path, create=self.create)
+        self.store = Store(self.path, create=self.create, background_writes=True)  # one run owns it
         return self.store
 
     def __exit__(self, *exc: object) -> None:

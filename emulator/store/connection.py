@@ -56,8 +56,14 @@ def now_ms() -> int:
 class Connection:
     """Used from a single thread (the event loop's)."""
 
-    def __init__(self, path: str | os.PathLike[str] = ":memory:", create: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] = ":memory:", create: bool = True, background_writes: bool = False
+    ) -> None:
+        """``background_writes``: a run's batches are written by a thread of their own (``store.writer``),
+        for a store one run owns (the command line's); a server's store, shared by many runs and the API,
+        writes on its one connection, since two connections would wait on each other's locks."""
         self.path = str(path)
+        self.background_writes = background_writes
         # called with ("event" | "attempt", record) after each commit: the server's live stream
         self.listeners: list[Listener] = []
         self.db = open_database(self.path, create)

@@ -15,8 +15,11 @@ the batches in the order they were handed over. What a crash can lose, and why t
   sender makes and every consumer dedupes for; a record written before the attempt happened would
   instead claim what may never have been sent.
 
-Listeners (the server's live stream) hear of rows on the event loop, after their commit. An
-in-memory store has no second connection to share: there every write runs inline, as before.
+Listeners hear of rows on the event loop, after their commit. Only a store opened with
+``background_writes`` (the command line's ``run``, ``resume`` and ``resend``: one run owns it)
+gets the thread. A server's store is shared by many runs and the API: a second connection there
+would make the two wait on each other's write locks (SQLite's busy handler sleeps), so its writes
+run inline on its one connection, as does an in-memory store's.
 """
 
 from __future__ import annotations
@@ -34,8 +37,7 @@ MAX_BACKLOG = 8  # writes handed over and not yet committed, at most, before the
 
 
 def writer_for(store: Store) -> Writer:
-    """The store's writer: one thread and one connection for every run that writes to it (the server's
-    runs share them), made when first needed and closed with the store."""
+    """The store's writer, made when first needed and closed with the store."""
     if store.writer is None:
         store.writer = Writer(store)
     return store.writer  # type: ignore[no-any-return]
@@ -46,7 +48,8 @@ class Writer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._thread = None if store.path == ":memory:" else ThreadPoolExecutor(1, "idp-emulator-store")
+        threaded = store.background_writes and store.path != ":memory:"
+        self._thread = ThreadPoolExecutor(1, "idp-emulator-store") if threaded else None
         self._own: Store | None = None  # the thread's connection, opened by the thread
         self._last: asyncio.Future[None] | None = None  # writes finish in order: the latest is the last
         self.backlog = 0  # writes handed over, not yet done

@@ -53,7 +53,7 @@ async def test_a_fault_of_ours_is_recorded_not_hung(aiohttp_server, registry, mo
 @pytest.mark.parametrize("where", ["memory", "file"])  # a file's attempts are written by the writer thread
 async def test_a_store_that_fails_mid_run_is_reported_not_hung(aiohttp_server, registry, monkeypatch, tmp_path, where):
     receiver = await start_receiver(aiohttp_server)
-    store = Store() if where == "memory" else Store(tmp_path / "s.db")
+    store = Store() if where == "memory" else Store(tmp_path / "s.db", background_writes=True)
 
     def full(*args, **kwargs):
         raise StoreError("disk full")
@@ -70,7 +70,7 @@ async def test_a_store_that_fails_mid_run_is_reported_not_hung(aiohttp_server, r
 
 async def test_a_file_store_holds_every_attempt_once_the_run_returns(aiohttp_server, registry, tmp_path):
     receiver = await start_receiver(aiohttp_server)
-    store = Store(tmp_path / "s.db")
+    store = Store(tmp_path / "s.db", background_writes=True)
     heard: list[str] = []
     store.listeners.append(lambda kind, record: heard.append(kind))
     summary = await deliver_run(load("tour"), [target(registry, receiver.url)], store, 1, NOW, 0, registry=registry)
