@@ -4,12 +4,15 @@ The plain renderer (``Part.render``, see ``parts.py``) is a tree of closures: a 
 closure per member, a member its expression's closure, and so on; those calls are most of a
 render's time. This module writes each part that renders as a whole (a template, a memoized part)
 as the source of one Python function: mappings and lists are built in place, ``$if`` is an
-``if``, and the commonest expression, a lookup such as ``actor.email``, is read inline for the
-values it usually finds (a text, a number, a truth value, nothing). Every other expression, and
-every case the inline code does not settle (a member of something that is not a mapping, a text
-over the size limit, a container), calls the plain part's own renderer. So the generated code
-either gives what the plain renderer gives or asks it; tests/vendors/test_codegen_equivalence.py
-compares the two on generated templates and contexts.
+``if``, a memoized part's cache is read in place (``memo.py``'s rule, in caches of its own), and
+the commonest expressions are Python expressions: lookups such as ``actor.email``, constants,
+``if``/``else``, ``and``, ``or``, ``not`` and a comparison, over the values they usually meet (a
+mapping's members; a text, a number, a truth value or nothing as the result). Every other
+expression, and every case the inline code does not settle (a member of something that is not a
+mapping, any error, a text over the size limit, a container), calls the plain part's own
+renderer. So the generated code either gives what the plain renderer gives or asks it. A
+catalog's ``when:`` conditions are generated the same way. tests/vendors/test_codegen_equivalence.py
+compares generated and plain on drawn templates, conditions and contexts.
 
 Nothing from a template reaches the source as code: mapping keys and context names are written
 as Python string literals (``repr``), and every other value and renderer is a name bound in the
@@ -18,12 +21,16 @@ functions' namespace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from emulator.vendors.expressions import INT_BOUND, MAX_TEXT
-from emulator.vendors.memo import memoized
+from jinja2 import Undefined, nodes
+
+from emulator.vendors.expressions import INT_BOUND, MAX_TEXT, NO_ELSE, path_of
+from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import OMIT, Conditional, Const, Leaf, Let, Mapping, Memo, Part, Renderer, Sequence, Split
 
+Condition = Callable[[dict[str, Any]], bool]
 # A lookup that met something other than a mapping on its way: the plain renderer decides.
 _HAND_OVER: Any = object()
 # ``$if`` mappings nested deeper than this in one function start a function of their own (Python
@@ -32,6 +39,23 @@ _DEPTH = 8
 # Generated parts memoize in caches of their own: the plain renderer's stay its own.
 CACHE_PREFIX = "generated:"
 _INLINE = (str, bool, int)  # constants written as literals; the rest are bound names
+# Jinja2's comparison operators, as Python writes them (the closures call the same operators).
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "lteq": "<=", "gteq": ">=", "in": "in", "notin": "not in"}
+
+
+class _NotInline(Exception):
+    """An expression the inline writer leaves to the plain renderer."""
+
+
+class _Slow(Exception):
+    """Inline code met a value its closures would look into differently: the plain renderer decides."""
+
+
+def _slow() -> Any:
+    raise _Slow
+
+
+_SMALL_INT = "(type({value}) is int and -INT_BOUND < {value} < INT_BOUND)"
 
 
 class _Writer:
@@ -40,8 +64,10 @@ class _Writer:
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"OMIT": OMIT, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
         self.namespace["INT_BOUND"] = INT_BOUND
+        self.namespace["SLOW"] = _slow
+        self.namespace["MEMO_SIZE"] = MEMO_SIZE
+        self.namespace["SCALARS"] = SCALARS
         self.sources: list[str] = []
-        self.memos: list[tuple[str, str, Memo]] = []  # (wrapper name, function name, shape)
         self.count = 0
 
     def fresh(self, prefix: str) -> str:
@@ -74,9 +100,7 @@ class _Writer:
         if isinstance(shape, Leaf):
             return self.leaf(part, shape, out, pad)
         if isinstance(shape, Memo):
-            wrapper = self.fresh("memo")
-            self.memos.append((wrapper, self.function(shape.inner), shape))
-            return self.call(wrapper, out, pad)
+            return self.memo(shape, out, pad)
         if isinstance(shape, Mapping):
             return self.mapping(shape.keys, shape.members, None, None, out, pad, depth)
         if isinstance(shape, Split):
@@ -93,6 +117,35 @@ class _Writer:
         out.append(f"{pad}ctx['let'] = {{}} if {names} is OMIT else {names}")
         return self.value(shape.body, out, pad, depth)
 
+    def memo(self, shape: Memo, out: list[str], pad: str) -> str:
+        """The rule of ``memo.memoized``, inline, in a cache of its own: the inner part is a function
+        called on a miss."""
+        entries = self.bind(cache(CACHE_PREFIX + shape.signature), "cache")
+        inner = self.function(shape.inner)
+        values = [self.fresh("k") for _ in shape.names]
+        for value, name in zip(values, shape.names, strict=True):
+            out.append(f"{pad}{value} = ctx.get({name!r})")
+        result, hit = self.fresh("v"), self.fresh("hit")
+        if keyed_by_object(shape.names):
+            (value,) = values
+            out.append(f"{pad}{hit} = {entries}.get(id({value}))")
+            out.append(f"{pad}if {hit} is not None and {hit}[0] is {value}:")
+            key, held = f"id({value})", value
+        else:
+            key = self.fresh("key")
+            parts = "".join(f"(type({v}), {v}) if type({v}) in SCALARS else id({v}), " for v in values)
+            out.append(f"{pad}{key} = ({parts})")
+            held = "(" + "".join(f"{v}, " for v in values) + ")"
+            out.append(f"{pad}{hit} = {entries}.get({key})")
+            out.append(f"{pad}if {hit} is not None:")
+        out.append(f"{pad}    {result} = {hit}[1]")
+        out.append(f"{pad}else:")
+        out.append(f"{pad}    if len({entries}) >= MEMO_SIZE:")
+        out.append(f"{pad}        {entries}.clear()")
+        out.append(f"{pad}    {result} = {inner}(ctx)")
+        out.append(f"{pad}    {entries}[{key}] = ({held}, {result})")
+        return result
+
     def call(self, function: str, out: list[str], pad: str) -> str:
         result = self.fresh("v")
         out.append(f"{pad}{result} = {function}(ctx)")
@@ -100,23 +153,85 @@ class _Writer:
 
     def leaf(self, part: Part, shape: Leaf, out: list[str], pad: str) -> str:
         plain = self.bind(part.render, "leaf")
-        if shape.path is None:
-            return self.call(plain, out, pad)
-        # a lookup, inline for the values it usually finds: the plain renderer for anything else
         value = self.fresh("v")
-        first, *rest = shape.path
-        out.append(f"{pad}{value} = ctx.get({first!r})")
-        for key in rest:
-            out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
-        out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT:")
-        out.append(f"{pad}    if {value} is None:")
-        out.append(f"{pad}        {value} = OMIT")
-        out.append(
-            f"{pad}    elif type({value}) is not bool and not "
-            f"(type({value}) is int and -INT_BOUND < {value} < INT_BOUND):"
-        )
-        out.append(f"{pad}        {value} = {plain}(ctx)")
+        if shape.path is not None:
+            # a lookup, inline for the values it usually finds: the plain renderer for anything else
+            first, *rest = shape.path
+            out.append(f"{pad}{value} = ctx.get({first!r})")
+            for key in rest:
+                out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
+            out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT:")
+            out.append(f"{pad}    if {value} is None:")
+            out.append(f"{pad}        {value} = OMIT")
+            out.append(f"{pad}    elif type({value}) is not bool and not {_SMALL_INT.format(value=value)}:")
+            out.append(f"{pad}        {value} = {plain}(ctx)")
+            return value
+        try:
+            if shape.tree is None or shape.tree.environment is None:
+                raise _NotInline
+            inline = self.expression(shape.tree, True)
+        except _NotInline:
+            return self.call(plain, out, pad)
+        # one expression the closures run, inline: any error, or a value other than a text, a
+        # truth value, a number that fits or nothing, and the plain renderer decides
+        undefined = self.bind(frozenset({shape.tree.environment.undefined, Undefined}), "undefined")
+        out.append(f"{pad}try:")
+        out.append(f"{pad}    {value} = {inline}")
+        out.append(f"{pad}except Exception:")
+        out.append(f"{pad}    {value} = {plain}(ctx)")
+        out.append(f"{pad}else:")
+        out.append(f"{pad}    if type({value}) is not str or len({value}) > MAX_TEXT:")
+        out.append(f"{pad}        if {value} is None or type({value}) in {undefined}:")
+        out.append(f"{pad}            {value} = OMIT")
+        out.append(f"{pad}        elif type({value}) is not bool and not {_SMALL_INT.format(value=value)}:")
+        out.append(f"{pad}            {value} = {plain}(ctx)")
         return value
+
+    def expression(self, node: nodes.Node, payload: bool) -> str:
+        """A Python expression with the value the closures compute for ``node`` (a constant-folded
+        Jinja2 tree), for lookups, constants, ``if``/``else``, ``and``, ``or``, ``not`` and one
+        comparison; raises _NotInline for anything else. ``payload``: the value may be the result."""
+        if isinstance(node, nodes.Const):
+            if type(node.value) in _INLINE or node.value is None:
+                return repr(node.value)
+            if payload:
+                raise _NotInline  # a container: built for the payload by the closures
+            return self.bind(node.value, "c")  # the very object the closures compare with
+        if isinstance(node, nodes.Name | nodes.Getattr):
+            return self.lookup(node)
+        if isinstance(node, nodes.CondExpr):
+            test = self.expression(node.test, False)
+            then = self.expression(node.expr1, payload)
+            otherwise = self.expression(node.expr2, payload) if node.expr2 is not None else self.bind(NO_ELSE, "c")
+            return f"({then} if {test} else {otherwise})"
+        if isinstance(node, nodes.And | nodes.Or):
+            word = "and" if isinstance(node, nodes.And) else "or"
+            return f"({self.expression(node.left, payload)} {word} {self.expression(node.right, payload)})"
+        if isinstance(node, nodes.Not):
+            return f"(not {self.expression(node.node, False)})"
+        if isinstance(node, nodes.Compare) and len(node.ops) == 1:
+            operand = node.ops[0]
+            left, right = self.expression(node.expr, False), self.expression(operand.expr, False)
+            return f"({left} {_COMPARE[operand.op]} {right})"
+        raise _NotInline
+
+    def lookup(self, node: nodes.Name | nodes.Getattr) -> str:
+        """``a`` or ``a.b.c`` as the closures read them: a mapping's member or Jinja2's undefined;
+        a member of anything but a mapping is left to the plain renderer."""
+        keys = path_of(node)
+        if keys is None or node.environment is None:
+            raise _NotInline
+        make = node.environment.undefined
+        if isinstance(node, nodes.Name):
+            undefined = self.bind(make(name=node.name), "undefined")
+        else:
+            undefined = self.bind(make(hint=f"{'.'.join(keys)!r} is undefined"), "undefined")
+        first, *rest = keys
+        code = f"ctx.get({first!r}, {undefined})"
+        for key in rest:
+            held = self.fresh("t")
+            code = f"({held}.get({key!r}, {undefined}) if type({held} := {code}) is dict else SLOW())"
+        return code
 
     def mapping(
         self,
@@ -188,7 +303,27 @@ def generate(part: Part) -> Renderer | None:
         return None
     namespace = writer.namespace
     exec(code, namespace)  # our own source: template values are bound names, keys are literals
-    for wrapper, function, shape in writer.memos:
-        namespace[wrapper] = memoized(namespace[function], shape.names, CACHE_PREFIX + shape.signature)
     render: Renderer = namespace[root]
     return render
+
+
+def generate_condition(plain: Condition, tree: nodes.Expr | None) -> Condition | None:
+    """A ``when:`` condition as generated Python with ``plain``'s answers (``tree``: what its
+    closures were compiled from), or None when it is not one the inline writer takes."""
+    if tree is None:
+        return None
+    writer = _Writer()
+    try:
+        inline = writer.expression(tree, False)
+    except _NotInline:
+        return None
+    test = writer.bind(plain, "plain")
+    lines = ["def condition(ctx):", "    try:", f"        return bool({inline})", "    except Exception:"]
+    source = "\n".join([*lines, f"        return {test}(ctx)", ""])
+    try:
+        code = compile(source, "<condition>", "exec")
+    except (RecursionError, MemoryError, SyntaxError):
+        return None
+    exec(code, writer.namespace)  # our own source, as for templates
+    condition: Condition = writer.namespace["condition"]
+    return condition

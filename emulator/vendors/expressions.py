@@ -784,23 +784,26 @@ def path_of(node: nodes.Expr | None) -> tuple[str, ...] | None:
     return (node.name, *reversed(keys))
 
 
-def compile_expression(env: Environment, node: nodes.Expr) -> Fn | None:
-    """Closures for a parsed expression, or None when it needs the sandbox."""
+def compile_expression(env: Environment, node: nodes.Expr) -> tuple[Fn, nodes.Expr] | None:
+    """Closures for a parsed expression and the tree they were compiled from (constant-folded), or
+    None when it needs the sandbox."""
     try:
         folded = _fold(node, env)
-        return Compiler(env).expr(folded)
+        return Compiler(env).expr(folded), folded
     except OutsideFastPathError:
         return None
 
 
-def compile_payload(env: Environment, node: nodes.Expr) -> tuple[Fn, bool] | None:
-    """``compile_expression`` for a value that goes into a payload: closures and whether their
-    containers are already as ``clean`` leaves them (see ``Compiler.payload``)."""
+def compile_payload(env: Environment, node: nodes.Expr) -> tuple[Fn, bool, nodes.Expr] | None:
+    """``compile_expression`` for a value that goes into a payload: closures, whether their
+    containers are already as ``clean`` leaves them (see ``Compiler.payload``), and the tree they
+    were compiled from (constant-folded)."""
     try:
         folded = _fold(node, env)
-        return Compiler(env).payload(folded)
+        fast, built = Compiler(env).payload(folded)
     except OutsideFastPathError:
         return None
+    return fast, built, folded
 
 
 def compile_text(env: Environment, source: str) -> Fn | None:

@@ -39,10 +39,12 @@ class Const:
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One template string with expressions; ``path`` when it is exactly ``{{ a.b.c }}``."""
+    """One template string with expressions; ``path`` when it is exactly ``{{ a.b.c }}``, ``tree``
+    (constant-folded) when it is one expression the plain renderer runs as closures."""
 
     source: str
     path: tuple[str, ...] | None
+    tree: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from emulator.errors import EmulatorError
 from emulator.play.clock import iso_utc
 from emulator.play.ids import stable_uuid
-from emulator.vendors.codegen import generate
+from emulator.vendors.codegen import generate, generate_condition
 from emulator.vendors.expressions import (
     INT_BOUND,
     MAX_TEXT,
@@ -280,14 +280,21 @@ def _sandbox_expression(source: str) -> Renderer:
 
 
 def _expression(source: str) -> Renderer:
+    return _expression_leaf(source).render
+
+
+def _expression_leaf(source: str, text: str | None = None) -> Part:
+    """``{{ source }}`` (written as ``text``) as a part: a lookup, closures (with the tree they were
+    compiled from, for the code generator), or the sandbox."""
+    text = text or "{{ " + source + " }}"
     node = parse_expression(ENV, source)
     keys = path_of(node)
     if keys is not None:
-        return _leaf_path(keys, source)
+        return _leaf_part(_leaf_path(keys, source), text, Leaf(source, keys, None))
     compiled = compile_payload(ENV, node) if node is not None else None
     if compiled is None:
-        return _sandbox_expression(source)
-    fast, built = compiled  # built: its containers come out clean already
+        return _leaf_part(_sandbox_expression(source), text, Leaf(source, None, None))
+    fast, built, tree = compiled  # built: its containers come out clean already
     sandbox = _later(lambda: _sandbox_expression(source))
 
     def run_fast(ctx: dict[str, Any]) -> Any:
@@ -309,7 +316,11 @@ def _expression(source: str) -> Renderer:
             return value
         return _finish(value, source)
 
-    return run_fast
+    return _leaf_part(run_fast, text, Leaf(source, None, tree))
+
+
+def _leaf_part(render: Renderer, text: str, shape: Leaf) -> Part:
+    return Part(render, _names(text), 1, shape)
 
 
 def _sandbox_text(source: str) -> Renderer:
@@ -345,13 +356,13 @@ def _text(source: str) -> Renderer:
     return run_fast
 
 
-def _string(source: str) -> Renderer:
+def _string(source: str) -> Part:
     if "{%" in source:
         raise ExpressionError(f"{source[:60]!r}: statements ({{% ... %}}) are not supported; use expressions")
     match = _EXPR.match(source)
     if match and "{{" not in match.group(1) and "}}" not in match.group(1):
-        return _expression(match.group(1))
-    return _text(source)
+        return _expression_leaf(match.group(1), source)
+    return Part(_text(source), _names(source), 1, Leaf(source, None, None))
 
 
 # Context values that are the same object for as long as their content is the same (actors are
@@ -444,9 +455,7 @@ def _compile(node: Any) -> Part:
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
             return _constant(node)
-        match = _EXPR.match(node)
-        path = path_of(parse_expression(ENV, match.group(1))) if match else None
-        return Part(_string(node), _names(node), 1, Leaf(node, path))
+        return _string(node)
     return _constant(OMIT if node is None else node)
 
 
@@ -593,11 +602,19 @@ def _sandbox_condition(source: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
-    """A ``when:`` condition from a catalog: a sandboxed expression, true or false."""
+    """A ``when:`` condition from a catalog: a sandboxed expression, true or false; generated
+    Python (``codegen.py``) with the answers of the plain one (``plain_condition``)."""
+    plain, tree = plain_condition(source)
+    return generate_condition(plain, tree) or plain
+
+
+def plain_condition(source: str) -> tuple[Callable[[dict[str, Any]], bool], nodes.Expr | None]:
+    """A condition as closures (or the sandbox), and the tree the closures were compiled from."""
     node = parse_expression(ENV, source)
-    fast = compile_expression(ENV, node) if node is not None else None
-    if fast is None:
-        return _sandbox_condition(source)
+    compiled = compile_expression(ENV, node) if node is not None else None
+    if compiled is None:
+        return _sandbox_condition(source), None
+    fast, tree = compiled
     sandbox = _later(lambda: _sandbox_condition(source))
 
     def test_fast(ctx: dict[str, Any]) -> bool:
@@ -608,7 +625,7 @@ def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
         except _PROBLEMS as exc:
             raise ExpressionError(f"condition {source!r}: {exc}") from None
 
-    return test_fast
+    return test_fast, tree
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

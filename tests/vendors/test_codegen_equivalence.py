@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from jinja2 import Undefined
 
 from emulator.vendors import templates
-from emulator.vendors.codegen import generate
+from emulator.vendors.codegen import generate, generate_condition
 from emulator.vendors.expressions import MAX_TEXT
 from emulator.vendors.parts import OMIT
 from emulator.vendors.registry import Registry
@@ -55,6 +55,10 @@ EXPRESSIONS = [  # what templates write; the risky ones (errors for some values)
     "{name}.{member}.{member2}",
     "{name}",
     "'t' if {name} else none",
+    "{name}.{member} if {name}.{member2} in ['a', 1] else ({name} and 2)",
+    "{name}.{member} != {name}.{member2}",
+    "not ({name}.{member} or {name}.{member2}.{member})",
+    "{name}.{member}.{member2} if not {name}.{member2} else {name}",
 ]
 RISKY = [
     "{name}.{member} + 1",
@@ -62,6 +66,8 @@ RISKY = [
     "{name}.{member}[:2]",
     "{name}.get('{member}')",
     "({name}.{member} or 0) * 2",
+    "{name}.{member} < 3",
+    "{name}.{member} in 'abc'",
 ]
 
 
@@ -70,16 +76,20 @@ def _path(r: random.Random) -> str:
     return ".".join([r.choice(NAMES), *(r.choice(MEMBERS) for _ in range(depth - 1))])
 
 
+def expression(r: random.Random) -> str:
+    return r.choice(RISKY if r.random() < 0.1 else EXPRESSIONS).format(
+        name=r.choice(NAMES), member=r.choice(MEMBERS), member2=r.choice(MEMBERS)
+    )
+
+
 def leaf(r: random.Random) -> str:
     pick = r.random()
     if pick < 0.5:
         return f"{{{{ {_path(r)} }}}}"
-    expression = r.choice(RISKY if r.random() < 0.1 else EXPRESSIONS).format(
-        name=r.choice(NAMES), member=r.choice(MEMBERS), member2=r.choice(MEMBERS)
-    )
+    expression_ = expression(r)
     if pick < 0.85:
-        return f"{{{{ {expression} }}}}"
-    return f"id-{{{{ {_path(r)} }}}}:{{{{ {expression} }}}}"
+        return f"{{{{ {expression_} }}}}"
+    return f"id-{{{{ {_path(r)} }}}}:{{{{ {expression_} }}}}"
 
 
 def constant(r: random.Random) -> Any:
@@ -142,6 +152,9 @@ def contexts(r: random.Random) -> list[dict[str, Any]]:
     return out
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+", re.IGNORECASE)
+
+
 def canon(v: Any) -> Any:
     """A value with its types spelled out (1, 1.0 and True differ; nan equals itself)."""
     if v is OMIT:
@@ -153,7 +166,7 @@ def canon(v: Any) -> Any:
         return (kind.__name__, tuple(canon(x) for x in v))
     if isinstance(v, Undefined):
         return ("undefined",)
-    return (kind.__name__, repr(v))
+    return (kind.__name__, _ADDRESS.sub(" at 0x", repr(v)))  # a method's text names a new object's address
 
 
 def outcome(render: Any, ctx: dict[str, Any]) -> Any:
@@ -169,6 +182,7 @@ def generated(render: Any) -> bool:
 
 class Tally:
     def __init__(self) -> None:
+        self.conditions = 0
         self.templates = 0
         self.generated = 0
         self.renders = 0
@@ -192,6 +206,17 @@ def compare(tree: Any, ctxs: list[dict[str, Any]], tally: Tally) -> None:
         assert outcome(fast, ctx) == expected, f"{tree!r}\nwith {ctx!r}"
 
 
+def compare_condition(source: str, ctxs: list[dict[str, Any]], tally: Tally) -> None:
+    """A ``when:`` condition, generated and plain."""
+    plain, tree = templates.plain_condition(source)
+    fast = generate_condition(plain, tree)
+    if fast is None:
+        return
+    tally.conditions += 1
+    for ctx in ctxs:
+        assert outcome(fast, ctx) == outcome(plain, ctx), f"when: {source}\nwith {ctx!r}"
+
+
 def test_generated_templates_give_the_plain_renderers_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     # Jinja2 compiles an expression in about a millisecond, most of this test's time: templates
     # drawn from the same few shapes share it
@@ -209,13 +234,16 @@ def test_generated_templates_give_the_plain_renderers_answers(monkeypatch: pytes
     def batch(seed: int) -> None:
         r = random.Random(seed)
         for _ in range(TEMPLATES):
-            compare(template(r), contexts(r), tally)
+            ctxs = contexts(r)
+            compare(template(r), ctxs, tally)
+            compare_condition(expression(r), ctxs, tally)
 
     batch()
     print(
         f"\n{tally.templates:,} templates ({tally.generated:,} generated), {tally.renders:,} renders "
-        f"({tally.errors:,} errors) compared"
+        f"({tally.errors:,} errors) and {tally.conditions:,} generated conditions compared"
     )
+    assert tally.conditions >= 0.5 * EXAMPLES * TEMPLATES
     assert tally.generated >= 0.9 * tally.templates
     assert tally.errors < 0.5 * tally.renders, "most renders should give a value"
 
