@@ -26,7 +26,16 @@ from typing import Any
 
 from jinja2 import Undefined, nodes
 
-from emulator.vendors.expressions import INT_BOUND, MAX_TEXT, NO_ELSE, path_of
+from emulator.errors import EmulatorError
+from emulator.vendors.expressions import (
+    INT_BOUND,
+    MAX_TEXT,
+    NO_ELSE,
+    Compiler,
+    OutsideFastPathError,
+    clean,
+    path_of,
+)
 from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import OMIT, Conditional, Const, Leaf, Let, Mapping, Memo, Part, Renderer, Sequence, Split
 
@@ -43,11 +52,11 @@ _INLINE = (str, bool, int)  # constants written as literals; the rest are bound 
 _COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "lteq": "<=", "gteq": ">=", "in": "in", "notin": "not in"}
 
 
-class _NotInline(Exception):
+class _NotInline(EmulatorError):
     """An expression the inline writer leaves to the plain renderer."""
 
 
-class _Slow(Exception):
+class _Slow(EmulatorError):
     """Inline code met a value its closures would look into differently: the plain renderer decides."""
 
 
@@ -173,7 +182,7 @@ class _Writer:
         except _NotInline:
             return self.call(plain, out, pad)
         # one expression the closures run, inline: any error, or a value other than a text, a
-        # truth value, a number that fits or nothing, and the plain renderer decides
+        # truth value, a number that fits, a container or nothing, and the plain renderer decides
         undefined = self.bind(frozenset({shape.tree.environment.undefined, Undefined}), "undefined")
         out.append(f"{pad}try:")
         out.append(f"{pad}    {value} = {inline}")
@@ -183,21 +192,25 @@ class _Writer:
         out.append(f"{pad}    if type({value}) is not str or len({value}) > MAX_TEXT:")
         out.append(f"{pad}        if {value} is None or type({value}) in {undefined}:")
         out.append(f"{pad}            {value} = OMIT")
+        out.append(f"{pad}        elif type({value}) is dict or type({value}) is list:")
+        if shape.built:
+            out.append(f"{pad}            pass")
+        else:
+            out.append(f"{pad}            {value} = {self.bind(shape.finish, 'finish')}({value})")
         out.append(f"{pad}        elif type({value}) is not bool and not {_SMALL_INT.format(value=value)}:")
         out.append(f"{pad}            {value} = {plain}(ctx)")
         return value
 
     def expression(self, node: nodes.Node, payload: bool) -> str:
         """A Python expression with the value the closures compute for ``node`` (a constant-folded
-        Jinja2 tree), for lookups, constants, ``if``/``else``, ``and``, ``or``, ``not`` and one
-        comparison; raises _NotInline for anything else. ``payload``: the value may be the result."""
+        Jinja2 tree): lookups, constants, ``if``/``else``, ``and``, ``or``, ``not`` and one comparison
+        are written out, anything else is the closure the plain renderer builds for it. ``payload``:
+        the plain renderer builds this node for the payload (``Compiler.payload``), not as a value."""
         if isinstance(node, nodes.Const):
             if type(node.value) in _INLINE or node.value is None:
                 return repr(node.value)
-            if payload:
-                raise _NotInline  # a container: built for the payload by the closures
-            return self.bind(node.value, "c")  # the very object the closures compare with
-        if isinstance(node, nodes.Name | nodes.Getattr):
+            return self.bind(clean(node.value) if payload else node.value, "c")  # the closures' very object
+        if isinstance(node, nodes.Name | nodes.Getattr) and path_of(node) is not None:
             return self.lookup(node)
         if isinstance(node, nodes.CondExpr):
             test = self.expression(node.test, False)
@@ -206,14 +219,26 @@ class _Writer:
             return f"({then} if {test} else {otherwise})"
         if isinstance(node, nodes.And | nodes.Or):
             word = "and" if isinstance(node, nodes.And) else "or"
-            return f"({self.expression(node.left, payload)} {word} {self.expression(node.right, payload)})"
+            return f"({self.expression(node.left, False)} {word} {self.expression(node.right, payload)})"
         if isinstance(node, nodes.Not):
             return f"(not {self.expression(node.node, False)})"
         if isinstance(node, nodes.Compare) and len(node.ops) == 1:
             operand = node.ops[0]
             left, right = self.expression(node.expr, False), self.expression(operand.expr, False)
             return f"({left} {_COMPARE[operand.op]} {right})"
-        raise _NotInline
+        return self.closure(node, payload)
+
+    def closure(self, node: nodes.Node, payload: bool) -> str:
+        """A call of the closure the plain renderer builds for ``node`` (the same compiler, the same
+        node: the same closure)."""
+        if node.environment is None:
+            raise _NotInline
+        compiler = Compiler(node.environment)
+        try:
+            function = compiler.payload(node)[0] if payload else compiler.expr(node)
+        except OutsideFastPathError:
+            raise _NotInline from None
+        return f"{self.bind(function, 'closure')}(ctx)"
 
     def lookup(self, node: nodes.Name | nodes.Getattr) -> str:
         """``a`` or ``a.b.c`` as the closures read them: a mapping's member or Jinja2's undefined;

@@ -39,12 +39,16 @@ class Const:
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One template string with expressions; ``path`` when it is exactly ``{{ a.b.c }}``, ``tree``
-    (constant-folded) when it is one expression the plain renderer runs as closures."""
+    """One template string with expressions; ``path`` when it is exactly ``{{ a.b.c }}``. ``tree``
+    (constant-folded) when it is one expression the plain renderer runs as closures, with
+    ``built`` (its containers come out as ``clean`` leaves them) and ``finish`` (what the plain
+    renderer does to any other container it gives)."""
 
     source: str
     path: tuple[str, ...] | None
     tree: Any = None
+    built: bool = False
+    finish: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

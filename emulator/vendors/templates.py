@@ -24,6 +24,7 @@ body, Flip's event representation) reads the decision instead of repeating it.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -316,7 +317,7 @@ def _expression_leaf(source: str, text: str | None = None) -> Part:
             return value
         return _finish(value, source)
 
-    return _leaf_part(run_fast, text, Leaf(source, None, tree))
+    return _leaf_part(run_fast, text, Leaf(source, None, tree, built, functools.partial(_finish, source=source)))
 
 
 def _leaf_part(render: Renderer, text: str, shape: Leaf) -> Part:
