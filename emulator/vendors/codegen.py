@@ -52,16 +52,16 @@ _INLINE = (str, bool, int)  # constants written as literals; the rest are bound 
 _COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "lteq": "<=", "gteq": ">=", "in": "in", "notin": "not in"}
 
 
-class _NotInline(EmulatorError):
+class _NotInlineError(EmulatorError):
     """An expression the inline writer leaves to the plain renderer."""
 
 
-class _Slow(EmulatorError):
+class _SlowError(EmulatorError):
     """Inline code met a value its closures would look into differently: the plain renderer decides."""
 
 
 def _slow() -> Any:
-    raise _Slow
+    raise _SlowError
 
 
 _SMALL_INT = "(type({value}) is int and -INT_BOUND < {value} < INT_BOUND)"
@@ -177,9 +177,9 @@ class _Writer:
             return value
         try:
             if shape.tree is None or shape.tree.environment is None:
-                raise _NotInline
+                raise _NotInlineError
             inline = self.expression(shape.tree, True)
-        except _NotInline:
+        except _NotInlineError:
             return self.call(plain, out, pad)
         # one expression the closures run, inline: any error, or a value other than a text, a
         # truth value, a number that fits, a container or nothing, and the plain renderer decides
@@ -232,12 +232,12 @@ class _Writer:
         """A call of the closure the plain renderer builds for ``node`` (the same compiler, the same
         node: the same closure)."""
         if node.environment is None:
-            raise _NotInline
+            raise _NotInlineError
         compiler = Compiler(node.environment)
         try:
             function = compiler.payload(node)[0] if payload else compiler.expr(node)
         except OutsideFastPathError:
-            raise _NotInline from None
+            raise _NotInlineError from None
         return f"{self.bind(function, 'closure')}(ctx)"
 
     def lookup(self, node: nodes.Name | nodes.Getattr) -> str:
@@ -245,7 +245,7 @@ class _Writer:
         a member of anything but a mapping is left to the plain renderer."""
         keys = path_of(node)
         if keys is None or node.environment is None:
-            raise _NotInline
+            raise _NotInlineError
         make = node.environment.undefined
         if isinstance(node, nodes.Name):
             undefined = self.bind(make(name=node.name), "undefined")
@@ -340,7 +340,7 @@ def generate_condition(plain: Condition, tree: nodes.Expr | None) -> Condition |
     writer = _Writer()
     try:
         inline = writer.expression(tree, False)
-    except _NotInline:
+    except _NotInlineError:
         return None
     test = writer.bind(plain, "plain")
     lines = ["def condition(ctx):", "    try:", f"        return bool({inline})", "    except Exception:"]
