@@ -38,6 +38,10 @@ class Config:
     max_actions: int | None = None
     # ${IDP_EMULATOR_*} variables a target made through the API may send as plain text, and where to
     plaintext_secrets: dict[str, list[str]] = field(default_factory=dict)
+    # the live fake IdP: its clients, users and settings (see emulator/oidc/)
+    clients: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    oidc: dict[str, Any] = field(default_factory=dict)
     positions: Positions | None = None
 
     def where(self, index: int) -> Any:
@@ -81,6 +85,11 @@ def load_config(path: str | Path) -> Config:
     for i, name in enumerate(names):
         if names.index(name) != i:
             problems.append(Problem(f"duplicate target name {name!r}", positions.at(("targets", i, "name"))))
+    for section, key in (("clients", "id"), ("users", "username")):
+        given = [item[key] for item in data.get(section, [])]
+        for i, value in enumerate(given):
+            if given.index(value) != i:
+                problems.append(Problem(f"duplicate {section[:-1]} {value!r}", positions.at((section, i, key))))
     if problems:
         raise ConfigError(problems)
     folder = Path(path).resolve().parent  # files a target names are found next to the config, wherever it runs
@@ -94,6 +103,9 @@ def load_config(path: str | Path) -> Config:
         transaction=data.get("transaction"),
         max_actions=data.get("max_actions"),
         plaintext_secrets={k: list(v) for k, v in (data.get("plaintext_secrets") or {}).items()},
+        clients=list(data.get("clients", [])),
+        users=list(data.get("users", [])),
+        oidc=dict(data.get("oidc") or {}),
         positions=positions,
     )
 

@@ -16,6 +16,7 @@ from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
 from emulator.delivery.tls import tls_schema
 from emulator.delivery.transactions import TYPES, TYPES_DOC
+from emulator.oidc.schema import client_schema, oidc_settings_schema, user_schema
 from emulator.scenario.model import MAX_ACTIONS
 
 DURATION = {
@@ -234,6 +235,17 @@ def config_schema_document() -> dict[str, Any]:
                 "description": "Folders of vendor template overrides or extra vendors.",
             },
             "targets": {"type": "array", "items": {"$ref": "#/$defs/target"}},
+            "clients": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/client"},
+                "description": "The live fake IdP's clients (none: one public client, web-app, for loopback URLs).",
+            },
+            "users": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/user"},
+                "description": "Who may sign in to the live fake IdP (none: anyone, with any password).",
+            },
+            "oidc": oidc_settings_schema(),
             "plaintext_secrets": {
                 "type": "object",
                 "description": "The ${IDP_EMULATOR_*} variables a target made through the server's API may send as"
@@ -254,5 +266,7 @@ def config_schema_document() -> dict[str, Any]:
             "signing": _signing(),
             "retry": _retry(),
             "tls": tls_schema(),
+            "client": client_schema(),
+            "user": user_schema(),
         },
     }

@@ -121,6 +121,26 @@ async def deliver_run(
     )
 
 
+async def deliver_events(
+    name: str,
+    events: Sequence[Event],
+    targets: Sequence[Target],
+    store: Store,
+    vendor: str,
+    registry: Registry,
+    run_id: str | None = None,
+    watch: Callable[[Dispatcher], None] | None = None,
+) -> Summary:
+    """Deliver events made elsewhere (a live login's protocol step) as a run of their own: stored,
+    routed, signed, retried and recorded exactly as a scenario's. The run keeps no scenario, so a
+    resume sends what is pending and never plays anything."""
+    run_id = run_id or new_run_id()
+    seed = secrets.randbits(32)
+    store.create_run(run_id, name, [vendor], seed, {t.name: t.stored for t in targets}, {"live": True})
+    given = _Given([vendor], registry, list(events))
+    return await _deliver(store, run_id, targets, 1.0, seed, given, False, watch, None, registry, None)
+
+
 async def resume(
     store: Store,
     registry: Registry | None = None,
@@ -189,13 +209,27 @@ class _Play:
         return islice(merged, self.skip, None)
 
 
+@dataclass
+class _Given:
+    """Events already made, to be delivered like a play's (the same shape as ``_Play`` to ``_produce``)."""
+
+    vendors: Sequence[str]
+    registry: Registry
+    given: list[Event]
+    pace: bool = False
+    transaction: str | None = None
+
+    def events(self) -> Iterator[Event]:
+        return iter(self.given)
+
+
 async def _deliver(
     store: Store,
     run_id: str,
     targets: Sequence[Target],
     time_scale: float,
     seed: int,
-    play: _Play | None,
+    play: _Play | _Given | None,
     pending: bool,
     watch: Callable[[Dispatcher], None] | None,
     on_attempt: Callable[[DeliveryRow, Result], None] | None,
@@ -275,7 +309,7 @@ async def _produce(
     store: Store,
     run_id: str,
     targets: Sequence[Target],
-    play: _Play,
+    play: _Play | _Given,
     time_scale: float,
     dispatcher: Dispatcher,
     steps: list[dict[str, Any]],

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from emulator.oidc.http import add_provider, jwks_keys
 from emulator.server.guard import Guard, guard_middleware
 from emulator.server.page import add_page
 from emulator.server.problems import MAX_BODY, problem_response, problems
@@ -19,7 +20,8 @@ from emulator.server.service import Service
 
 
 async def jwks(request: web.Request) -> web.Response:
-    keys = list(request.app[SERVICE].signing_keys().values())
+    """The webhook signing keys, and the live IdP's token keys (FusionAuth publishes both here)."""
+    keys = [*request.app[SERVICE].signing_keys().values(), *jwks_keys(request.app)]
     return web.json_response({"keys": keys}, headers={"Cache-Control": "max-age=60"})
 
 
@@ -59,6 +61,7 @@ def make_app(service: Service, guard: Guard | None = None) -> web.Application:
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/.well-known/jwks.json", jwks)
     add_page(app)
+    add_provider(app)  # last: its paths are whatever nothing else answers
     app.on_response_prepare.append(_no_sniffing)
     return app
 

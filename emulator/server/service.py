@@ -54,6 +54,7 @@ class Service:
     resuming: set[str] = field(default_factory=set)  # runs whose pending deliveries are being sent again
     testing: set[str] = field(default_factory=set)  # saved targets whose test event is on its way
     descriptions: dict[str, tuple[int, str]] = field(default_factory=dict)  # uploaded scenario: (text hash, text)
+    oidc: Any = None  # the live fake IdP (emulator.oidc.http.Hub), made by its first request
 
     def __post_init__(self) -> None:
         self.store.listeners.append(self.publish)
