@@ -15,7 +15,7 @@ from emulator.errors import VendorError
 
 if TYPE_CHECKING:
     from emulator.vendors.registry import Registry
-    from emulator.vendors.templates import Renderer
+    from emulator.vendors.parts import Renderer
 
 ENDPOINTS = ("discovery", "authorize", "token", "userinfo", "logout", "jwks", "introspect", "revoke")
 TOKENS = ("access", "id", "refresh", "userinfo")

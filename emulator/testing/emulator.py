@@ -30,6 +30,7 @@ from emulator.server.service import Service
 from emulator.store import Store
 from emulator.store.rows import RunDelivery, StoredEvent
 from emulator.testing.harness import LoopThread
+from emulator.testing.oidc import OidcProvider
 from emulator.testing.receiver import WebhookReceiver
 from emulator.vendors.registry import Registry
 
@@ -95,6 +96,31 @@ class Emulator:
     @property
     def jwks_url(self) -> str:
         return f"{self.url}/.well-known/jwks.json"
+
+    def oidc(
+        self,
+        vendor: str = "keycloak",
+        client: dict[str, Any] | None = None,
+        users: list[dict[str, Any]] | None = None,
+        sign_in_as: str | None = None,
+        events_to: Any = None,
+    ) -> OidcProvider:
+        """The live fake IdP as ``vendor`` on this emulator's port: its issuer and a client for the app
+        under test (``test-app`` with a secret, returning to any loopback URL, unless ``client`` says
+        otherwise; ``{"secret": None}`` makes it public). ``users``: who may sign in (as in emulator.yaml);
+        ``sign_in_as``: skip the login page and sign in as this user (headless suites); ``events_to``: a
+        URL or webhook receiver that gets the vendor's events of every login."""
+        from emulator.testing.oidc import register
+
+        receiver = getattr(events_to, "receiver", events_to)
+        url = receiver.url if isinstance(receiver, WebhookReceiver) else events_to
+        if isinstance(receiver, WebhookReceiver) and receiver.vendor is None:
+            _adopt(receiver, vendor, {}, self.registry)
+
+        async def on_loop() -> OidcProvider:  # the service lives on the harness's loop, and so does its store
+            return register(self.service, self.url, vendor, client, users or [], sign_in_as, url)
+
+        return self.harness.run(on_loop(), name="oidc")
 
     def play(self, scenario: str | Path, vendor: str, target: Any, **options: Any) -> PlayResult:
         """Play ``scenario`` (a bundled name, a file, or YAML text) as ``vendor`` and deliver to ``target``.
