@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from emulator.errors import VendorError
 
 if TYPE_CHECKING:
-    from emulator.vendors.registry import Registry
     from emulator.vendors.parts import Renderer
+    from emulator.vendors.registry import Registry
 
 ENDPOINTS = ("discovery", "authorize", "token", "userinfo", "logout", "jwks", "introspect", "revoke")
 TOKENS = ("access", "id", "refresh", "userinfo")
