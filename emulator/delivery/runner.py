@@ -200,6 +200,11 @@ class _Play:
     transaction: str | None = None  # the tenant's webhook transaction type (FusionAuth), when set
     overrides: Sequence[Override] = ()  # --set and --unset, applied to every vendor's events
 
+    @property
+    def actions(self) -> int:
+        """How many actions the play performs (whether rendering ahead in a child pays)."""
+        return self.scenario.size
+
     def events(self) -> Iterator[Event]:
         streams = [render_events(self.scenario, v, self.seed, self.start, self.registry) for v in self.vendors]
         merged = heapq.merge(*streams, key=lambda e: e.time) if len(streams) > 1 else streams[0]
@@ -218,6 +223,10 @@ class _Given:
     given: list[Event]
     pace: bool = False
     transaction: str | None = None
+
+    @property
+    def actions(self) -> int:
+        return len(self.given)
 
     def events(self) -> Iterator[Event]:
         return iter(self.given)
@@ -378,7 +387,7 @@ async def _produce(
             await admit()
         return refused
 
-    async for chunk in rendered(play.events, play.scenario.size * len(play.vendors)):
+    async for chunk in rendered(play.events, play.actions * len(play.vendors)):
         for event in chunk:
             if (event.vendor, event.seq) == refused:
                 steps[-1].setdefault("not_sent", []).append(event.type)
