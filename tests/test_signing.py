@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from multidict import CIMultiDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from workos import WorkOSClient
 
 from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, sign
 
@@ -112,6 +113,12 @@ def check_idaas_legacy(body, headers, method, url):
         raise ValueError("x-sha2-signature does not match")
 
 
+def check_workos(body, headers, method, url, secret="workos-secret"):
+    WorkOSClient(api_key="sk_test_emulator", client_id="client_emulator").webhooks.verify_header(
+        event_body=body, event_signature=headers["WorkOS-Signature"], secret=secret
+    )
+
+
 def check_header(body, headers, method, url):
     if headers.get("X-Api-Key") != "s3cret":
         raise ValueError("missing API key")
@@ -131,6 +138,7 @@ CASES = {
     "idaas": (Signing("idaas", ("idaas-token",), key_id="webhook-1"), check_idaas),
     "idaas-legacy": (Signing("idaas-legacy", ("idaas-token",)), check_idaas_legacy),
     "header": (Signing("header", header="X-Api-Key", value="s3cret"), check_header),
+    "workos": (Signing("workos", ("workos-secret",)), check_workos),
 }
 
 

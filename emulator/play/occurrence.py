@@ -30,6 +30,7 @@ CONTEXT: dict[str, tuple[dict[str, Any], bool]] = {
     "version": (_TEXT, False),
     "action": (_TEXT, True),
     "failed": (_BOOL, True),
+    "error_doc": (_TEXT, False),  # the vendor's own words for its error code, where its catalog has them
     "actor.id": (_TEXT, True),
     "actor.name": (_TEXT, True),
     "actor.kind": ({"enum": ["user", "client"]}, True),
@@ -70,6 +71,10 @@ CONTEXT: dict[str, tuple[dict[str, Any], bool]] = {
     "time_ms": (_MS, True),
     "session.id": (_UUID, False),
     "session.started_ms": (_MS, False),
+    "session.client": (_TEXT, False),
+    "session.action": (_TEXT, False),
+    "session.method": (_TEXT, False),
+    "session.protocol": (_TEXT, False),
     "tokens.code": (_UUID, False),
     "tokens.access": (_UUID, False),
     "tokens.refresh": (_UUID, False),

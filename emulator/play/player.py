@@ -220,7 +220,9 @@ class Player:
 
         started = (action in _STARTS_SESSION or (action == "register" and params.get("login"))) and ok
         if started:
-            session = {"id": uuid4(rng), "started_ms": now_ms, "client": client_name}
+            # how the session began (what a vendor's session object reports as its method)
+            how = {k: params[k] for k in ("method", "protocol") if params.get(k) is not None}
+            session = {"id": uuid4(rng), "started_ms": now_ms, "client": client_name, "action": action, **how}
             ctx["tokens"] = self._tokens(now_ms)
         if action == "register" and ok:
             actor = self._update(name, registered=True, created_ms=now_ms)

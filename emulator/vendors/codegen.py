@@ -37,7 +37,20 @@ from emulator.vendors.expressions import (
     path_of,
 )
 from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
-from emulator.vendors.parts import OMIT, Conditional, Const, Leaf, Let, Mapping, Memo, Part, Renderer, Sequence, Split
+from emulator.vendors.parts import (
+    OMIT,
+    Conditional,
+    Const,
+    Leaf,
+    Let,
+    Mapping,
+    Memo,
+    Nulls,
+    Part,
+    Renderer,
+    Sequence,
+    Split,
+)
 
 Condition = Callable[[dict[str, Any]], bool]
 # A lookup that met something other than a mapping on its way: the plain renderer decides.
@@ -121,6 +134,8 @@ class _Writer:
             if depth >= _DEPTH:
                 return self.call(self.function(part), out, pad)
             return self.conditional(shape, out, pad, depth)
+        if isinstance(shape, Nulls):  # only where a vendor writes nulls: its plain closure renders it
+            return self.call(self.bind(part.render, "nulls"), out, pad)
         assert isinstance(shape, Let)
         names = self.value(shape.names, out, pad, depth)
         out.append(f"{pad}ctx['let'] = {{}} if {names} is OMIT else {names}")

@@ -128,7 +128,8 @@ class Dialect:
         base = occ.context
         error = occ.error
         error_code = self.catalog.error_code(error) if error else None
-        ctx = {**base, "error_code": error_code, **self.stable}
+        error_doc = self.catalog.error_docs.get(error_code) if error_code else None
+        ctx = {**base, "error_code": error_code, "error_doc": error_doc, **self.stable}
         events: list[Event] = []
         for row in rows:
             try:
@@ -220,6 +221,7 @@ class Dialect:
             **occ.context,
             "event": ev,
             "error_code": catalog.error_code(error) if error else None,
+            "error_doc": catalog.error_docs.get(catalog.error_code(error)) if error else None,
             "failed": error is not None,
             "vars": {},
             "let": {},

@@ -103,7 +103,16 @@ class Let:
     body: Part
 
 
-Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let
+@dataclass(frozen=True, slots=True)
+class Nulls:
+    """A mapping with ``$nulls``: ``inner`` rendered, then each member named in ``nullable`` that came
+    out as nothing is sent as null (rendered by its plain closure)."""
+
+    inner: Part
+    nullable: frozenset[str]
+
+
+Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let | Nulls
 
 
 @dataclass(frozen=True, slots=True, eq=False)

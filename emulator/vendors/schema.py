@@ -26,7 +26,7 @@ from emulator.play.occurrence import CONTEXT
 from emulator.scenario.vocabulary import vocabulary
 from emulator.vendors.expressions import parse_expression
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import _EXPR, ENV, IF, LET
+from emulator.vendors.templates import _EXPR, ENV, IF, LET, NULLS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Shape = tuple[dict[str, Any], bool]  # a value's schema, and whether it is there in every render
@@ -119,11 +119,14 @@ class _Reader:
     # -- template values --------------------------------------------------------------------------
     def value(self, node: Any) -> Shape:
         if isinstance(node, dict):
-            members = {str(k): v for k, v in node.items() if k != IF and v is not None}
+            nulls = set(node.get(NULLS) or ())  # members sent as null when they come out as nothing
+            members = {str(k): v for k, v in node.items() if k not in (IF, NULLS) and v is not None}
             properties: dict[str, Any] = {}
             required = []
             for key, member in members.items():
                 shape, present = self.value(member)
+                if key in nulls:
+                    shape, present = union(shape, {"type": "null"}), True
                 if shape == _NEVER:
                     continue
                 properties[key] = shape
@@ -133,7 +136,7 @@ class _Reader:
             if required:
                 schema["required"] = required
             # a mapping whose members all came out as nothing is left out, and so is a $if one whose test fails
-            return schema, IF not in node and (not members or bool(required))
+            return schema, IF not in node and (not members or bool(required) or bool(nulls))
         if isinstance(node, list):
             items = [self.value(item) for item in node if item is not None]
             array: dict[str, Any] = {"type": "array"}

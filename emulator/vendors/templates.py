@@ -30,6 +30,7 @@ import hmac
 import json
 import math
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -55,7 +56,20 @@ from emulator.vendors.expressions import (
     path_of,
 )
 from emulator.vendors.memo import memoized
-from emulator.vendors.parts import OMIT, Conditional, Const, Leaf, Let, Mapping, Memo, Part, Renderer, Sequence, Split
+from emulator.vendors.parts import (
+    OMIT,
+    Conditional,
+    Const,
+    Leaf,
+    Let,
+    Mapping,
+    Memo,
+    Nulls,
+    Part,
+    Renderer,
+    Sequence,
+    Split,
+)
 
 _JSON_TYPES = (str, int, float, bool, dict, list)
 
@@ -123,6 +137,28 @@ def java_local_datetime(ms: Any) -> str:
     return text + f":{moment.second:02d}" if moment.second else text
 
 
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid_of(value: Any, ms: Any = None) -> str:
+    """A ULID (26 Crockford base32 characters), as WorkOS writes its ids after a prefix (``user_01H...``).
+
+    A UUID gives its own 128 bits (a uuid7's first 48 are its time in milliseconds, as a ULID's);
+    with ``ms`` those are the time and the rest comes from a hash of the value; any other text
+    gives a hash of itself. The same input always gives the same ULID.
+    """
+    text = str(value)
+    digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
+    if ms is not None and not isinstance(ms, Undefined):  # a time the context lacks: as if none were given
+        number = ((int(ms) & (2**48 - 1)) << 80) | (digest & (2**80 - 1))
+    else:
+        try:
+            number = uuid.UUID(text).int
+        except ValueError:
+            number = digest
+    return "".join(_CROCKFORD[(number >> shift) & 31] for shift in range(125, -5, -5))
+
+
 def base64url(value: Any) -> str:
     """Standard base64 text as base64url without padding (credential ids, key ids)."""
     return str(value).replace("+", "-").replace("/", "_").rstrip("=")
@@ -137,6 +173,7 @@ _CUSTOM_FILTERS = {
     "replace": replace_text,
     "java_local_datetime": java_local_datetime,
     "base64url": base64url,
+    "ulid": ulid_of,
 }
 
 
@@ -240,6 +277,7 @@ def _later(compile_: Callable[[], Renderer]) -> Renderer:
 def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
     """A lookup such as ``actor.email``: OMIT when absent, the value as ``_finish`` makes it."""
     first, rest = keys[0], keys[1:]
+    from_let = first == "let"
     sandbox = _later(lambda: _sandbox_expression(source))
 
     def lookup(ctx: dict[str, Any]) -> Any:
@@ -258,6 +296,8 @@ def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
             return OMIT
         elif kind is int and -INT_BOUND < value < INT_BOUND:
             return value
+        elif kind is dict and from_let:
+            return value  # rendered by the template's own $let: finished already, its $nulls meant
         return _finish(value, source)
 
     return lookup
@@ -423,6 +463,7 @@ def compile_part(node: Any) -> Part:
 
 
 IF = "$if"
+NULLS = "$nulls"
 
 
 def _union(parts: Iterable[Part]) -> frozenset[str] | None:
@@ -440,6 +481,8 @@ def _memo(inner: Part, names: frozenset[str], signature: str, weight: int) -> Pa
 
 def _compile(node: Any) -> Part:
     """A template node as a part: its renderer, the context names it reads, its computed leaves."""
+    if isinstance(node, dict) and NULLS in node:
+        return _with_nulls(node)
     if isinstance(node, dict) and IF in node:
         return _conditional(node)
     if isinstance(node, dict | list):
@@ -498,6 +541,27 @@ def _conditional(node: dict[str, Any]) -> Part:
     if names and names <= STABLE and not inner_memoized:
         return _memo(part, names, json.dumps(node), weight + 1)
     return part
+
+
+def _with_nulls(node: dict[str, Any]) -> Part:
+    """``{"$nulls": ["ended_at", ...], ...}``: the members named are sent as JSON null when they come
+    out as nothing, where the vendor writes every field of its object (WorkOS's ``"ended_at": null``)
+    instead of leaving it out as most vendors do. The mapping keeps its members in template order."""
+    names = node[NULLS]
+    members = {k: v for k, v in node.items() if k != NULLS}
+    if not (isinstance(names, list) and all(isinstance(n, str) and n in members for n in names)):
+        raise ExpressionError(f"{NULLS} lists members of its own mapping, got {names!r}")
+    inner_part = _compile(members)
+    inner = inner_part.render
+    order = [str(k) for k in members]
+    nullable = frozenset(names)
+
+    def render(ctx: dict[str, Any]) -> Any:
+        out = inner(ctx)
+        found = {} if out is OMIT else out
+        return {k: found.get(k) for k in order if k in found or k in nullable}
+
+    return Part(render, inner_part.names, inner_part.weight, Nulls(inner_part, nullable))
 
 
 def _split_changing(node: dict[str, Any], children: list[Part]) -> Part | None:
@@ -642,4 +706,4 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["OMIT", "compile_condition", "compile_template", "deep_merge"]
+__all__ = ["NULLS", "OMIT", "compile_condition", "compile_template", "deep_merge"]

@@ -22,6 +22,7 @@ SECRETS = {
     "idaas": ["idaas-token"],
     "idaas-legacy": ["idaas-token"],
     "header": ["s3cret"],
+    "workos": ["workos-secret"],
 }
 
 

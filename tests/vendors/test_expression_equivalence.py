@@ -138,6 +138,7 @@ PLAIN_FILTERS = [
     "opaque",
     "ms_iso",
     "uuid5",
+    "ulid",
 ]
 CONSUMERS = ["list", "join", "first", "length", "last", "sum", "max", "min", "join(', ')"]
 
@@ -276,6 +277,7 @@ def expression(r: random.Random, depth: int, top: bool = False) -> str:
             "float": r.choice(["", "(1.5)"]),
             "jwt": r.choice(["", "('k')"]),
             "opaque": r.choice(["", "(8)"]),
+            "ulid": r.choice(["", "(1767225600000)"]),
             "max": r.choice(["", "(true)"]),
         }
         return f"({sub()} | {name}{args.get(name, '')})"
