@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from workos import WorkOSClient
 
-from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, sign
+from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, seal, sign
 
 BODY = json.dumps({"event": {"type": "user.login.success", "note": 'zoë "quoted" 😀'}}, ensure_ascii=False).encode()
 WHSEC = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -56,11 +56,11 @@ async def receiver(aiohttp_server):
 
 async def deliver(server, signing: Signing, body: bytes = BODY, tamper: bool = False):
     url = str(server.make_url("/hooks/idp"))
-    headers = sign(signing, Message(body=body, event_id="evt_123", timestamp=int(time.time()), url=url))
+    # what the sender puts on the wire: the body (a SET wraps it in a JWT) and the signature's headers
+    body, headers = seal(signing, Message(body=body, event_id="evt_123", timestamp=int(time.time()), url=url))
     sent = bytearray(body)
     if tamper:
-        sent[10] ^= 0x01
-    headers["Content-Type"] = "application/json"
+        sent[len(sent) // 2] ^= 0x01
     async with ClientSession() as session, session.post(url, data=bytes(sent), headers=headers) as response:
         assert response.status == 204
 
@@ -119,6 +119,16 @@ def check_workos(body, headers, method, url, secret="workos-secret"):
     )
 
 
+def check_secevent(body, headers, method, url):
+    assert headers["Content-Type"] == "application/secevent+jwt"
+    public = serialization.load_pem_private_key(RSA_PEM.encode(), None).public_key()
+    token = body.decode()
+    assert jwt.get_unverified_header(token)["typ"] == "secevent+jwt"
+    claims = jwt.decode(token, public, algorithms=["RS256"], options={"verify_aud": False})
+    if claims["event"]["type"] != "user.login.success":
+        raise ValueError("the SET's claims are not the event")
+
+
 def check_header(body, headers, method, url):
     if headers.get("X-Api-Key") != "s3cret":
         raise ValueError("missing API key")
@@ -139,6 +149,7 @@ CASES = {
     "idaas-legacy": (Signing("idaas-legacy", ("idaas-token",)), check_idaas_legacy),
     "header": (Signing("header", header="X-Api-Key", value="s3cret"), check_header),
     "workos": (Signing("workos", ("workos-secret",)), check_workos),
+    "secevent-jwt": (Signing("secevent-jwt", (RSA_PEM,), "RS256"), check_secevent),
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from emulator.delivery.redact import REDACTED, SENSITIVE_NAME, Redactor
 from emulator.delivery.redact import url as redact_url
-from emulator.delivery.signing import Message, sign
+from emulator.delivery.signing import Message, seal
 from emulator.delivery.targets import HIDDEN, Target, target_secrets
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -107,8 +107,7 @@ def replay(target: Target, event_id: str, body: bytes, timestamp: int) -> Replay
             return _as_given(given[name])
         return Value(value)
 
-    signature = sign(target.signing, Message(body, event_id, timestamp, "POST", target.url))
-    signature["Content-Type"] = "application/json"
+    body, signature = seal(target.signing, Message(body, event_id, timestamp, "POST", target.url))
     headers = [
         (name, shown(name, value, False))
         for name, value in target.headers.items()

@@ -31,12 +31,14 @@ def signed_request(
     """``body`` signed for an attempt at ``timestamp`` (Unix seconds), changed by ``faults`` (the
     request faults of the delivery's plan); a ``SigningError`` when the target cannot sign."""
     signing = target.signing
+    kind = scheme(signing.scheme)
+    if kind.wrap is not None:  # the body a scheme wraps the event in (a SET): what the faults change too
+        body = kind.wrap(signing, Message(body, event_id, timestamp, "POST", target.url))
     if not faults:
         headers = sign(signing, Message(body, event_id, timestamp, "POST", target.url))
-        headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = kind.content_type
         return Outgoing(body, headers)
     req = request_faults(list(faults), body, timestamp, signing.secrets)
-    kind = scheme(signing.scheme)
     if req.secrets is not None and kind.signs:
         # a scheme that carries a signature per secret signs with both; otherwise with the previous alone
         signing = dataclasses.replace(signing, secrets=req.secrets if kind.every_secret else req.secrets[-1:])
@@ -46,5 +48,6 @@ def signed_request(
     elif req.signature == "missing":
         for name in signature_headers(headers, signing.header):
             del headers[name]
-    headers["Content-Type"] = req.content_type
+    changed = any(f.kind == "content_type" for f in faults)
+    headers["Content-Type"] = req.content_type if changed else kind.content_type
     return Outgoing(req.body, headers, req.injected)

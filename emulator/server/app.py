@@ -1,7 +1,8 @@
 """The HTTP face of a running emulator (aiohttp): the REST API, the sinks, the signing keys.
 
 Consumers that verify FusionAuth's RS256/ES256 webhook JWTs fetch the public keys from
-``/.well-known/jwks.json``, as they would from FusionAuth itself.
+``/.well-known/jwks.json``, as they would from FusionAuth itself; Shared Signals receivers find
+them through ``/.well-known/ssf-configuration``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,20 @@ async def jwks(request: web.Request) -> web.Response:
     """The webhook signing keys, and the live IdP's token keys (FusionAuth publishes both here)."""
     keys = [*request.app[SERVICE].signing_keys().values(), *jwks_keys(request.app)]
     return web.json_response({"keys": keys}, headers={"Cache-Control": "max-age=60"})
+
+
+async def ssf_configuration(request: web.Request) -> web.Response:
+    """The Shared Signals transmitter's metadata (SSF 1.0, section 7.1): this server is the issuer of
+    the SETs its ``secevent-jwt`` targets send (give them ``signing.issuer`` = this URL), its keys are
+    the JWKS above, and it pushes (RFC 8935)."""
+    issuer = f"{request.scheme}://{request.host}/"
+    metadata = {
+        "spec_version": "1_0",
+        "issuer": issuer,
+        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "delivery_methods_supported": ["urn:ietf:rfc:8935"],
+    }
+    return web.json_response(metadata, headers={"Cache-Control": "max-age=60"})
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -60,6 +75,7 @@ def make_app(service: Service, guard: Guard | None = None) -> web.Application:
         app.router.add_route(method, path, lazy(name))
     app.router.add_get("/api/openapi.json", openapi_document)
     app.router.add_get("/.well-known/jwks.json", jwks)
+    app.router.add_get("/.well-known/ssf-configuration", ssf_configuration)
     add_page(app)
     add_provider(app)  # last: its paths are whatever nothing else answers
     app.on_response_prepare.append(_no_sniffing)

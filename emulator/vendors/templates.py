@@ -137,7 +137,8 @@ def java_local_datetime(ms: Any) -> str:
     return text + f":{moment.second:02d}" if moment.second else text
 
 
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# base32 as RFC 4648 writes it, read in Crockford's alphabet (ULIDs'): the standard library encodes
+_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
 
 def ulid_of(value: Any, ms: Any = None) -> str:
@@ -147,16 +148,23 @@ def ulid_of(value: Any, ms: Any = None) -> str:
     with ``ms`` those are the time and the rest comes from a hash of the value; any other text
     gives a hash of itself. The same input always gives the same ULID.
     """
-    text = str(value)
-    digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
     if ms is not None and not isinstance(ms, Undefined):  # a time the context lacks: as if none were given
-        number = ((int(ms) & (2**48 - 1)) << 80) | (digest & (2**80 - 1))
+        return _ulid(str(value), int(ms) & (2**48 - 1))
+    return _ulid(str(value), None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ulid(text: str, ms: int | None) -> str:
+    digest = int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "big")
+    if ms is not None:
+        number = (ms << 80) | (digest & (2**80 - 1))
     else:
         try:
             number = uuid.UUID(text).int
         except ValueError:
             number = digest
-    return "".join(_CROCKFORD[(number >> shift) & 31] for shift in range(125, -5, -5))
+    # 160 bits whose top 130 are two zero bits and the number: 26 base32 characters, as a ULID has
+    return base64.b32encode((number << 30).to_bytes(20, "big")).decode()[:26].translate(_CROCKFORD)
 
 
 def base64url(value: Any) -> str:

@@ -37,7 +37,11 @@ def check(case: str, body: bytes, headers: dict[str, str], secrets=None):
     )
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+# a SET's signature is its body (the receiver's verdicts on SETs: tests/vendors/test_ssf.py)
+HEADER_CASES = sorted(c for c in CASES if c != "secevent-jwt")
+
+
+@pytest.mark.parametrize("case", HEADER_CASES)
 def test_valid_and_tampered(case):
     signing, consumer_check = CASES[case]
     headers = signed(signing)
@@ -51,7 +55,7 @@ def test_valid_and_tampered(case):
             consumer_check(tampered, CIMultiDict(headers), "POST", URL)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", HEADER_CASES)
 def test_wrong_secret_and_missing_headers(case):
     signing, _ = CASES[case]
     headers = signed(signing)

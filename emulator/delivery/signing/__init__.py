@@ -66,6 +66,19 @@ def verify(
         return Verdict(False, f"unreadable signature ({exc})")
 
 
+def seal(signing: Signing, message: Message) -> tuple[bytes, dict[str, str]]:
+    """The body as it goes on the wire (the event's JSON, or what the scheme wraps it in) and the
+    headers that go with it: the signature's, then ``Content-Type``."""
+    found = REGISTRY[signing.scheme]
+    body = message.body
+    if found.wrap is not None:
+        body = found.wrap(signing, message)
+        message = Message(body, message.event_id, message.timestamp, message.method, message.url)
+    headers = found.sign(signing, message)
+    headers["Content-Type"] = found.content_type
+    return body, headers
+
+
 def public_keys(signing: Signing) -> list[dict[str, object]]:
     """The JWKs a target's signing publishes (asymmetric keys only; HMAC secrets stay secret)."""
     hook = REGISTRY[signing.scheme].public_keys
@@ -84,6 +97,7 @@ __all__ = [
     "public_jwk",
     "public_keys",
     "scheme",
+    "seal",
     "sign",
     "verify",
 ]

@@ -114,6 +114,10 @@ class Scheme:
     # whether a signature carries the attempt's time, so every attempt needs its own (the safe default);
     # one that does not is made once per delivery: its retries send the same signature
     timed: Callable[[Signing], bool] = lambda signing: True
+    # a scheme whose signature is the body itself (a Security Event Token: the event's claims as a
+    # signed JWT): the bytes sent instead of the event's JSON, and their Content-Type
+    wrap: Callable[[Signing, Message], bytes] | None = None
+    content_type: str = "application/json"
 
     def __post_init__(self) -> None:
         if self.name in REGISTRY:
