@@ -145,7 +145,8 @@ def secret_values(spec: Any) -> list[str]:
     if isinstance(auth.get("username"), str) and isinstance(auth.get("password"), str):
         found.append("Basic " + base64.b64encode(f"{auth['username']}:{auth['password']}".encode()).decode())
     found += [v for k, v in part("headers").items() if SENSITIVE_NAME.search(str(k))]
-    for fault in spec.get("faults") or []:
+    faults = spec.get("faults")
+    for fault in faults if isinstance(faults, list) else []:  # a bad spec is reported after this, not here
         if isinstance(fault, dict) and isinstance(fault.get("rotation"), dict):
             found.append(fault["rotation"].get("previous"))
     if isinstance(spec.get("url"), str) and "?" in spec["url"]:
