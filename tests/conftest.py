@@ -95,3 +95,35 @@ async def api(aiohttp_client, registry):
     client.service = service
     yield client
     await service.close()
+
+
+@pytest.fixture(scope="session")
+def harness():
+    """One event loop thread for the in-process emulator of every test module that uses it."""
+    from emulator.testing.harness import LoopThread
+
+    loop = LoopThread()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="module")
+def in_process(harness):
+    """The emulator behind the ``idp_emulator`` fixture, started once per module (store in memory)."""
+    from emulator.testing.emulator import Emulator
+
+    emulator = harness.run(Emulator(harness).start())
+    yield emulator
+    harness.run(emulator.stop())
+
+
+@pytest.fixture
+def receiver(harness):
+    """A webhook receiver on a free loopback port that reads nothing as any vendor until told."""
+    from emulator.testing.handle import ReceiverHandle
+    from emulator.testing.receiver import WebhookReceiver
+
+    started = WebhookReceiver()
+    harness.run(started.start())
+    yield ReceiverHandle(harness, started)
+    harness.run(started.stop())

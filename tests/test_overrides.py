@@ -109,18 +109,6 @@ async def test_the_api_refuses_each_error_with_a_problem(api, kind, text, words)
     assert response.status == 422 and (await response.json())["field"] == kind
 
 
-@pytest.fixture(scope="module")
-def in_process():
-    from emulator.testing.emulator import Emulator
-    from emulator.testing.harness import LoopThread
-
-    harness = LoopThread()
-    emulator = harness.run(Emulator(harness).start())
-    yield emulator
-    harness.run(emulator.stop())
-    harness.close()
-
-
 @pytest.mark.parametrize(("kind", "text", "words"), ERRORS)
 def test_the_fixture_reports_each_error(in_process, kind, text, words):
     with pytest.raises(OverrideError) as caught:
@@ -128,21 +116,13 @@ def test_the_fixture_reports_each_error(in_process, kind, text, words):
     assert all(w in str(caught.value) for w in words), caught.value
 
 
-def test_the_fixture_signs_the_overridden_body(in_process):
-    from emulator.testing.handle import ReceiverHandle
-    from emulator.testing.receiver import WebhookReceiver
-
-    receiver = WebhookReceiver("keycloak", "override-secret")
-    in_process.harness.run(receiver.start())
-    try:
-        handle = ReceiverHandle(in_process.harness, receiver)
-        result = in_process.trigger(
-            "login", "keycloak", handle, set=["LOGIN:details.username=zed"], unset="CODE_TO_TOKEN:details.scope"
-        )
-        assert result.ok
-        login = handle.wait_for(1, type="LOGIN")[0]
-        assert login.verdict.ok is True and json.loads(login.body)["details"]["username"] == "zed"
-        stored = in_process.store.run(result.summary.run)["options"]["overrides"]
-        assert stored == {"set": ["LOGIN:details.username=zed"], "unset": ["CODE_TO_TOKEN:details.scope"]}
-    finally:
-        in_process.harness.run(receiver.stop())
+def test_the_fixture_signs_the_overridden_body(in_process, receiver):
+    receiver.expect("keycloak", "override-secret")
+    result = in_process.trigger(
+        "login", "keycloak", receiver, set=["LOGIN:details.username=zed"], unset="CODE_TO_TOKEN:details.scope"
+    )
+    assert result.ok
+    login = receiver.wait_for(1, type="LOGIN")[0]
+    assert login.verdict.ok is True and json.loads(login.body)["details"]["username"] == "zed"
+    stored = in_process.store.run(result.summary.run)["options"]["overrides"]
+    assert stored == {"set": ["LOGIN:details.username=zed"], "unset": ["CODE_TO_TOKEN:details.scope"]}

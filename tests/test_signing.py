@@ -20,6 +20,7 @@ from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolve
 from multidict import CIMultiDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from workos import WorkOSClient
+from svix.webhooks import Webhook as SvixWebhook
 
 from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, seal, sign
 
@@ -68,6 +69,10 @@ async def deliver(server, signing: Signing, body: bytes = BODY, tamper: bool = F
 # -- consumer-side checks, one per scheme ---------------------------------------------------
 def check_standard_webhooks(body, headers, method, url, secret=WHSEC):
     Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+
+
+def check_svix(body, headers, method, url, secret=WHSEC):
+    SvixWebhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
 
 
 def pyjwt_with_ed25519() -> jwt.PyJWS:
@@ -150,6 +155,7 @@ CASES = {
     "header": (Signing("header", header="X-Api-Key", value="s3cret"), check_header),
     "workos": (Signing("workos", ("workos-secret",)), check_workos),
     "secevent-jwt": (Signing("secevent-jwt", (RSA_PEM,), "RS256"), check_secevent),
+    "svix": (Signing("svix", (WHSEC,)), check_svix),
 }
 
 

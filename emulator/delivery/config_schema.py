@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.delivery.faults import fault_schema
+from emulator.delivery.framing import FRAMINGS
 from emulator.delivery.retry import CLASSES, SHORTHANDS, preset_names
 from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
@@ -190,6 +191,10 @@ def _target() -> dict[str, Any]:
                 "description": "Time in signed headers (webhook-timestamp, created): " + _choices(SIGNED_TIMES),
             },
             "ordering": {"enum": list(ORDERINGS), "description": _choices(ORDERINGS)},
+            "format": {
+                "enum": list(FRAMINGS),
+                "description": "How a request's body holds its event (default: the vendor's): " + _choices(FRAMINGS),
+            },
             "tls": {"$ref": "#/$defs/tls"},
         },
     }

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulator.delivery.faults import Fault, request_faults, signature_headers, spoil
+from emulator.delivery.framing import frame
 from emulator.delivery.signing import Message, scheme, sign
 from emulator.delivery.targets import Target
 
@@ -32,6 +33,8 @@ def signed_request(
     request faults of the delivery's plan); a ``SigningError`` when the target cannot sign."""
     signing = target.signing
     kind = scheme(signing.scheme)
+    if target.framing != "object":
+        body = frame(body, target.framing)
     if kind.wrap is not None:  # the body a scheme wraps the event in (a SET): what the faults change too
         body = kind.wrap(signing, Message(body, event_id, timestamp, "POST", target.url))
     if not faults:

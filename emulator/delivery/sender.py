@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulator.delivery.faults import Fault
+from emulator.delivery.framing import frame
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
 from emulator.delivery.redact import Redactor
 from emulator.delivery.redact import url as redact_url
 from emulator.delivery.request import signed_request
 from emulator.delivery.retry import Failure
-from emulator.delivery.signing import SigningError, scheme
+from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target, target_secrets
 from emulator.store import BODY_EXCERPT
 
@@ -119,6 +120,7 @@ class Sender:
     def __init__(self) -> None:
         self._pool = Pool()
         self._prepared: dict[int, _Prepared] = {}
+        self._verifications: dict[int, asyncio.Future[str | None]] = {}  # by target: why it failed, or None
 
     async def close(self) -> None:
         self._pool.close()
@@ -158,6 +160,10 @@ class Sender:
                 return Result(False, None, f"cannot send to {target.url!r}: {exc}", 0.0, failure=Failure(kind="url"))
             except ProxyError as exc:
                 return Result(False, None, f"cannot send to {target.name!r}: {exc}", 0.0, failure=Failure(kind="url"))
+        if target.verification is not None:
+            refused = await self._verified(target, prepared, timestamp)
+            if refused is not None:
+                return Result(False, None, refused, 0.0, failure=Failure(kind="verification"))
         key = (event_id, timestamp if prepared.timed else 0, body)
         signed = None if faults else prepared.signed.pop(key, None)
         injected: list[str] = []
@@ -168,6 +174,8 @@ class Sender:
                 return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
             body, injected = outgoing.body, outgoing.injected
             signed = "".join(f"{k}: {v}\r\n" for k, v in outgoing.headers.items()).encode("latin-1")
+        elif target.framing != "object":  # a retry with the signature kept: the body framed as the first was
+            body = frame(body, target.framing)
         head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed, len(body))
         large = len(body) >= LARGE_BODY  # written apart from its head: no second copy of it
         request, rest = (head, body) if large else (head + body, b"")
@@ -199,6 +207,32 @@ class Sender:
             error += f" with {stop[0]}: {stop[1]}; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
         return Result(False, status, error, duration, answer, excerpt, failure, injected)
+
+    async def _verified(self, target: Target, prepared: _Prepared, timestamp: int) -> str | None:
+        """The target's one-time verification, done by its first attempt (the others wait for it):
+        None when the endpoint answered the challenge, else why not (every attempt then fails so)."""
+        found = self._verifications.get(id(target))
+        if found is None:
+            found = self._verifications[id(target)] = asyncio.ensure_future(self._verify(target, prepared, timestamp))
+        return await asyncio.shield(found)
+
+    async def _verify(self, target: Target, prepared: _Prepared, timestamp: int) -> str | None:
+        verification = target.verification
+        assert verification is not None
+        value = verification.challenge()
+        try:  # the request carries what every request to the target does: its fixed headers and credentials
+            credentials = sign(target.signing, Message(b"", "verification", timestamp, verification.method, target.url))
+        except SigningError as exc:
+            return f"cannot sign the one-time verification: {exc}"
+        request = verification.head(prepared.fixed, credentials, value)
+        try:
+            response = await self._pool.post(
+                prepared.endpoint, request, target.connect_timeout, target.read_timeout, prepared.total, BODY_EXCERPT
+            )
+        except TransportError as exc:
+            sent = f"the one-time verification ({verification.method} with {verification.header})"
+            return f"{sent} got no answer: {exc.reason}"
+        return verification.problem(response.status, response.body, value)
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -21,10 +21,12 @@ from yarl import URL
 
 from emulator import __version__
 from emulator.delivery.faults import Fault, FaultError, parse_faults
+from emulator.delivery.framing import FRAMINGS
 from emulator.delivery.redact import SENSITIVE_NAME
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
 from emulator.delivery.tls import NO_VERIFY_NOTICE, TlsError, TlsSettings, client_context, parse_tls
+from emulator.delivery.verification import Verification, parse_verification
 from emulator.errors import EmulatorError, Location, Problem, UnknownNameError
 from emulator.scenario.durations import parse_duration
 from emulator.vendors.registry import Registry
@@ -82,6 +84,8 @@ class Target:
     # made from ``tls`` once, when the target is built (None for http://): every connection reuses it
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
+    verification: Verification | None = None  # a one-time challenge before the first delivery (Okta)
+    framing: str = "object"  # how a request's body holds its event (FRAMINGS: Auth0's JSON Lines)
     _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
 
     def wants(self, event_type: str) -> bool:
@@ -290,6 +294,9 @@ def build_target(
     disable_on_gone = spec.get("disable_on_gone", defaults.get("disable_on_gone", True))
     if not isinstance(disable_on_gone, bool):
         raise fail(f"disable_on_gone: true or false, got {disable_on_gone!r}", "disable_on_gone")
+    framing = spec.get("format", defaults.get("format", "object"))
+    if framing not in FRAMINGS:
+        raise fail(f"format: expected one of {', '.join(FRAMINGS)}, got {framing!r}", "format")
     signed_time = spec.get("signed_time", "now")
     if signed_time not in SIGNED_TIMES:
         raise fail(f"signed_time: expected one of {', '.join(SIGNED_TIMES)}, got {signed_time!r}", "signed_time")
@@ -323,6 +330,8 @@ def build_target(
         tls=tls,
         ssl_context=ssl_context,
         stored=stored_spec({**raw, "vendor": vendor}),
+        verification=_verification(defaults.get("verification"), fail),
+        framing=framing,
         _match=match,
     )
 
@@ -381,6 +390,13 @@ def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
     if seconds <= 0:
         raise fail(f"{'.'.join(path)}: must be more than zero", *path)
     return seconds
+
+
+def _verification(spec: Any, fail: Callable[..., Problem]) -> Verification | None:
+    try:
+        return parse_verification(spec, "delivery")
+    except Problem as exc:
+        raise fail(exc.message) from None
 
 
 def _tls(spec: Any, url: str, fail: Callable[..., Problem]) -> tuple[TlsSettings, ssl.SSLContext | None]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
+import re
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 
 NAMESPACE = uuid.UUID("6f1d2c9e-8b1a-4e0c-9c1e-2b7f0a1d3e44")
@@ -34,3 +37,69 @@ def uuid7(rng: random.Random, ms: int) -> str:
 def stable_uuid(*names: str) -> str:
     """A UUID that depends only on the names (a realm, a client, a provider)."""
     return str(uuid.uuid5(NAMESPACE, "/".join(names)))
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+KSUID_EPOCH = 1_400_000_000  # KSUID time counts seconds from 2014-05-13T16:53:20Z
+
+
+def _ksuid(seconds: int, payload: int) -> str:
+    value = ((seconds - KSUID_EPOCH) & 0xFFFFFFFF) << 128 | payload
+    # three 9-digit chunks (62**9 < 2**64), each as four pairs from a table and one digit
+    high, low = divmod(value, _CHUNK)
+    top, middle = divmod(high, _CHUNK)
+    return _base62(top) + _base62(middle) + _base62(low)
+
+
+_CHUNK = 62**9
+_PAIRS = [a + b for a in _BASE62 for b in _BASE62]
+
+
+def _base62(value: int) -> str:
+    """Nine base62 digits of ``value`` (< 62**9), most significant first."""
+    value, d = divmod(value, 3844)
+    value, c = divmod(value, 3844)
+    value, b = divmod(value, 3844)
+    first, a = divmod(value, 3844)
+    pairs = _PAIRS
+    return _BASE62[first] + pairs[a] + pairs[b] + pairs[c] + pairs[d]
+
+
+def ksuid(rng: random.Random, ms: int) -> str:
+    """A KSUID (27 base62 characters: a time in seconds, then 128 random bits), as Svix and Clerk
+    make their ids (``msg_...``, ``user_...``), from the run's generator."""
+    return _ksuid(ms // 1000, rng.getrandbits(128))
+
+
+@lru_cache(maxsize=4096)
+def ksuid_of(seed: str, ms: int) -> str:
+    """A KSUID for the given time whose random part depends only on ``seed`` (the same user, the same id)."""
+    return _ksuid(ms // 1000, int.from_bytes(hashlib.sha256(seed.encode()).digest()[:16], "big"))
+
+
+def digits(rng: random.Random, count: int) -> str:
+    """``count`` decimal digits from the run's generator (Auth0's numeric log ids)."""
+    return str(rng.randrange(10**count)).rjust(count, "0")
+
+
+ID_KINDS = ("uuid4", "uuid7", "ksuid", "digits")
+_ID_SPEC = re.compile(r"([A-Za-z0-9_.:-]*)\{(uuid4|uuid7|ksuid|digits:(\d{1,3}))\}([A-Za-z0-9_.:-]*)")
+
+
+def id_maker(spec: str) -> Callable[[random.Random, int], str] | None:
+    """How a vendor's event ids are made: ``uuid4``, ``uuid7``, or a pattern with one generator in
+    braces (``msg_{ksuid}``, ``900{digits:53}``); None when ``spec`` is none of these."""
+    if spec in ("uuid4", "uuid7", "ksuid"):
+        spec = "{" + spec + "}"
+    match = _ID_SPEC.fullmatch(spec)
+    if match is None:
+        return None
+    before, kind, count, after = match.groups()
+    if kind == "uuid4":
+        return lambda rng, ms: f"{before}{uuid4(rng)}{after}"
+    if kind == "uuid7":
+        return lambda rng, ms: f"{before}{uuid7(rng, ms)}{after}"
+    if kind == "ksuid":
+        return lambda rng, ms: f"{before}{ksuid(rng, ms)}{after}"
+    width = int(count)
+    return lambda rng, ms: f"{before}{digits(rng, width)}{after}"

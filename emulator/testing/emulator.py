@@ -212,7 +212,7 @@ class Emulator:
             spec["signing"] = signing
         for key in (
             "retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth", "faults",
-            "disable_after", "disable_on_gone",
+            "disable_after", "disable_on_gone", "format",
         ):  # fmt: skip
             if key in options:
                 spec[key] = options[key]
@@ -221,9 +221,7 @@ class Emulator:
 
 def _adopt(receiver: WebhookReceiver, vendor: str, options: dict[str, Any], registry: Registry) -> None:
     """A receiver with no vendor of its own reads and verifies as the vendor being played."""
-    fresh = WebhookReceiver(vendor, options.get("secret"), options.get("signing"), registry=registry)
-    receiver.vendor, receiver.wire, receiver.scheme = fresh.vendor, fresh.wire, fresh.scheme
-    receiver.secrets, receiver.algorithm, receiver.header = fresh.secrets, fresh.algorithm, fresh.header
+    receiver.read_as(WebhookReceiver(vendor, options.get("secret"), options.get("signing"), registry=registry))
 
 
 def _texts(given: Any) -> list[str]:
@@ -240,7 +238,7 @@ def _scenario(ref: str | Path) -> Scenario:
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
                 "ordering", "events", "transaction", "faults", "disable_after", "disable_on_gone",
-                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset"}  # fmt: skip
+                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset", "format"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
     return single_action(action, params, options.get("actor")), rest

@@ -26,10 +26,7 @@ class ReceiverHandle:
 
     def expect(self, vendor: str, secret: str | Sequence[str] | None = None, scheme: str | None = None) -> None:
         """Read what arrives as ``vendor``'s webhooks and check signatures with ``secret``."""
-        fresh = WebhookReceiver(vendor, secret, scheme, registry=Registry())
-        r = self.receiver
-        r.vendor, r.wire, r.scheme, r.secrets = fresh.vendor, fresh.wire, fresh.scheme, fresh.secrets
-        r.algorithm, r.header = fresh.algorithm, fresh.header
+        self.receiver.read_as(WebhookReceiver(vendor, secret, scheme, registry=Registry()))
 
     def respond(self, *answers: int | str, per_event: bool = True, delay: float = 0.0, then: int | str = 200) -> None:
         self.receiver.respond(*answers, per_event=per_event, delay=delay, then=then)

@@ -93,6 +93,11 @@ async def listen(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         answer_hook=forward if args.forward_to else None,
         on_webhook=show,
         keep=1000,  # the terminal shows them; keep only the last ones in memory
+        on_verification=lambda method, path, challenge: print(
+            printable(f"{time.strftime('%H:%M:%S')}  {method} {path}  verification challenge answered"),
+            file=out,
+            flush=True,
+        ),
     )
     if answers:
         receiver.respond(*answers)

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from emulator.delivery.signing import Verdict, verify
+from emulator.delivery.verification import parse_verification
 from emulator.testing.wire import read, type_matches, wire_of
 from emulator.vendors.registry import Registry
 
@@ -76,6 +77,7 @@ class WebhookReceiver:
         answer_hook: Callable[[Webhook], Awaitable[tuple[int, dict[str, str], bytes] | None]] | None = None,
         on_webhook: Callable[[Webhook], None] | None = None,
         keep: int = 100_000,
+        on_verification: Callable[[str, str, str], None] | None = None,
     ) -> None:
         registry = registry or Registry()
         self.vendor = vendor
@@ -88,10 +90,14 @@ class WebhookReceiver:
         self.secrets = [secret] if isinstance(secret, str) else list(secret or [])
         self.algorithm = algorithm or (signing.get("algorithm", "") if self.scheme == signing.get("scheme") else "")
         self.header = header or signing.get("header", "")
+        # the vendor's one-time verification, answered as its consumers must (Okta's challenge)
+        self.verification = parse_verification(delivery.get("verification"), f"vendor {vendor}")
+        self.verifications: list[str] = []  # the challenges answered
         self.host = host
         self.port = port
         self.answer_hook = answer_hook
         self.on_webhook = on_webhook
+        self.on_verification = on_verification  # (method, path, challenge) of each verification answered
         self.received: list[Webhook] = []
         self.keep = keep  # the newest requests kept (a long `listen` must not grow without end)
         self._plan = _Plan()
@@ -100,6 +106,11 @@ class WebhookReceiver:
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
         self.url = ""
+
+    def read_as(self, other: WebhookReceiver) -> None:
+        """Read, verify and answer challenges as ``other`` does (a receiver made for another vendor)."""
+        self.vendor, self.wire, self.scheme, self.secrets = other.vendor, other.wire, other.scheme, other.secrets
+        self.algorithm, self.header, self.verification = other.algorithm, other.header, other.verification
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -153,6 +164,14 @@ class WebhookReceiver:
         return plan.answers[n] if n < len(plan.answers) else plan.then
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        verification = self.verification
+        if verification is not None and request.method == verification.method:
+            challenge = request.headers.get(verification.header)
+            if challenge is not None:
+                self.verifications.append(challenge)
+                if self.on_verification is not None:
+                    self.on_verification(request.method, request.path_qs, challenge)
+                return web.json_response({verification.answer: challenge})
         body = await request.read()
         reading = read(body, self.wire)
         headers = dict(request.headers)

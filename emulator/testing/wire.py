@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.delivery.framing import first_event
 from emulator.vendors.registry import Registry
 
 
@@ -44,8 +45,10 @@ def follow(data: Any, path: str) -> Any:
 def read(body: bytes, wire: dict[str, Any]) -> Reading:
     """What a consumer sees in ``body`` for a vendor described by ``wire``."""
     try:
-        data = json.loads(_jwt_claims(body) if wire.get("body") == "jwt" else body)
+        data = json.loads(_jwt_claims(body)) if wire.get("body") == "jwt" else first_event(body)
     except (ValueError, UnicodeDecodeError, RecursionError, IndexError):
+        data = None
+    if data is None:  # not JSON; a JSON array or JSON Lines give their first event (Auth0's log streams)
         return Reading(None, None, None, None)
     kinds = follow(data, str(wire.get("type", "type")))
     types = tuple(str(k) for k in kinds if isinstance(k, str)) if isinstance(kinds, list) else ()

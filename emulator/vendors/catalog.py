@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.errors import Location, Problem, VendorError, suggest
+from emulator.play.ids import id_maker
 from emulator.scenario.vocabulary import vocabulary
 from emulator.scenario.yamlpos import load_yaml
 from emulator.vendors.versions import CONFIDENCE, Versions, parse_versions
@@ -314,9 +315,13 @@ def _confidence(value: Any, fail: Any, *where: str) -> str:
 
 
 def _event_ids(value: Any, fail: Any) -> str:
-    if value not in ("uuid4", "uuid7"):
-        raise fail(f"event_ids must be uuid4 or uuid7, got {value!r}", "event_ids")
-    return str(value)
+    if not isinstance(value, str) or id_maker(value) is None:
+        raise fail(
+            f"event_ids must be uuid4, uuid7, ksuid, or a pattern such as msg_{{ksuid}} or 900{{digits:53}},"
+            f" got {value!r}",
+            "event_ids",
+        )
+    return value
 
 
 def _file_name(event_type: str) -> str:

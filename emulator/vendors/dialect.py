@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 
 from emulator.errors import UnknownNameError, VendorError
 from emulator.play.clock import epoch_ms, iso_utc
-from emulator.play.ids import uuid4, uuid7
+from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.registry import Vendor
@@ -115,7 +115,7 @@ class Dialect:
         self.catalog = vendor.catalog
         self.rng = random.Random(f"{seed}:{scenario}:{vendor.name}")
         self.recipes = _recipes(vendor)
-        self.uuid7 = self.catalog.event_ids == "uuid7"
+        self.event_id = id_maker(self.catalog.event_ids) or (lambda rng, ms: uuid4(rng))
         # what every event of this dialect reads the same: the vendor and its release's features
         self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
 
@@ -164,7 +164,7 @@ class Dialect:
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)
         iso = iso_utc(time)
-        event_id = uuid7(self.rng, ms) if self.uuid7 else uuid4(self.rng)
+        event_id = self.event_id(self.rng, ms)
         return {
             "type": event_type,
             "base_type": base,

@@ -10,6 +10,7 @@ the same JSON number.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
@@ -25,9 +26,31 @@ def encode(value: Any) -> bytes:
         out = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME)  # a datetime is not JSON
     except TypeError:
         return _STANDARD(value).encode()
-    if b"null" in out:  # orjson writes NaN and Infinity as null, where they must be refused
+    if b"null" in out and not _finite(value):  # orjson writes NaN and Infinity as null: refuse them
         return _STANDARD(value).encode()
     return out
+
+
+def _finite(value: Any) -> bool:
+    """Whether no float in ``value`` is NaN or infinite (a walk: cheaper than encoding again, which
+    a vendor that sends null, as Clerk does, would otherwise pay for every event)."""
+    kind = type(value)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    else:
+        return kind is not float or math.isfinite(value)
+    for item in items:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif not _finite(item):
+            return False
+    return True
 
 
 def event_json(value: Any, vendor: str, event_type: str) -> bytes:

@@ -26,7 +26,7 @@ from emulator.play.occurrence import CONTEXT
 from emulator.scenario.vocabulary import vocabulary
 from emulator.vendors.expressions import parse_expression
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import _EXPR, ENV, IF, LET, NULLS
+from emulator.vendors.templates import _EXPR, ENV, IF, KEEP, LET, NULL, NULLS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Shape = tuple[dict[str, Any], bool]  # a value's schema, and whether it is there in every render
@@ -34,6 +34,7 @@ _OPEN: Shape = ({}, False)  # anything, or nothing: what cannot be typed
 _NEVER: dict[str, Any] = {"not": {}}  # no value at all (a null, an ``x if c`` whose test fails)
 _NOTHING: Shape = (_NEVER, False)
 _TEXT: dict[str, Any] = {"type": "string"}
+_NULL: dict[str, Any] = {"type": "null"}  # a "$null" the vendor sends
 _STRING_FILTERS = {
     "string",
     "lower",
@@ -48,6 +49,8 @@ _STRING_FILTERS = {
     "opaque",
     "base64url",
     "java_local_datetime",
+    "ksuid",
+    "b64url",
 }
 _ARRAY_FILTERS = {"list", "select", "reject", "unique"}
 _NUMBER_OPS = (nodes.Add, nodes.Sub, nodes.Mul, nodes.FloorDiv, nodes.Mod, nodes.Pow)
@@ -137,6 +140,8 @@ class _Reader:
                 schema["required"] = required
             # a mapping whose members all came out as nothing is left out, and so is a $if one whose test fails
             return schema, IF not in node and (not members or bool(required) or bool(nulls))
+        if isinstance(node, list) and node[:1] == [KEEP]:  # sent even when empty
+            return self.value(node[1:])[0], True
         if isinstance(node, list):
             items = [self.value(item) for item in node if item is not None]
             array: dict[str, Any] = {"type": "array"}
@@ -150,6 +155,8 @@ class _Reader:
                 return self.expr(parsed) if parsed is not None else _OPEN
             if "{{" in node or "{%" in node:
                 return dict(_TEXT), True
+            if node == NULL:
+                return dict(_NULL), True
             return {"const": node}, True
         if isinstance(node, bool | int | float):
             return {"const": node}, True
@@ -161,6 +168,8 @@ class _Reader:
             value = node.value
             if value is None:
                 return _NOTHING
+            if value == NULL:
+                return dict(_NULL), True
             if isinstance(value, str | bool | int | float):
                 return {"const": value}, True
             return _OPEN
@@ -362,6 +371,8 @@ def _kind(schema: dict[str, Any]) -> str | None:
 
 
 def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):

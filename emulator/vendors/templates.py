@@ -4,6 +4,8 @@ A template is a JSON document. A string value that is exactly ``{{ expr }}`` bec
 expression's native value (a number stays a number, a mapping stays a mapping); a string with
 text around expressions becomes text. A value that comes out as nothing (None or undefined) is
 omitted, as vendors omit absent fields, and a mapping or list left empty by omission is omitted too.
+A vendor that does send ``null`` (Clerk) writes ``"$null"``, as a value or an expression's result,
+and a list that is sent empty rather than left out starts with ``"$keep"``.
 Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
 Unicode character round-trips.
 
@@ -40,7 +42,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from emulator.errors import EmulatorError
 from emulator.play.clock import iso_utc
-from emulator.play.ids import stable_uuid
+from emulator.play.ids import ksuid_of, stable_uuid
 from emulator.vendors.codegen import generate, generate_condition
 from emulator.vendors.expressions import (
     INT_BOUND,
@@ -172,6 +174,17 @@ def base64url(value: Any) -> str:
     return str(value).replace("+", "-").replace("/", "_").rstrip("=")
 
 
+def b64url_text(value: Any) -> str:
+    """A text as base64url without padding (Clerk's image URLs carry a small JSON document so)."""
+    return _b64url(str(value).encode())
+
+
+def ksuid_text(seed: Any, ms: Any) -> str:
+    """``actor.id | ksuid(actor.created_ms)``: a KSUID of that time that depends only on the seed
+    (Clerk's ``user_...``, ``sess_...``: one user keeps one id)."""
+    return ksuid_of(str(seed), int(ms))
+
+
 _CUSTOM_FILTERS = {
     "jwt": fake_jwt,
     "opaque": opaque_token,
@@ -182,6 +195,8 @@ _CUSTOM_FILTERS = {
     "java_local_datetime": java_local_datetime,
     "base64url": base64url,
     "ulid": ulid_of,
+    "ksuid": ksuid_text,
+    "b64url": b64url_text,
 }
 
 
@@ -250,7 +265,7 @@ def _finish(value: Any, source: str) -> Any:
     """A value as it goes into a payload: OMIT for nothing, containers without null members."""
     kind = type(value)
     if (kind is str and len(value) <= MAX_TEXT) or kind is bool:
-        return value
+        return None if value == NULL else value
     if kind is int and -INT_BOUND < value < INT_BOUND:
         return value
     if kind is dict or kind is list:
@@ -356,7 +371,7 @@ def _expression_leaf(source: str, text: str | None = None) -> Part:
         kind = type(value)
         if kind is str:
             if len(value) <= MAX_TEXT:
-                return value
+                return None if value == NULL else value
         elif kind is bool:
             return value
         elif value is None or kind in _UNDEFINED_TYPES:
@@ -420,13 +435,13 @@ def _string(source: str) -> Part:
 # "generate actors once" rule, applied to what templates build from them.
 STABLE = frozenset(
     {"actor", "before", "client", "realm", "tenant", "account", "resource", "store", "registration", "ip"}
-    | {"user_agent", "device", "last_login_ms"}
+    | {"user_agent", "device", "last_login_ms", "time_ms", "session"}
     | {"action", "error", "error_code", "failed", "vendor", "params", "version", "features"}
 )
 # stable names whose value changes far more often than the rest (at every login): a part that reads
 # them beside much else renders that much else once, as a part of its own, so a new login renders only
 # the members that show it
-CHANGING = frozenset({"last_login_ms"})
+CHANGING = frozenset({"last_login_ms", "time_ms"})  # time_ms: when the action happened (Clerk's updated_at)
 
 
 def _names(source: str) -> frozenset[str] | None:
@@ -493,6 +508,8 @@ def _compile(node: Any) -> Part:
         return _with_nulls(node)
     if isinstance(node, dict) and IF in node:
         return _conditional(node)
+    if isinstance(node, list) and node[:1] == [KEEP]:
+        return _kept(node[1:])
     if isinstance(node, dict | list):
         children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
         names = _union(children)
@@ -506,9 +523,28 @@ def _compile(node: Any) -> Part:
         return inner
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
-            return _constant(node)
+            return _constant(None if node == NULL else node)
         return _string(node)
     return _constant(OMIT if node is None else node)
+
+
+NULL = "$null"  # a JSON null the vendor does send (Clerk's "external_id": null), as a constant or a value
+KEEP = "$keep"  # first in a list: the list stays, empty, when every item is omitted (Clerk's "passkeys": [])
+
+
+def _kept(items: list[Any]) -> Part:
+    """A list sent empty rather than left out when every item is omitted (``["$keep", ...]``)."""
+    if not items:
+        return _constant([])
+    inner = _compile(items)
+    render = inner.render
+
+    def render_kept(ctx: dict[str, Any]) -> Any:
+        value = render(ctx)
+        return [] if value is OMIT else value
+
+    # generated code calls this part's own renderer (a leaf with no path)
+    return Part(render_kept, inner.names, inner.weight, Leaf(KEEP, None))
 
 
 class _Constant:

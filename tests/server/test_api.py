@@ -25,12 +25,12 @@ async def test_health_ready_vendors_and_scenarios(api):
     assert (await (await api.get("/api/health")).json())["status"] == "ok"
     assert (await (await api.get("/api/ready")).json())["status"] == "ready"
     names = [v["name"] for v in (await (await api.get("/api/vendors")).json())["vendors"]]
-    assert names == Registry().names and {"flip", "fusionauth", "idaas", "keycloak", "strivacity"} <= set(names)
+    assert names == Registry().names  # every vendor folder, in order
     catalog = await (await api.get("/api/vendors/fusionauth")).json()
     kinds = {e["type"]: e for e in catalog["vendors"][0]["event_types"]}
     assert kinds["user.login.success"]["example"]["event"]["type"] == "user.login.success"
     assert all("example" in e for e in kinds.values())
-    await problem(await api.get("/api/vendors/nosuch"), 404, "vendor")
+    await problem(await api.get("/api/vendors/no-such-idp"), 404, "vendor")
     scenarios = [s["name"] for s in (await (await api.get("/api/scenarios")).json())["scenarios"]]
     assert "sso-first-login" in scenarios
     assert "login:" in (await (await api.get("/api/scenarios/login")).json())["yaml"]
@@ -111,7 +111,7 @@ async def test_cancel(api):
         ({"scenario": "login", "yaml": "x", "vendor": "keycloak", "targets": ["http://x/"]}, 422, "scenario"),
         ({"scenario": "nope", "vendor": "keycloak", "targets": ["http://x/"]}, 422, "scenario"),
         ({"scenario": "login", "targets": ["http://x/"]}, 422, "vendor"),
-        ({"scenario": "login", "vendor": "okta", "targets": ["http://x/"]}, 422, "vendor"),
+        ({"scenario": "login", "vendor": "no-such-idp", "targets": ["http://x/"]}, 422, "vendor"),
         ({"scenario": "login", "vendor": "keycloak"}, 422, "targets"),
         ({"scenario": "login", "vendor": "keycloak", "targets": []}, 422, "targets"),
         ({"scenario": "login", "vendor": "keycloak", "targets": ["ftp://x/"]}, 422, "targets[0]"),

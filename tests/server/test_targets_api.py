@@ -68,7 +68,7 @@ async def test_create_list_get_and_secrets_never_come_back(api):
         ({"url": "http://x.test/"}, 422, "name", "name"),
         ({"name": "../up", "url": "http://x.test/", "vendor": "keycloak"}, 422, "name", "name"),
         ({"name": "a", "url": "http://x.test/"}, 422, "vendor", "vendor"),
-        ({"name": "a", "url": "http://x.test/", "vendor": "okta"}, 422, "", "okta"),
+        ({"name": "a", "url": "http://x.test/", "vendor": "no-such-idp"}, 422, "", "no-such-idp"),
         ({"name": "a", "url": "ftp://x.test/", "vendor": "keycloak"}, 422, "", "http"),
         (
             {"name": "a", "url": "http://x.test/", "vendor": "keycloak", "retri": "none"},

@@ -119,3 +119,14 @@ async def test_bad_listen_options_are_explained():
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1 and "--respond: '700' is not a status code" in err.decode()
+
+
+async def test_listen_answers_oktas_one_time_verification(registry):
+    proc, url = await start_listen("--vendor", "okta", "--secret", "okta-secret")
+    summary = await deliver(registry, url, vendor="okta", signing={"secret": "okta-secret"})
+    out = await stop(proc)
+    assert summary.ok, summary.failures
+    lines = out.splitlines()
+    challenge = next(i for i, line in enumerate(lines) if "verification challenge answered" in line)
+    posts = [i for i, line in enumerate(lines) if "POST /webhooks" in line]
+    assert posts and challenge < posts[0] and all("signature valid" in lines[i] for i in posts)

@@ -23,6 +23,7 @@ SECRETS = {
     "idaas-legacy": ["idaas-token"],
     "header": ["s3cret"],
     "workos": ["workos-secret"],
+    "svix": [WHSEC],
 }
 
 
@@ -59,7 +60,11 @@ def test_valid_and_tampered(case):
 def test_wrong_secret_and_missing_headers(case):
     signing, _ = CASES[case]
     headers = signed(signing)
-    wrong = "whsec_" + "A" * 44 if signing.scheme == "standard-webhooks" else "not-the-secret-at-all-but-long-enough"
+    wrong = (
+        "whsec_" + "A" * 44
+        if signing.scheme in ("standard-webhooks", "svix")
+        else "not-the-secret-at-all-but-long-enough"
+    )
     assert check(case, BODY, headers, [wrong]).ok is False
     verdict = check(case, BODY, {"Content-Type": "application/json"})
     assert verdict.ok is False and "missing" in verdict.reason
