@@ -38,6 +38,7 @@ from emulator.vendors.expressions import (
 )
 from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import (
+    NULL,
     OMIT,
     Conditional,
     Const,
@@ -84,7 +85,7 @@ class _Writer:
     """Writes the functions for one template into one namespace."""
 
     def __init__(self) -> None:
-        self.namespace: dict[str, Any] = {"OMIT": OMIT, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
+        self.namespace: dict[str, Any] = {"OMIT": OMIT, "NULL": NULL, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
         self.namespace["INT_BOUND"] = INT_BOUND
         self.namespace["SLOW"] = _slow
         self.namespace["MEMO_SIZE"] = MEMO_SIZE
@@ -184,7 +185,8 @@ class _Writer:
             out.append(f"{pad}{value} = ctx.get({first!r})")
             for key in rest:
                 out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
-            out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT:")
+            # a "$null" text is the vendor's null: the plain renderer turns it into one
+            out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT or {value} == NULL:")
             out.append(f"{pad}    if {value} is None:")
             out.append(f"{pad}        {value} = OMIT")
             out.append(f"{pad}    elif type({value}) is not bool and not {_SMALL_INT.format(value=value)}:")
@@ -204,7 +206,7 @@ class _Writer:
         out.append(f"{pad}except Exception:")
         out.append(f"{pad}    {value} = {plain}(ctx)")
         out.append(f"{pad}else:")
-        out.append(f"{pad}    if type({value}) is not str or len({value}) > MAX_TEXT:")
+        out.append(f"{pad}    if type({value}) is not str or len({value}) > MAX_TEXT or {value} == NULL:")
         out.append(f"{pad}        if {value} is None or type({value}) in {undefined}:")
         out.append(f"{pad}            {value} = OMIT")
         out.append(f"{pad}        elif type({value}) is dict or type({value}) is list:")

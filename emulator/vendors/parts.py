@@ -28,6 +28,8 @@ class _Omit:
 
 
 OMIT: Any = _Omit()
+NULL = "$null"  # a JSON null the vendor does send (Clerk's "external_id": null), as a constant or a value
+KEEP = "$keep"  # first in a list: the list stays, empty, when every item is omitted (Clerk's "passkeys": [])
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,8 @@ from emulator.vendors.expressions import (
 )
 from emulator.vendors.memo import memoized
 from emulator.vendors.parts import (
+    KEEP,
+    NULL,
     OMIT,
     Conditional,
     Const,
@@ -526,10 +528,6 @@ def _compile(node: Any) -> Part:
             return _constant(None if node == NULL else node)
         return _string(node)
     return _constant(OMIT if node is None else node)
-
-
-NULL = "$null"  # a JSON null the vendor does send (Clerk's "external_id": null), as a constant or a value
-KEEP = "$keep"  # first in a list: the list stays, empty, when every item is omitted (Clerk's "passkeys": [])
 
 
 def _kept(items: list[Any]) -> Part:
