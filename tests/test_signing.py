@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from multidict import CIMultiDict
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from workos import WorkOSClient
 from svix.webhooks import Webhook as SvixWebhook
+from workos import WorkOSClient
 
 from emulator.delivery.signing import SCHEMES, Message, Signing, SigningError, public_jwk, seal, sign
 
