@@ -25,8 +25,9 @@ from emulator.errors import UnknownNameError
 from emulator.play.occurrence import CONTEXT
 from emulator.scenario.vocabulary import vocabulary
 from emulator.vendors.expressions import parse_expression
+from emulator.vendors.parts import KEEP, NULL
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import _EXPR, ENV, IF, KEEP, LET, NULL, NULLS
+from emulator.vendors.templates import _EXPR, ENV, IF, LET, NULLS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Shape = tuple[dict[str, Any], bool]  # a value's schema, and whether it is there in every render
