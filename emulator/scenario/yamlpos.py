@@ -34,7 +34,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, Positions]:
     """Parse one YAML document; raise Problem with the position of a syntax error."""
     positions = Positions(file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -50,6 +50,21 @@ def load_yaml(text: str, file: str) -> tuple[Any, Positions]:
         return builder.build(node, ()), positions
     except RecursionError:
         raise Problem("the document is nested too deeply", Location(file, 1, 1)) from None
+
+
+_FAST = getattr(yaml, "CSafeLoader", None)  # libyaml, when PyYAML was built with it
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree, parsed by libyaml where present (several times faster). A document libyaml
+    refuses is parsed again by PyYAML's own parser, so a problem is worded the same on every
+    machine."""
+    if _FAST is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 class _Builder:

@@ -464,7 +464,27 @@ def compile_template(node: Any) -> Renderer:
     A top-level ``$let`` mapping is rendered first and read by the rest as ``let``. Rendered values
     may be shared between events (see STABLE): treat them as read-only. The function is generated
     Python (``codegen.py``) with the answers of the plain renderer (``compile_part(node).render``).
+    The same template as written compiles once per process: every registry, run and test that
+    renders it shares the function (a compiled template holds no state of a run; its memo caches
+    are already shared by the part's text).
     """
+    try:
+        # exact types in the key: json.dumps would turn a YAML number key into text, and True into 1
+        key = repr(node)
+    except RecursionError:
+        return _compile_template(node)
+    found = _COMPILED.get(key)
+    if found is None:
+        if len(_COMPILED) >= 4096:
+            _COMPILED.clear()
+        found = _COMPILED[key] = _compile_template(node)
+    return found
+
+
+_COMPILED: dict[str, Renderer] = {}
+
+
+def _compile_template(node: Any) -> Renderer:
     part = compile_part(node)
     return generate(part) or part.render
 
@@ -708,9 +728,11 @@ def _sandbox_condition(source: str) -> Callable[[dict[str, Any]], bool]:
     return test
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_condition(source: str) -> Callable[[dict[str, Any]], bool]:
     """A ``when:`` condition from a catalog: a sandboxed expression, true or false; generated
-    Python (``codegen.py``) with the answers of the plain one (``plain_condition``)."""
+    Python (``codegen.py``) with the answers of the plain one (``plain_condition``); compiled once
+    per process."""
     plain, tree = plain_condition(source)
     return generate_condition(plain, tree) or plain
 
