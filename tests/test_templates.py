@@ -141,3 +141,28 @@ def test_the_same_members_in_another_order_keep_their_order():
     second = compile_template({"v": {"a": "{{ actor.name }}", "b": "{{ actor.id }}"}})
     ctx = {"actor": {"id": "1", "name": "n"}}
     assert list(first(ctx)["v"]) == ["b", "a"] and list(second(ctx)["v"]) == ["a", "b"]
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict | list):
+        for value in node.values() if isinstance(node, dict) else node:
+            yield from _strings(value)
+
+
+def test_an_expressions_names_are_what_jinja_finds_in_its_text():
+    """A part's names key its memo: the names read off the parsed expression must be the names
+    Jinja2 finds in the whole ``{{ ... }}`` text, for every expression a bundled template has."""
+    from emulator.vendors.templates import _EXPR, _names, _string
+
+    root = Path(__file__).resolve().parents[1] / "emulator" / "vendors"
+    checked = 0
+    for path in root.glob("*/templates/*.json"):
+        for text in _strings(json.loads(path.read_text("utf-8"))):
+            if _EXPR.match(text):
+                assert _string(text).names == _names(text), f"{path.name}: {text}"
+                checked += 1
+    for text in ("{{ actor }}", "{{ true }}", "{{ none or x.y }}", "{{ a[b] | default(c) }}", "{{ x(y) }}"):
+        assert _string(text).names == _names(text), text
+    assert checked > 500

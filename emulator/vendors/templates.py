@@ -354,12 +354,14 @@ def _expression_leaf(source: str, text: str | None = None) -> Part:
     compiled from, for the code generator), or the sandbox."""
     text = text or "{{ " + source + " }}"
     node = parse_expression(ENV, source)
+    if node is None:
+        return _leaf_part(_sandbox_expression(source), text, Leaf(source, None, None))
     keys = path_of(node)
     if keys is not None:
-        return _leaf_part(_leaf_path(keys, source), text, Leaf(source, keys, None))
-    compiled = compile_payload(ENV, node) if node is not None else None
+        return Part(_leaf_path(keys, source), frozenset({keys[0]}) - _CONSTANTS, 1, Leaf(source, keys, None))
+    compiled = compile_payload(ENV, node)
     if compiled is None:
-        return _leaf_part(_sandbox_expression(source), text, Leaf(source, None, None))
+        return Part(_sandbox_expression(source), _node_names(node), 1, Leaf(source, None, None))
     fast, built, tree = compiled  # built: its containers come out clean already
     sandbox = _later(lambda: _sandbox_expression(source))
 
@@ -382,7 +384,8 @@ def _expression_leaf(source: str, text: str | None = None) -> Part:
             return value
         return _finish(value, source)
 
-    return _leaf_part(run_fast, text, Leaf(source, None, tree, built, functools.partial(_finish, source=source)))
+    shape = Leaf(source, None, tree, built, functools.partial(_finish, source=source))
+    return Part(run_fast, _node_names(node), 1, shape)
 
 
 def _leaf_part(render: Renderer, text: str, shape: Leaf) -> Part:
@@ -446,13 +449,22 @@ STABLE = frozenset(
 CHANGING = frozenset({"last_login_ms", "time_ms"})  # time_ms: when the action happened (Clerk's updated_at)
 
 
+_CONSTANTS = frozenset({"true", "false", "none"})
+
+
 def _names(source: str) -> frozenset[str] | None:
     """Top-level context names a template string reads; None when it does not parse."""
     try:
         tree = ENV.parse(source)
     except TemplateError:
         return None
-    return frozenset(n.name for n in tree.find_all(nodes.Name) if n.name not in ("true", "false", "none"))
+    return _node_names(tree)
+
+
+def _node_names(tree: nodes.Node) -> frozenset[str]:
+    """The context names a parsed template or expression reads (the tree itself included)."""
+    found = [tree] if isinstance(tree, nodes.Name) else []
+    return frozenset(n.name for n in (*found, *tree.find_all(nodes.Name)) if n.name not in _CONSTANTS)
 
 
 LET = "$let"
