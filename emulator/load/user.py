@@ -5,6 +5,13 @@ order they happened, each after the previous was answered. The body is the vendo
 ``render`` makes it, signed and changed by faults exactly as ``run`` would send it
 (``delivery/request.py``), through Locust's fast HTTP client, so Locust times and counts every
 request under its event type. There are no retries: a load test asks what the consumer answers.
+
+A webhook goes to one fixed URL, with no cookies, redirects or retries, so a user posts on the
+connection pool of its ``FastHttpUser`` client directly (geventhttpclient's ``HTTPClient``, with
+the same timeouts and TLS settings) and reports each request to Locust's ``request`` event itself:
+the session layer above it (URL parsing, a cookie jar, redirect handling) costs as much again as
+the post, and a webhook sender does none of it. ``self.client`` stays as Locust made it, for a
+subclass that wants to make requests of its own.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ import time
 from typing import Any
 
 import gevent
+from geventhttpclient.url import URL
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
+from locust.exception import CatchResponseError
 
 from emulator.delivery.faults import Fault, Plan, plan, step_faults
 from emulator.delivery.request import signed_request
@@ -52,6 +61,10 @@ class ScenarioUser(FastHttpUser):
             self.insecure = False
             self.ssl_context_factory = lambda: context
         super().__init__(environment)
+        url = URL(self.target.url)
+        self.http = self.client.client.clientpool.get_client(url)  # the pool's client for the target's host
+        self.uri: str = getattr(url, "quoted_uri", url.request_uri)
+        self.request_event = environment.events.request
         self.tally = state.tally
         self.prefix = f"{self.vendor} " if len(load.mix.vendors) > 1 else ""
         self.events = load.events(self.worker, self.number)
@@ -102,19 +115,39 @@ class ScenarioUser(FastHttpUser):
         outgoing = signed_request(target, event.id, body, at, faults)
         name = self.prefix + event.type
         headers = {**target.headers, **outgoing.headers}
-        data: Any = outgoing.body  # bytes as they are (Locust's types name only text and forms)
-        with self.client.request(
-            "POST", target.url, data=data, headers=headers, name=name, catch_response=True, allow_redirects=False
-        ) as response:
-            status = response.status_code
-            if 200 <= status < 300:
-                response.success()
-                outcome = "acknowledged"
-            elif status:
-                response.failure(f"HTTP {status}")
-                outcome = "refused"
-            else:  # no answer: Locust records the transport's error as the failure
-                outcome = "timed_out" if _timed_out(getattr(response, "error", None)) else "unreachable"
+        started = time.time()
+        clock = time.perf_counter()
+        status = 0
+        length = 0
+        error: BaseException | None = None
+        response: Any = None
+        try:
+            response = self.http.request("POST", self.uri, body=outgoing.body, headers=headers)
+            try:
+                status = response.status_code
+                length = len(response.read())
+            finally:
+                response.release()
+        except Exception as exc:  # no answer: Locust records the transport's error as the failure
+            error = exc
+        if error is not None:
+            outcome = "timed_out" if _timed_out(error) else "unreachable"
+        elif 200 <= status < 300:
+            outcome = "acknowledged"
+        else:
+            error = CatchResponseError(f"HTTP {status}")
+            outcome = "refused"
+        self.request_event.fire(  # type: ignore[no-untyped-call]
+            request_type="POST",
+            name=name,
+            response_time=(time.perf_counter() - clock) * 1000,
+            response_length=length,
+            response=response,
+            exception=error,
+            context=self.context(),
+            start_time=started,
+            url=target.url,
+        )
         self.tally.add(name, outcome)
 
 
