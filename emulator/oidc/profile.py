@@ -29,19 +29,34 @@ GRANTS: dict[str, str] = {
 ALGORITHMS = ("RS256", "ES256", "HS256")  # token signing: RS256 unless said otherwise
 
 
+class _Blank(dict[str, str]):
+    """Names a description may quote (``{client_id}``); a name the request did not carry reads empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 @dataclass(frozen=True)
 class Refusal:
-    """How the vendor answers one kind of refusal, and the neutral error its event carries."""
+    """How the vendor answers one kind of refusal, and the neutral error its event carries (None: the
+    vendor records no event for it). ``source`` and ``confidence`` say where the body was read."""
 
     status: int
-    event: str
+    event: str | None = None
     error: str | None = None
     description: str | None = None
     reason: str | None = None  # FusionAuth's error_reason
     page: str | None = None  # shown as a page (no redirect): the vendor's own words
+    source: str = ""
+    confidence: str = ""
 
-    def body(self) -> dict[str, str]:
-        out = {"error": self.error or "invalid_request", "error_description": self.description or ""}
+    def page_text(self, **names: str) -> str:
+        return (self.page or "").format_map(_Blank(names))
+
+    def body(self, **names: str) -> dict[str, str]:
+        """The JSON body, its description quoting what the request named (the vendor echoes a client_id)."""
+        description = (self.description or "").format_map(_Blank(names))
+        out = {"error": self.error or "invalid_request", "error_description": description}
         if self.reason:
             out["error_reason"] = self.reason
         return out
@@ -66,8 +81,10 @@ class Profile:
     source: tuple[str, ...] = ()
     confidence: str = ""
 
-    def refusal(self, name: str) -> Refusal:
-        return self.refusals[name]
+    def refusal(self, name: str, variant: str = "") -> Refusal:
+        """The refusal ``name``, or its ``name_variant`` where the vendor answers that case in its own words
+        (Keycloak refuses each disabled grant differently)."""
+        return self.refusals.get(f"{name}_{variant}") or self.refusals[name]
 
 
 def _read(registry: Registry, vendor: str) -> dict[str, Any]:

@@ -225,20 +225,31 @@ class Provider:
             del self.tasks[:-100]
 
     def _refuse(
-        self, name: str, action: str, actor: str, client: Client | str, ip: str | None, **params: Any
+        self,
+        name: str,
+        action: str,
+        actor: str,
+        client: Client | str,
+        ip: str | None,
+        variant: str = "",
+        **params: Any,
     ) -> Answer:
-        refusal = self.profile.refusal(name)
-        self._step(action, actor, client, refusal.event, ip=ip, **params)
-        return self.refused(refusal)
+        """The vendor's answer to refusal ``name`` (or its ``variant``), and the action failing with the
+        refusal's neutral error, unless the vendor records no event for it."""
+        refusal = self.profile.refusal(name, variant)
+        if refusal.event is not None:
+            self._step(action, actor, client, refusal.event, ip=ip, **params)
+        client_id = client.id if isinstance(client, Client) else client
+        return self.refused(refusal, client_id="" if client_id == "-" else client_id)
 
     @staticmethod
-    def refused(refusal: Refusal) -> Answer:
+    def refused(refusal: Refusal, **names: str) -> Answer:
         if refusal.page is not None:
-            return Answer(refusal.status, refusal.page)
+            return Answer(refusal.status, refusal.page_text(**names))
         headers = {"Cache-Control": "no-store"}
         if refusal.status == 401:
             headers["WWW-Authenticate"] = f'Bearer error="{refusal.error}"'
-        return Answer(refusal.status, refusal.body(), headers=headers)
+        return Answer(refusal.status, refusal.body(**names), headers=headers)
 
     def _nobody(self, client_id: str) -> str:
         """The actor of a refusal that names no user (an unknown client, a bad code)."""
@@ -361,15 +372,17 @@ class Provider:
         if action == "api_login" and not extra:
             extra = {"grant": "client_credentials"}
         client_id, secret = client_credentials(form, authorization)
+        if grant not in GRANTS:  # the grant type is looked up before the client authenticates (Keycloak's order)
+            return self._refuse(
+                "unsupported_grant", action, self._nobody(client_id or ""), client_id or "-", ip, **extra
+            )
         client = self.directory.client(client_id)
         if client is None:
             return self._refuse("unknown_client", action, self._nobody(client_id or ""), client_id or "-", ip, **extra)
         if client.secret is not None and not hmac.compare_digest((secret or "").encode(), client.secret.encode()):
             return self._refuse("bad_secret", action, self._nobody(client.id), client, ip, **extra)
-        if grant not in GRANTS:
-            return self._refuse("unsupported_grant", action, self._nobody(client.id), client, ip, **extra)
         if grant not in client.grants:
-            return self._refuse("grant_not_allowed", action, self._nobody(client.id), client, ip, **extra)
+            return self._refuse("grant_not_allowed", action, self._nobody(client.id), client, ip, grant, **extra)
         if grant == "authorization_code":
             return self._code(form, client, ip)
         if grant == "refresh_token":
@@ -414,14 +427,18 @@ class Provider:
 
     def _refresh(self, form: Mapping[str, str], client: Client, ip: str | None) -> Answer:
         record = self._refresh_record(form.get("refresh_token") or "")
-        nobody = self._nobody(client.id)
-        if record is None or record.client_id != client.id:
-            return self._refuse("refresh_invalid", "refresh", nobody, client, ip)
-        session = self.sessions.get(record.sid) if record.sid else None
-        if record.revoked or (record.sid and (session is None or not session.active)):
-            return self._refuse("refresh_revoked", "refresh", record.actor, client, ip)
+        if record is None:
+            return self._refuse("refresh_invalid", "refresh", self._nobody(client.id), client, ip)
+        # Keycloak's order: the token's own life, its client, the user session, the client's part of it
         if record.expires < time.time():
             return self._refuse("refresh_expired", "refresh", record.actor, client, ip)
+        if record.client_id != client.id:
+            return self._refuse("refresh_wrong_client", "refresh", record.actor, client, ip)
+        session = self.sessions.get(record.sid) if record.sid else None
+        if record.sid and (session is None or not session.active):
+            return self._refuse("refresh_session_ended", "refresh", record.actor, client, ip)
+        if record.revoked:
+            return self._refuse("refresh_revoked", "refresh", record.actor, client, ip)
         if record.used and not self.reuse:
             return self._refuse("refresh_reused", "refresh", record.actor, client, ip)
         record.used = True
