@@ -127,17 +127,24 @@ def check(data: Any, positions: Positions) -> list[Problem]:
 
 def target_problems(spec: Any) -> list[tuple[str, str]]:
     """What is wrong with one target given as data (through the API): (field, message) pairs."""
+    return part_problems("target", spec)
+
+
+def part_problems(name: str, spec: Any) -> list[tuple[str, str]]:
+    """What is wrong with one part of the file given as data through the API (a ``target``, a
+    ``client``, a ``user``: a definition of the schema), in the words the file's checks use:
+    (field, message) pairs."""
     import jsonschema
 
     schema = config_schema()
-    validator = jsonschema.Draft202012Validator({"$ref": "#/$defs/target", "$defs": schema["$defs"]})
+    validator = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
     errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
     out = []
     for error in errors:
         path = _dotted(tuple(error.absolute_path))
         message = _message(error)
-        if path == "configuration":  # the target itself
-            path, message = "", "target" + message.removeprefix("configuration")
+        if path == "configuration":  # the part itself
+            path, message = "", name + message.removeprefix("configuration")
         out.append((path, message))
     return out
 

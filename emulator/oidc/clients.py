@@ -9,6 +9,7 @@ loopback URL, so ``serve`` works as a local IdP with nothing written down.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,10 @@ class Client:
     spec: dict[str, Any] = field(default_factory=dict)  # as written: what a view shows, secrets hidden
     source: str = "config"
 
+    @property
+    def name(self) -> str:
+        return self.id
+
     def redirect_ok(self, uri: str, allowed: tuple[str, ...] | None = None) -> bool:
         """Whether ``uri`` is registered: exactly, or by a pattern ending in ``*`` (Keycloak's wildcard)."""
         for pattern in self.redirect_uris if allowed is None else allowed:
@@ -57,6 +62,10 @@ class User:
     roles: tuple[str, ...] = ()
     spec: dict[str, Any] = field(default_factory=dict)
     source: str = "config"
+
+    @property
+    def name(self) -> str:
+        return self.username
 
     def view(self) -> dict[str, Any]:
         shown = {k: (_shown(v) if k == "password" else v) for k, v in self.spec.items()}
@@ -188,40 +197,51 @@ class Directory:
             found = next((u for u in self.users.values() if u.fields.get("email") == username), None)
         return found
 
-    def put_client(self, spec: dict[str, Any]) -> tuple[Client, bool]:
-        old = self.clients.get(str(spec.get("id")))
-        if old is not None and old.source == "config":
-            raise ConflictError("Client in the configuration", f"client {old.id!r} is changed in emulator.yaml", "id")
-        client = make_client(spec, "api")
-        if self.clients.get(DEFAULT_CLIENT) is not None and self.clients[DEFAULT_CLIENT].source == "default":
+    def entries(self, kind: str) -> dict[str, Client | User]:
+        """The clients or the users by name (``kind``: one of KINDS)."""
+        table: dict[str, Any] = self.clients if kind == "client" else self.users
+        return table
+
+    def get(self, kind: str, name: str) -> Client | User:
+        found = self.entries(kind).get(name)
+        if found is None:
+            known = ", ".join(sorted(self.entries(kind))) or "none yet"
+            raise NotFoundError(f"Unknown {kind}", f"no {kind} {name!r}; {kind}s: {known}", kind)
+        return found
+
+    def put(self, kind: str, spec: dict[str, Any], create: bool = False) -> tuple[Client | User, bool]:
+        """Add or replace a client or user made through the API; (it, whether it is new). Those of
+        emulator.yaml are changed there; ``create`` refuses a name in use (the stand-in client aside)."""
+        key, make = KINDS[kind]
+        table = self.entries(kind)
+        old = table.get(str(spec.get(key)))
+        _changeable(kind, old, key)
+        if create and old is not None and old.source != "default":
+            raise ConflictError(
+                f"{kind.title()} exists", f"a {kind} {spec.get(key)!r} exists; replace it with PUT", key
+            )
+        made = make(spec, "api", kind)
+        default = self.clients.get(DEFAULT_CLIENT)
+        if kind == "client" and default is not None and default.source == "default":
             del self.clients[DEFAULT_CLIENT]  # a client of your own replaces the stand-in
-        self.clients[client.id] = client
-        return client, old is None
+        table[made.name] = made
+        return made, old is None or old.source == "default"
 
-    def delete_client(self, client_id: str) -> None:
-        found = self.clients.get(client_id)
-        if found is None:
-            raise NotFoundError("Unknown client", f"no client {client_id!r}", "client")
-        if found.source == "config":
-            raise ConflictError(
-                "Client in the configuration", f"client {client_id!r} is changed in emulator.yaml", "client"
-            )
-        del self.clients[client_id]
+    def delete(self, kind: str, name: str) -> None:
+        _changeable(kind, self.get(kind, name), kind)
+        del self.entries(kind)[name]
 
-    def put_user(self, spec: dict[str, Any]) -> tuple[User, bool]:
-        old = self.users.get(str(spec.get("username")))
-        if old is not None and old.source == "config":
-            raise ConflictError(
-                "User in the configuration", f"user {old.username!r} is changed in emulator.yaml", "username"
-            )
-        user = make_user(spec, "api")
-        self.users[user.username] = user
-        return user, old is None
 
-    def delete_user(self, username: str) -> None:
-        found = self.users.get(username)
-        if found is None:
-            raise NotFoundError("Unknown user", f"no user {username!r}", "user")
-        if found.source == "config":
-            raise ConflictError("User in the configuration", f"user {username!r} is changed in emulator.yaml", "user")
-        del self.users[username]
+def _changeable(kind: str, entry: Client | User | None, field: str) -> None:
+    """emulator.yaml's clients and users are the file's: the API neither replaces nor removes them."""
+    if entry is not None and entry.source == "config":
+        raise ConflictError(
+            f"{kind.title()} in the configuration", f"{kind} {entry.name!r} is changed in emulator.yaml", field
+        )
+
+
+# the two kinds of entry (one owner: the API's routes and messages read this): the key naming one, its maker
+KINDS: dict[str, tuple[str, Callable[[dict[str, Any], str, str], Client | User]]] = {
+    "client": ("id", make_client),
+    "user": ("username", make_user),
+}

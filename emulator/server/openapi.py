@@ -147,8 +147,9 @@ def openapi(
         ]
         if parameters:
             operation["parameters"] = parameters
-        if path in _BODIES and method in ("POST", "PUT", "PATCH"):
-            schema = _BODIES[path]
+        bodies = {**_BODIES, **_directory_bodies()}
+        if path in bodies and method in ("POST", "PUT", "PATCH"):
+            schema = bodies[path]
             needed = bool(schema.get("required")) or method == "PATCH"
             operation["requestBody"] = {"required": needed, "content": {"application/json": {"schema": schema}}}
         paths.setdefault(path, {})[method.lower()] = operation
@@ -179,6 +180,20 @@ def openapi(
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+def _directory_bodies() -> dict[str, dict[str, Any]]:
+    """The live IdP's clients and users: created in emulator.yaml's form; replaced in the same form, the
+    path naming the entry (so the body need not)."""
+    from emulator.oidc.clients import KINDS
+
+    bodies: dict[str, dict[str, Any]] = {}
+    for kind, (key, _) in KINDS.items():
+        bodies[f"/api/{kind}s"] = {"$ref": f"#/components/schemas/{kind}"}
+        whole = json.loads(json.dumps(config_schema()["$defs"][kind]).replace('"#/$defs/', '"#/components/schemas/'))
+        whole["required"] = [name for name in whole.get("required", []) if name != key]
+        bodies[f"/api/{kind}s/{{{kind}}}"] = whole
+    return bodies
 
 
 def webhooks(registry: Registry, vendors: Sequence[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from emulator import __version__
+from emulator.oidc.clients import KINDS
 
 if TYPE_CHECKING:
     from emulator.server.service import Service
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICE: web.AppKey[Service] = web.AppKey("service")
 
-# (method, path, the handler's name in api.py)
+# (method, path, the handler's name in api.py, or MODULE.NAME for another module of this package)
 ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/api/health", "health"),
     ("GET", "/api/ready", "ready"),
@@ -47,6 +48,17 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("PATCH", "/api/targets/{name}", "update_target"),
     ("DELETE", "/api/targets/{name}", "delete_target"),
     ("POST", "/api/targets/{name}/test", "test_target"),
+    *(
+        row
+        for kind in KINDS  # the live IdP's clients and users (server/directory.py)
+        for row in (
+            ("GET", f"/api/{kind}s", f"directory.{kind}s"),
+            ("POST", f"/api/{kind}s", f"directory.create_{kind}"),
+            ("GET", f"/api/{kind}s/{{{kind}}}", f"directory.{kind}"),
+            ("PUT", f"/api/{kind}s/{{{kind}}}", f"directory.replace_{kind}"),
+            ("DELETE", f"/api/{kind}s/{{{kind}}}", f"directory.delete_{kind}"),
+        )
+    ),
     ("GET", "/api/sinks/{name}", "sink_list"),
     ("GET", "/api/stream", "stream"),
     ("POST", "/sink/{name}", "sink_receive"),
@@ -105,7 +117,8 @@ def resolve(name: str) -> Handler:
     """The handler of this name (importing the API's module the first time)."""
     if name in LIGHT:
         return LIGHT[name]
-    handler: Handler = getattr(importlib.import_module("emulator.server.api"), name)
+    module, _, attribute = name.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(f"emulator.server.{module or 'api'}"), attribute)
     return handler
 
 

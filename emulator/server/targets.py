@@ -351,14 +351,15 @@ def refuse_hidden(value: Any, where: str = "") -> None:
         raise InvalidError("Not a secret", f"{HIDDEN!r} stands for a secret the API hides; give the secret", where)
 
 
-def check_references(spec: Any, where: str = "") -> None:
+def check_references(spec: Any, where: str = "", part: str = "a target") -> None:
     """A spec sent over the API reads only ``${IDP_EMULATOR_*}`` variables: other names could be
-    anything in the server's environment, sent to whatever URL the spec names."""
+    anything in the server's environment, sent to whatever URL the spec names (or, for a client's
+    secret, answered for by the token endpoint to whoever guesses it)."""
     for name in _REFERENCE.findall(json.dumps(spec)):
         if not name.startswith(API_VARIABLES) or name in OWN_SETTINGS:
             raise InvalidError(
                 "Variable not allowed",
-                f"${{{name}}}: through the API a target reads only environment variables named {API_VARIABLES}*"
+                f"${{{name}}}: through the API {part} reads only environment variables named {API_VARIABLES}*"
                 f" (other than {', '.join(sorted(OWN_SETTINGS))}); put other references in the --config file",
                 where,
             )

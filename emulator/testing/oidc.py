@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from emulator.oidc.clients import Client
     from emulator.oidc.provider import Provider
     from emulator.server.service import Service
 
@@ -56,9 +57,9 @@ def register(
     spec.setdefault("secret", secrets.token_urlsafe(24))
     if spec["secret"] is None:
         del spec["secret"]  # a public client
-    made, _ = hub.directory.put_client(spec)
+    made = cast("Client", hub.directory.put("client", spec)[0])
     for user in users:
-        hub.directory.put_user(user)
+        hub.directory.put("user", user)
     if sign_in_as is not None:
         hub.settings.auto_approve = sign_in_as
     if events_to is not None:

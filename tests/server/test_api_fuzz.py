@@ -19,13 +19,15 @@ from emulator.vendors.registry import Registry
 
 # runs and triggers would send webhooks to whatever URLs the generator invents, the stream never ends,
 # and an upload's YAML is checked beyond what a schema can say: those have their own tests in test_api.py
-schema = (
-    schemathesis.openapi.from_dict(openapi(ROUTES, Registry().names))
-    .exclude(path_regex=r"^/api/(runs|trigger|stream)|^/api/targets/[^/]+/test")
-    .exclude(method="PUT")
+document = schemathesis.openapi.from_dict(openapi(ROUTES, Registry().names))
+schema = document.exclude(path_regex=r"^/api/(runs|trigger|stream|clients|users)|^/api/targets/[^/]+/test").exclude(
+    method="PUT"
 )
-# a target's schema cannot say which URLs, header values or retry names are acceptable, so the API may
-# refuse (422) a target the schema allows; every other check holds for targets too
+# the live IdP's clients and users: ten small operations of one shape, so fewer examples each
+directory = document.include(path_regex=r"^/api/(clients|users)")
+# a target's schema cannot say which URLs, header values or retry names are acceptable, nor a client's or
+# user's which variables a secret may name or that a replacement names what its path does, so the API may
+# refuse (422) one the schema allows, or find it exists (409); every other check holds for them too
 TARGETS = re.compile(r"^/api/targets")
 
 
@@ -54,3 +56,9 @@ def base_url():
 def test_generated_requests(case, base_url):
     excluded = [positive_data_acceptance] if TARGETS.match(case.operation.path) else []
     case.call_and_validate(base_url=base_url, excluded_checks=excluded)
+
+
+@directory.parametrize()
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_generated_directory_requests(case, base_url):
+    case.call_and_validate(base_url=base_url, excluded_checks=[positive_data_acceptance])

@@ -35,9 +35,11 @@ ATTACK = """<!doctype html>
   const run = JSON.stringify({{scenario: "login", vendor: "keycloak", targets: ["https://evil.example/"]}});
   window.results = [];
   async function attack() {{
-    for (const [path, type] of [["/api/runs", "text/plain"], ["/api/trigger", "application/x-www-form-urlencoded"]]) {{
+    const client = JSON.stringify({{id: "evil", redirect_uris: ["https://evil.example/*"]}});
+    for (const [path, type, body] of [["/api/runs", "text/plain", run],
+        ["/api/trigger", "application/x-www-form-urlencoded", run], ["/api/clients", "text/plain", client]]) {{
       try {{
-        await fetch("{emu}" + path, {{method: "POST", mode: "no-cors", headers: {{"Content-Type": type}}, body: run}});
+        await fetch("{emu}" + path, {{method: "POST", mode: "no-cors", headers: {{"Content-Type": type}}, body: body}});
         window.results.push(path + " sent");
       }} catch (e) {{ window.results.push(path + " failed"); }}
     }}
@@ -55,7 +57,7 @@ ATTACK = """<!doctype html>
 """
 
 
-def test_a_page_on_another_origin_can_neither_start_a_run_nor_create_a_target(browser, served):
+def test_a_page_on_another_origin_can_neither_start_a_run_nor_create_a_target_or_client(browser, served):
     with page_server(ATTACK.format(emu=served.url)) as attacker:
         page = browser.new_page()
         try:
@@ -69,9 +71,11 @@ def test_a_page_on_another_origin_can_neither_start_a_run_nor_create_a_target(br
         finally:
             page.close()
     assert "cors refused" in results and "read refused" in results  # no CORS header anywhere
+    assert "/api/clients sent" in results  # it reached the server, which refused it
     assert "Cross-site request" in answer  # the form's post was refused with a problem document
     assert api(served, "/api/runs")["runs"] == []
     assert api(served, "/api/targets")["targets"] == []
+    assert [c["id"] for c in api(served, "/api/clients")["clients"]] == ["web-app"]  # the stand-in only
 
 
 def test_a_rebound_host_name_gets_nothing(browser, served):
