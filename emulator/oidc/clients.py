@@ -227,6 +227,16 @@ class Directory:
         table[made.name] = made
         return made, old is None or old.source == "default"
 
+    def put_client(self, spec: dict[str, Any]) -> tuple[Client, bool]:
+        made, new = self.put("client", spec)
+        assert isinstance(made, Client)
+        return made, new
+
+    def put_user(self, spec: dict[str, Any]) -> tuple[User, bool]:
+        made, new = self.put("user", spec)
+        assert isinstance(made, User)
+        return made, new
+
     def delete(self, kind: str, name: str) -> None:
         _changeable(kind, self.get(kind, name), kind)
         del self.entries(kind)[name]

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from emulator.oidc.clients import Client
     from emulator.oidc.provider import Provider
     from emulator.server.service import Service
 
@@ -57,9 +56,9 @@ def register(
     spec.setdefault("secret", secrets.token_urlsafe(24))
     if spec["secret"] is None:
         del spec["secret"]  # a public client
-    made = cast("Client", hub.directory.put("client", spec)[0])
+    made, _ = hub.directory.put_client(spec)
     for user in users:
-        hub.directory.put("user", user)
+        hub.directory.put_user(user)
     if sign_in_as is not None:
         hub.settings.auto_approve = sign_in_as
     if events_to is not None:
