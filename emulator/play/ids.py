@@ -18,7 +18,7 @@ _V7 = (0x7 << 76) | (0x2 << 62)
 
 
 def _format(value: int) -> str:
-    h = value.to_bytes(16, "big").hex()
+    h = f"{value:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 

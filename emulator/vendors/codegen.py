@@ -42,6 +42,7 @@ from emulator.vendors.parts import (
     OMIT,
     Conditional,
     Const,
+    Kept,
     Leaf,
     Let,
     Mapping,
@@ -135,12 +136,35 @@ class _Writer:
             if depth >= _DEPTH:
                 return self.call(self.function(part), out, pad)
             return self.conditional(shape, out, pad, depth)
-        if isinstance(shape, Nulls):  # only where a vendor writes nulls: its plain closure renders it
-            return self.call(self.bind(part.render, "nulls"), out, pad)
+        if isinstance(shape, Kept):
+            kept = self.fresh("v")  # a name of its own: the inner value may be a bound constant
+            out.append(f"{pad}{kept} = {self.value(shape.inner, out, pad, depth)}")
+            out.append(f"{pad}if {kept} is OMIT:")
+            out.append(f"{pad}    {kept} = []")
+            return kept
+        if isinstance(shape, Nulls):
+            found = self.fresh("v")
+            out.append(f"{pad}{found} = {self.value(shape.inner, out, pad, depth)}")
+            return self.nulls(shape, found, out, pad)
         assert isinstance(shape, Let)
         names = self.value(shape.names, out, pad, depth)
         out.append(f"{pad}ctx['let'] = {{}} if {names} is OMIT else {names}")
         return self.value(shape.body, out, pad, depth)
+
+    def nulls(self, shape: Nulls, found: str, out: list[str], pad: str) -> str:
+        """The members as rendered, in template order, with those named in ``nullable`` sent as null
+        when they came out as nothing (the plain renderer's rule for ``$nulls``)."""
+        result = self.fresh("n")
+        out.append(f"{pad}if {found} is OMIT:")
+        out.append(f"{pad}    {found} = {{}}")
+        out.append(f"{pad}{result} = {{}}")
+        for key in shape.order:
+            if key in shape.nullable:
+                out.append(f"{pad}{result}[{key!r}] = {found}.get({key!r})")
+            else:
+                out.append(f"{pad}if {key!r} in {found}:")
+                out.append(f"{pad}    {result}[{key!r}] = {found}[{key!r}]")
+        return result
 
     def memo(self, shape: Memo, out: list[str], pad: str) -> str:
         """The rule of ``memo.memoized``, inline, in a cache of its own: the inner part is a function
@@ -185,8 +209,8 @@ class _Writer:
             out.append(f"{pad}{value} = ctx.get({first!r})")
             for key in rest:
                 out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
-            # a "$null" text is the vendor's null: the plain renderer turns it into one
-            out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT or {value} == NULL:")
+            # a text is sent as it is found (a "$null" in the context too: only a template writes null)
+            out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT:")
             out.append(f"{pad}    if {value} is None:")
             out.append(f"{pad}        {value} = OMIT")
             out.append(f"{pad}    elif type({value}) is not bool and not {_SMALL_INT.format(value=value)}:")
@@ -209,6 +233,8 @@ class _Writer:
         out.append(f"{pad}    if type({value}) is not str or len({value}) > MAX_TEXT or {value} == NULL:")
         out.append(f"{pad}        if {value} is None or type({value}) in {undefined}:")
         out.append(f"{pad}            {value} = OMIT")
+        out.append(f"{pad}        elif type({value}) is str and {value} == NULL:")
+        out.append(f"{pad}            {value} = None  # the vendor's null")
         out.append(f"{pad}        elif type({value}) is dict or type({value}) is list:")
         if shape.built:
             out.append(f"{pad}            pass")

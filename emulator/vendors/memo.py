@@ -24,7 +24,7 @@ _CACHES: dict[str, dict[Any, tuple[Any, Any]]] = {}
 # that object alone
 OBJECTS = frozenset(
     {"actor", "before", "client", "realm", "tenant", "account", "registration", "params", "features", "device"}
-    | {"session"}
+    | {"session", "let"}
 )
 
 

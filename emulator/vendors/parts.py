@@ -108,13 +108,21 @@ class Let:
 @dataclass(frozen=True, slots=True)
 class Nulls:
     """A mapping with ``$nulls``: ``inner`` rendered, then each member named in ``nullable`` that came
-    out as nothing is sent as null (rendered by its plain closure)."""
+    out as nothing is sent as null; the members keep ``order``, the template's."""
 
     inner: Part
     nullable: frozenset[str]
+    order: tuple[str, ...]
 
 
-Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let | Nulls
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A list written ``["$keep", ...]``: ``inner`` (its items), sent empty rather than left out."""
+
+    inner: Part
+
+
+Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let | Nulls | Kept
 
 
 @dataclass(frozen=True, slots=True, eq=False)

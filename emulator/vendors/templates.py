@@ -64,6 +64,7 @@ from emulator.vendors.parts import (
     OMIT,
     Conditional,
     Const,
+    Kept,
     Leaf,
     Let,
     Mapping,
@@ -504,11 +505,14 @@ def _compile_template(node: Any) -> Renderer:
 def compile_part(node: Any) -> Part:
     """The template as a tree of parts; its ``render`` is the plain renderer, made of closures."""
     if not (isinstance(node, dict) and LET in node):
-        return _compile(node)
+        return _compile(node, STABLE)
     if not isinstance(node[LET], dict):
         raise ExpressionError(f"{LET} is a mapping of names to values")
-    names_part = _compile(node[LET])
-    body_part = _compile({k: v for k, v in node.items() if k != LET})
+    names_part = _compile(node[LET], STABLE)
+    # names that are constants, or rendered once per distinct stable input, are one object for as
+    # long as they are the same: what reads them may be memoized too (Okta's targets read a $let flag)
+    stable = STABLE | {"let"} if isinstance(names_part.shape, Const | Memo) else STABLE
+    body_part = _compile({k: v for k, v in node.items() if k != LET}, stable)
     names, body = names_part.render, body_part.render
 
     def render(ctx: dict[str, Any]) -> Any:
@@ -536,20 +540,21 @@ def _memo(inner: Part, names: frozenset[str], signature: str, weight: int) -> Pa
     return Part(memoized(inner.render, key, signature), names, weight, Memo(inner, key, signature))
 
 
-def _compile(node: Any) -> Part:
-    """A template node as a part: its renderer, the context names it reads, its computed leaves."""
+def _compile(node: Any, stable: frozenset[str]) -> Part:
+    """A template node as a part: its renderer, the context names it reads, its computed leaves.
+    A part that reads only ``stable`` names is rendered once per distinct input (``memo.py``)."""
     if isinstance(node, dict) and NULLS in node:
-        return _with_nulls(node)
+        return _with_nulls(node, stable)
     if isinstance(node, dict) and IF in node:
-        return _conditional(node)
+        return _conditional(node, stable)
     if isinstance(node, list) and node[:1] == [KEEP]:
-        return _kept(node[1:])
+        return _kept(node[1:], stable)
     if isinstance(node, dict | list):
-        children = [_compile(v) for v in (node.values() if isinstance(node, dict) else node)]
+        children = [_compile(v, stable) for v in (node.values() if isinstance(node, dict) else node)]
         names = _union(children)
         weight = sum(c.weight for c in children)
         inner = _container(node, children)
-        if names is not None and names and names <= STABLE and weight >= 2:
+        if names is not None and names and names <= stable and weight >= 2:
             if isinstance(node, dict) and names & CHANGING:
                 inner = _split_changing(node, children) or inner
             # the part as written: the same members in another order make another part
@@ -558,23 +563,42 @@ def _compile(node: Any) -> Part:
     if isinstance(node, str):
         if "{{" not in node and "{%" not in node:
             return _constant(None if node == NULL else node)
-        return _string(node)
+        part = _string(node)
+        # (not one that reads the time of the action: that is new at every event)
+        if part.names and part.names <= stable and not part.names & CHANGING and _costly(part.shape):
+            return _memo(part, part.names, json.dumps(node), part.weight)
+        return part
     return _constant(OMIT if node is None else node)
 
 
-def _kept(items: list[Any]) -> Part:
+# What generated code writes inline (``codegen.py``): a leaf made of only these is cheaper than a
+# memo's lookup; one that calls a filter, joins texts or computes (an id from a hash) is not.
+_INLINE_NODES = (nodes.Name, nodes.Getattr, nodes.Const, nodes.CondExpr, nodes.And, nodes.Or, nodes.Not, nodes.Compare)
+
+
+def _costly(shape: Any) -> bool:
+    """A leaf whose value takes more than lookups to compute."""
+    if not isinstance(shape, Leaf) or shape.path is not None:
+        return False
+    tree = shape.tree
+    if tree is None:
+        return True
+    found = [tree, *tree.find_all(nodes.Expr)]
+    return not all(isinstance(n, _INLINE_NODES) for n in found)
+
+
+def _kept(items: list[Any], stable: frozenset[str]) -> Part:
     """A list sent empty rather than left out when every item is omitted (``["$keep", ...]``)."""
     if not items:
         return _constant([])
-    inner = _compile(items)
+    inner = _compile(items, stable)
     render = inner.render
 
     def render_kept(ctx: dict[str, Any]) -> Any:
         value = render(ctx)
         return [] if value is OMIT else value
 
-    # generated code calls this part's own renderer (a leaf with no path)
-    return Part(render_kept, inner.names, inner.weight, Leaf(KEEP, None))
+    return Part(render_kept, inner.names, inner.weight, Kept(inner))
 
 
 class _Constant:
@@ -593,14 +617,14 @@ def _constant(value: Any) -> Part:
     return Part(_Constant(value), frozenset(), 0, Const(value))
 
 
-def _conditional(node: dict[str, Any]) -> Part:
+def _conditional(node: dict[str, Any], stable: frozenset[str]) -> Part:
     """``{"$if": "{{ actor.id }}", ...}``: the mapping is there only when the test holds, so its
     members need not each repeat the test (and those that are constants are rendered once)."""
     source = node[IF]
     if not (isinstance(source, str) and _EXPR.match(source)):
         raise ExpressionError(f'{IF} takes one expression, such as "{{{{ actor.id }}}}", not {source!r}')
-    test_part = _compile(source)
-    inner_part = _compile({k: v for k, v in node.items() if k != IF})
+    test_part = _compile(source, stable)
+    inner_part = _compile({k: v for k, v in node.items() if k != IF}, stable)
     test, inner = test_part.render, inner_part.render
 
     def render_if(ctx: dict[str, Any]) -> Any:
@@ -611,13 +635,13 @@ def _conditional(node: dict[str, Any]) -> Part:
     weight = inner_part.weight
     part = Part(render_if, names, weight + 1, Conditional(test_part, inner_part))
     inner_names = inner_part.names
-    inner_memoized = inner_names and inner_names <= STABLE and weight >= 2  # the mapping is a part already
-    if names and names <= STABLE and not inner_memoized:
+    inner_memoized = inner_names and inner_names <= stable and weight >= 2  # the mapping is a part already
+    if names and names <= stable and not inner_memoized:
         return _memo(part, names, json.dumps(node), weight + 1)
     return part
 
 
-def _with_nulls(node: dict[str, Any]) -> Part:
+def _with_nulls(node: dict[str, Any], stable: frozenset[str]) -> Part:
     """``{"$nulls": ["ended_at", ...], ...}``: the members named are sent as JSON null when they come
     out as nothing, where the vendor writes every field of its object (WorkOS's ``"ended_at": null``)
     instead of leaving it out as most vendors do. The mapping keeps its members in template order."""
@@ -625,7 +649,7 @@ def _with_nulls(node: dict[str, Any]) -> Part:
     members = {k: v for k, v in node.items() if k != NULLS}
     if not (isinstance(names, list) and all(isinstance(n, str) and n in members for n in names)):
         raise ExpressionError(f"{NULLS} lists members of its own mapping, got {names!r}")
-    inner_part = _compile(members)
+    inner_part = _compile(members, stable)
     inner = inner_part.render
     order = [str(k) for k in members]
     nullable = frozenset(names)
@@ -635,7 +659,7 @@ def _with_nulls(node: dict[str, Any]) -> Part:
         found = {} if out is OMIT else out
         return {k: found.get(k) for k in order if k in found or k in nullable}
 
-    return Part(render, inner_part.names, inner_part.weight, Nulls(inner_part, nullable))
+    return Part(render, inner_part.names, inner_part.weight, Nulls(inner_part, nullable, tuple(order)))
 
 
 def _split_changing(node: dict[str, Any], children: list[Part]) -> Part | None:

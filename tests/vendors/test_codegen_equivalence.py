@@ -3,7 +3,7 @@
 A template renders through generated Python (``emulator/vendors/codegen.py``): one function per
 part, with lookups read inline. The plain renderer, made of closures (each part's ``render``),
 is the reference. These tests draw templates shaped like the vendors' (mappings, lists, ``$if``,
-``$let``, nulls, constants, lookups of stable and changing context, texts and expressions) and
+``$let`` (computed or constant), ``"$null"``, ``$nulls``, ``"$keep"`` lists, constants, lookups of stable and changing context, texts and expressions) and
 contexts shaped like the player's and stranger (members that are not mappings, a datetime only the
 sandbox may look into, numbers beyond 64 bits, a text over the size limit), render each template
 in several contexts with both, and compare: the same value, types and key order included, or the
@@ -59,6 +59,8 @@ EXPRESSIONS = [  # what templates write; the risky ones (errors for some values)
     "{name}.{member} != {name}.{member2}",
     "not ({name}.{member} or {name}.{member2}.{member})",
     "{name}.{member}.{member2} if not {name}.{member2} else {name}",
+    "{name}.{member} or '$null'",
+    "'$null' if {name}.{member} else {name}.{member2}",
 ]
 RISKY = [
     "{name}.{member} + 1",
@@ -93,7 +95,7 @@ def leaf(r: random.Random) -> str:
 
 
 def constant(r: random.Random) -> Any:
-    return r.choice([None, None, "text", 0, 1, True, False, 2.5, "", {}, [], {"a": None}, [None, 1]])
+    return r.choice([None, None, "text", 0, 1, True, False, 2.5, "", {}, [], {"a": None}, [None, 1], "$null"])
 
 
 def node(r: random.Random, depth: int) -> Any:
@@ -101,8 +103,12 @@ def node(r: random.Random, depth: int) -> Any:
     if depth <= 0 or pick < 0.45:
         return leaf(r) if r.random() < 0.75 else constant(r)
     if pick < 0.6:
-        return [node(r, depth - 1) for _ in range(r.randint(0, 3))]
+        items = [node(r, depth - 1) for _ in range(r.randint(0, 3))]
+        return ["$keep", *items] if r.random() < 0.25 else items  # sent empty rather than left out
     members = {f"k{i}": node(r, depth - 1) for i in range(r.randint(0, 5))}
+    if members and r.random() < 0.15:  # members sent as null when they come out as nothing
+        members["$nulls"] = r.sample(sorted(members), r.randint(1, len(members)))
+        return members
     if pick < 0.75:
         members["$if"] = f"{{{{ {_path(r)} }}}}" if r.random() < 0.7 else leaf(r).replace("id-", "")
         if not re.fullmatch(r"\{\{.*\}\}", members["$if"]):
@@ -112,14 +118,20 @@ def node(r: random.Random, depth: int) -> Any:
 
 def template(r: random.Random) -> Any:
     body = {f"t{i}": node(r, 3) for i in range(r.randint(1, 5))}
-    if r.random() < 0.3:
+    pick = r.random()
+    if pick < 0.3:
         body["$let"] = {"x": leaf(r), "y": node(r, 1)}
         body["from_let"] = "{{ let.x }}"
+    elif pick < 0.45:  # constant names: what reads them may be memoized with the stable context
+        body["$let"] = {"x": constant(r), "y": r.choice(["a", "$null", 1])}
+        body["from_let"] = "{{ let.y ~ '-' ~ actor.id }}"
     return body
 
 
 def scalar(r: random.Random) -> Any:
-    return r.choice([None, "a", "b", "", "é", 1, 0, -3, True, False, 1.5, float("nan"), 2**63, 2**64, 2**70, "x" * 3])
+    return r.choice(
+        [None, "a", "b", "", "é", 1, 0, -3, True, False, 1.5, float("nan"), 2**63, 2**64, 2**70, "x" * 3, "$null"]
+    )
 
 
 def value(r: random.Random, depth: int = 2) -> Any:
