@@ -276,3 +276,39 @@ def test_a_key_implies_its_algorithm_and_a_kid_found_in_the_jwks(registry, priva
     key = jwt.PyJWK({**jwk, "alg": "EdDSA"} if algorithm == "Ed25519" else jwk).key
     claims = json.loads(pyjwt_with_ed25519().decode(token, key, algorithms=[algorithm]))
     assert claims["request_body_sha256"] == base64.b64encode(hashlib.sha256(BODY).digest()).decode()
+
+
+@pytest.mark.parametrize(
+    ("key", "algorithm"),
+    [
+        ("fa-hmac-secret-of-32-bytes-length!", "HS256"),
+        ("fa-hmac-secret-of-48-bytes-length-for-hs384-ok!!", "HS384"),
+        ("fa-hmac-secret-of-64-bytes-length-for-hs512-so-it-is-long-enough!", "HS512"),
+        (RSA_PEM, "RS256"),
+        (RSA_PEM, "RS512"),
+        (ED_PEM, "Ed25519"),
+        (EC_PEM, "ES256"),
+    ],
+)
+def test_fusionauth_compact_jws_is_pyjwts_encode(key, algorithm):
+    """The header segment kept per target gives exactly PyJWT's ``encode`` (one meaning for both paths):
+    byte for byte where the algorithm is deterministic; ECDSA signs with a random nonce, so there
+    the header and payload segments are equal and the signature verifies."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from emulator.delivery.signing.fusionauth_jwt import _signer, compact_jws
+
+    @settings(max_examples=15, deadline=None, derandomize=True)
+    @given(st.binary(max_size=300), st.text(min_size=1, max_size=30))
+    def same(payload: bytes, kid: str) -> None:
+        ours = compact_jws(algorithm, kid, key, payload)
+        theirs = _signer().encode(payload, key, algorithm=algorithm, headers={"typ": "JWT", "kid": kid})
+        if not algorithm.startswith("ES"):
+            assert ours == theirs
+            return
+        assert ours.rsplit(".", 1)[0] == theirs.rsplit(".", 1)[0]
+        public = serialization.load_pem_private_key(key.encode(), None).public_key()
+        assert jwt.PyJWS().decode(ours, public, algorithms=[algorithm]) == payload
+
+    same()

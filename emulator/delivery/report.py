@@ -122,4 +122,7 @@ def summary_table(summaries: list[Summary], title: str = "") -> str:
                     f"{step['succeeded']} of {step['webhooks']} webhooks answered 2xx, {step['transaction']} needs "
                     f"{step['needed']}; the caller got HTTP 504 [WebhookTransactionException]"
                 )
+        unlisted = s.steps.unlisted["not_committed"]
+        if unlisted:
+            lines.append(f"  ... and {unlisted:,} more transactional events not committed (--json counts them)")
     return "\n".join(lines) + "\n"

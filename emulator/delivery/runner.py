@@ -39,6 +39,36 @@ from emulator.vendors.registry import Registry
 BATCH = 256  # events stored per transaction
 
 
+STEPS_LISTED = 1_000  # transactional events a summary lists one by one; the rest it counts
+
+
+class Steps(list[dict[str, Any]]):
+    """What the IdP did with each transactional event: the first ``STEPS_LISTED`` listed, all counted.
+
+    Under FusionAuth's default type (None) every ``user.login.success`` is transactional, so a long
+    run would otherwise keep a record per event in memory and print them all."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.not_committed = 0  # among all, listed or not
+
+    def record(self, verdict: dict[str, Any]) -> bool:
+        """Count a verdict (final but for a None type's ``succeeded``); whether it is listed."""
+        self.total += 1
+        self.not_committed += not verdict["committed"]
+        if len(self) < STEPS_LISTED:
+            self.append(verdict)
+            return True
+        return False
+
+    @property
+    def unlisted(self) -> dict[str, int]:
+        """The events past the list: how many, and how many of them did not commit."""
+        listed_not = sum(1 for step in self if not step["committed"])
+        return {"events": self.total - len(self), "not_committed": self.not_committed - listed_not}
+
+
 @dataclass
 class Summary:
     """The end of a run (or a resume): what ``--json`` prints."""
@@ -52,7 +82,7 @@ class Summary:
     seconds: float = 0.0
     status: str = "finished"
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
-    steps: list[dict[str, Any]] = field(default_factory=list)  # transactional events: committed or not
+    steps: Steps = field(default_factory=Steps)  # transactional events: committed or not
     # why deliveries failed: {target, reason, deliveries}, the commonest first
     failures: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,6 +96,8 @@ class Summary:
         out |= {"seconds": round(self.seconds, 3), "targets": self.targets}
         if self.steps:
             out["transactions"] = self.steps
+            if self.steps.total > len(self.steps):
+                out["transactions_unlisted"] = self.steps.unlisted
         if self.failures:
             out["failures"] = self.failures
         return out
@@ -321,7 +353,7 @@ async def _produce(
     play: _Play | _Given,
     time_scale: float,
     dispatcher: Dispatcher,
-    steps: list[dict[str, Any]],
+    steps: Steps,
 ) -> int:
     """Render, route and store events in batches, handing each stored batch to the dispatcher."""
     routes = {v: [t for t in targets if t.vendor == v] for v in play.vendors}
@@ -333,6 +365,7 @@ async def _produce(
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
     refused: tuple[str, int] | None = None  # (vendor, action) the IdP refused
     counted: dict[str, dict[str, Any]] = {}  # event id -> the verdict its first attempts fill in (None)
+    last: dict[str, Any] = {}  # the verdict of the last transaction the IdP waited for
 
     async def admit() -> None:
         """Store the batch (committed before any of it is attempted) and hand it to the dispatcher."""
@@ -372,16 +405,19 @@ async def _produce(
         if rules is not None and bound and rules.applies(event.type) and not rules.waits:
             # None: the IdP waits on nothing, so neither does the play; the webhooks go with the batch
             # (in each actor's order) and the verdict counts their first attempts as they end
-            counted[event.id] = _verdict(rules, event, len(bound), 0)
-            steps.append(counted[event.id])
+            verdict = _verdict(rules, event, len(bound), 0)
+            if steps.record(verdict):  # only a listed one is worth counting attempts into
+                counted[event.id] = verdict
         elif rules is not None and bound and rules.applies(event.type):
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:
                 await admit()
             rows = await dispatcher.writer.add(run_id, [(row, [(name, None) for name, _ in bound])])
-            steps.append(await _transaction(dispatcher, rows, rules, event))
+            nonlocal last
+            last = await _transaction(dispatcher, rows, rules, event)
+            steps.record(last)
             # an IdP that answered an error: the rest of the action never happens
-            return refused if steps[-1]["committed"] else (event.vendor, event.seq)
+            return refused if last["committed"] else (event.vendor, event.seq)
         batch.append((row, bound))
         if len(batch) >= BATCH:
             await admit()
@@ -390,7 +426,7 @@ async def _produce(
     async for chunk in rendered(play.events, play.actions * len(play.vendors)):
         for event in chunk:
             if (event.vendor, event.seq) == refused:
-                steps[-1].setdefault("not_sent", []).append(event.type)
+                last.setdefault("not_sent", []).append(event.type)
                 store.skip(run_id)  # counted as played, so a resumed play stays in step
                 continue
             count += 1

@@ -328,6 +328,8 @@ async def run(request: web.Request) -> web.Response:
         body["progress"] = progress
     if live is not None and live.summary is not None and live.summary.steps:
         body["transactions"] = live.summary.steps
+        if live.summary.steps.total > len(live.summary.steps):
+            body["transactions_unlisted"] = live.summary.steps.unlisted
     if live is not None and live.error:
         body["error"] = live.error
     return web.json_response(body)

@@ -126,3 +126,41 @@ def test_an_unknown_step_transaction_is_named(tmp_path):
         ScenarioError, match=r"s.yaml:5:18: unknown transaction type 'All'; expected one of: AbsoluteMajority, Any"
     ):
         load_scenario_text(STEP.replace("AbsoluteMajority", "All"), "s.yaml")
+
+
+MANY = """
+name: many-logins
+actors: {alice: {}}
+steps:
+  - login: {actor: alice}
+    repeat: {count: 6, every: 1m}
+    transaction: AbsoluteMajority
+"""
+
+
+@pytest.mark.parametrize("kind", ["None", "AbsoluteMajority"])
+async def test_a_long_run_lists_the_first_transactions_and_counts_the_rest(registry, receivers, monkeypatch, kind):
+    """Under None every login is transactional: a long run lists the first ones and counts the rest,
+    so memory and output stay bounded, and no uncommitted event goes uncounted."""
+    from emulator.delivery import report, runner
+    from emulator.scenario.loader import load_scenario_text
+
+    monkeypatch.setattr(runner, "STEPS_LISTED", 2)
+    receiver = receivers[0]
+    receiver.respond(then=500)
+    t = build_target({"name": "w", "url": receiver.url, "vendor": "keycloak", "retry": "none"}, registry)
+    text = MANY if kind != "None" else MANY.replace("\n    transaction: AbsoluteMajority", "")
+    scenario = load_scenario_text(text)
+    fa = build_target(
+        {"name": "f", "url": receiver.url, "vendor": "fusionauth", "events": ["user.login.success"]}, registry
+    )
+    targets = [fa] if kind == "None" else [t]
+    summary = await deliver_run(scenario, targets, Store(), 1, NOW, 0, registry=registry, transaction=kind)
+    assert len(summary.steps) == 2 and summary.steps.total == 6
+    out = summary.as_dict()
+    if kind == "None":  # FusionAuth commits whatever its webhooks answer
+        assert out["transactions_unlisted"] == {"events": 4, "not_committed": 0}
+        assert all(step["committed"] and step["succeeded"] == 0 for step in summary.steps)
+    else:
+        assert out["transactions_unlisted"] == {"events": 4, "not_committed": 4}
+        assert "and 4 more transactional events not committed" in report.summary_table([summary])
