@@ -84,6 +84,8 @@ class Settings:
     auto_approve: str | None = None  # sign in as this user without the page
     rotate: bool | None = None  # refresh-token rotation (the vendor's default when None)
     reuse: bool | None = None
+    keep_keys: int | None = None  # passive signing keys kept per family after rotations (keys.py's default)
+    key_grace: timedelta | None = None  # how long a passive signing key stays published (None: until removed)
 
 
 def _shown(value: Any) -> str:
@@ -155,6 +157,7 @@ def settings_from(raw: dict[str, Any] | None) -> Settings:
 
     raw = raw or {}
     refresh = raw.get("refresh") or {}
+    keys = raw.get("keys") or {}
     return Settings(
         realm=raw.get("realm", "acme"),
         tenant=raw.get("tenant", "default"),
@@ -164,6 +167,8 @@ def settings_from(raw: dict[str, Any] | None) -> Settings:
         auto_approve=raw.get("auto_approve"),
         rotate=refresh.get("rotate"),
         reuse=None if "reuse" not in refresh else refresh["reuse"] == "allow",
+        keep_keys=keys.get("keep"),
+        key_grace=parse_duration(keys["grace"]) if keys.get("grace") is not None else None,
     )
 
 

@@ -49,7 +49,10 @@ class Hub:
         raw = dict(config.oidc) if config is not None else {}
         settings = settings_from(raw)
         directory = Directory(list(config.clients) if config else [], list(config.users) if config else [])
-        hub = cls(service, settings, directory, KeySet())
+        keys = KeySet(grace=settings.key_grace.total_seconds() if settings.key_grace is not None else None)
+        if settings.keep_keys is not None:
+            keys.keep = settings.keep_keys
+        hub = cls(service, settings, directory, keys)
         for vendor in raw.get("vendors") or DEFAULT_VENDORS:
             profile = load_profile(service.registry, vendor)
             if not profile.supported:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.oidc.keys import KEEP_PREVIOUS
 from emulator.oidc.profile import ALGORITHMS, GRANTS
 
 _SECRET = "Write-only: shown back as <hidden>, or as the ${VARIABLE} it is read from."
@@ -79,6 +80,22 @@ def oidc_settings_schema() -> dict[str, Any]:
                 "description": "Token lifetimes (default: the vendor's).",
             },
             "auto_approve": {"type": "string", "description": "Sign in as this user without the login page."},
+            "keys": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "Signing-key rotation (POST /api/oidc/keys): a rotated-out key stays in the"
+                " JWKS, passive, so the tokens it signed still verify, as Keycloak's and FusionAuth's do until"
+                " an admin removes it (DELETE /api/oidc/keys/{kid}).",
+                "properties": {
+                    "keep": {
+                        "type": "integer",
+                        "minimum": 0,
+                        "maximum": 100,
+                        "description": f"Passive keys kept per algorithm (default {KEEP_PREVIOUS}).",
+                    },
+                    "grace": {**_DURATION, "description": "How long after its rotation a passive key stays."},
+                },
+            },
             "refresh": {
                 "type": "object",
                 "additionalProperties": False,

@@ -59,6 +59,9 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
             ("DELETE", f"/api/{kind}s/{{{kind}}}", f"directory.delete_{kind}"),
         )
     ),
+    ("GET", "/api/oidc/keys", "signing_keys.signing_keys"),
+    ("POST", "/api/oidc/keys", "signing_keys.rotate_keys"),  # a rotation: a new active key
+    ("DELETE", "/api/oidc/keys/{kid}", "signing_keys.remove_key"),
     ("GET", "/api/sinks/{name}", "sink_list"),
     ("GET", "/api/stream", "stream"),
     ("POST", "/sink/{name}", "sink_receive"),

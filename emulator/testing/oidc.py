@@ -29,6 +29,11 @@ class OidcProvider:
     redirect_uri: str
     provider: Provider
 
+    def rotate_keys(self) -> list[str]:
+        """Rotate the signing keys while serving (as ``POST /api/oidc/keys``): new tokens carry
+        the new kids, returned here; the old keys stay in the JWKS, passive."""
+        return self.provider.keys.rotate()
+
     @property
     def metadata(self) -> dict[str, Any]:
         """The discovery document, as the app would fetch it."""

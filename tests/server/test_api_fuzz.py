@@ -20,11 +20,11 @@ from emulator.vendors.registry import Registry
 # runs and triggers would send webhooks to whatever URLs the generator invents, the stream never ends,
 # and an upload's YAML is checked beyond what a schema can say: those have their own tests in test_api.py
 document = schemathesis.openapi.from_dict(openapi(ROUTES, Registry().names))
-schema = document.exclude(path_regex=r"^/api/(runs|trigger|stream|clients|users)|^/api/targets/[^/]+/test").exclude(
-    method="PUT"
-)
-# the live IdP's clients and users: ten small operations of one shape, so fewer examples each
-directory = document.include(path_regex=r"^/api/(clients|users)")
+schema = document.exclude(
+    path_regex=r"^/api/(runs|trigger|stream|clients|users|oidc)|^/api/targets/[^/]+/test"
+).exclude(method="PUT")
+# the live IdP's clients, users and keys: small operations of few shapes, so fewer examples each
+directory = document.include(path_regex=r"^/api/(clients|users|oidc)")
 # a target's schema cannot say which URLs, header values or retry names are acceptable, nor a client's or
 # user's which variables a secret may name or that a replacement names what its path does, so the API may
 # refuse (422) one the schema allows, or find it exists (409); every other check holds for them too

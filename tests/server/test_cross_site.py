@@ -37,7 +37,8 @@ ATTACK = """<!doctype html>
   async function attack() {{
     const client = JSON.stringify({{id: "evil", redirect_uris: ["https://evil.example/*"]}});
     for (const [path, type, body] of [["/api/runs", "text/plain", run],
-        ["/api/trigger", "application/x-www-form-urlencoded", run], ["/api/clients", "text/plain", client]]) {{
+        ["/api/trigger", "application/x-www-form-urlencoded", run], ["/api/clients", "text/plain", client],
+        ["/api/oidc/keys", "text/plain", "{{}}"]]) {{
       try {{
         await fetch("{emu}" + path, {{method: "POST", mode: "no-cors", headers: {{"Content-Type": type}}, body: body}});
         window.results.push(path + " sent");
@@ -71,11 +72,12 @@ def test_a_page_on_another_origin_can_neither_start_a_run_nor_create_a_target_or
         finally:
             page.close()
     assert "cors refused" in results and "read refused" in results  # no CORS header anywhere
-    assert "/api/clients sent" in results  # it reached the server, which refused it
+    assert "/api/clients sent" in results and "/api/oidc/keys sent" in results  # the server refused them
     assert "Cross-site request" in answer  # the form's post was refused with a problem document
     assert api(served, "/api/runs")["runs"] == []
     assert api(served, "/api/targets")["targets"] == []
     assert [c["id"] for c in api(served, "/api/clients")["clients"]] == ["web-app"]  # the stand-in only
+    assert {k["status"] for k in api(served, "/api/oidc/keys")["keys"]} == {"active"}  # never rotated
 
 
 def test_a_rebound_host_name_gets_nothing(browser, served):
