@@ -78,7 +78,12 @@ def hub_of(app: web.Application) -> Hub:
 
     service = app[SERVICE]
     if service.oidc is None:
+        import gc
+
         service.oidc = Hub.create(service)
+        # the vendors' compiled templates and profiles live as long as the server: keep them out of the
+        # collector's way, so a busy token endpoint does not walk them again at every full collection
+        gc.freeze()
     hub: Hub = service.oidc
     return hub
 

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from emulator.vendors.dialect import Dialect, Event
 
 WHERE = Location("<live login>")
+# Under load (a run of at least LOAD_STEPS steps), at least BATCH_PAUSE between the starts of two runs
+# of live events: a run costs the store a few synced commits (milliseconds in which the event loop
+# answers nothing), so steps gather into fewer, larger runs. Steps that come one at a time (an app
+# signing in, a test) go at once.
+LOAD_STEPS = 3
+BATCH_PAUSE = 0.25
 
 
 def _is_uuid(text: str) -> bool:
@@ -115,7 +121,13 @@ class LivePlayer(Player):
 
 
 class LiveEvents:
-    """A vendor's live player, dialect and delivery: each step's events, in order per user."""
+    """A vendor's live player, dialect and delivery: each step's events, in the order of the steps.
+
+    Steps are handed to one delivery worker per vendor: a step queued while the worker delivers the
+    ones before it waits for the next batch, and a batch is one run: one run per step when logins come
+    one at a time, under load a run per batch (``BATCH_PAUSE`` apart), so the store's per-run work is
+    not paid per token.
+    The protocol answer never waits for its events; their order, per user and overall, is the steps'."""
 
     def __init__(self, service: Service, vendor: str, realm: str, tenant: str) -> None:
         import secrets
@@ -128,40 +140,42 @@ class LiveEvents:
         self.player = LivePlayer(vendor, realm, tenant, seed)
         self.dialect: Dialect = Dialect(service.registry.vendor(vendor), seed, "live")
         self.features: dict[str, Any] = dict(self.dialect.vendor.features)
-        self._last: dict[str, asyncio.Task[Any]] = {}  # per actor: its previous step's delivery
+        self._queue: list[tuple[str, list[Event]]] = []  # (action, its events) waiting for the worker
+        self._worker: asyncio.Task[Any] | None = None
 
     def render(self, occurrences: list[Occurrence]) -> list[Event]:
         return [event for occ in occurrences for event in self.dialect.events(occ)]
 
     def deliver(self, action: str, actor: str, events: list[Event]) -> asyncio.Task[Any] | None:
-        """Store and send the events as a run of their own, after the same actor's previous step."""
+        """Queue the step's events for the worker (started if idle); the worker's task, or None."""
         if not events:
             return None
-        previous = self._last.get(actor)
+        self._queue.append((action, events))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+            self.service.tasks.add(self._worker)
+            self._worker.add_done_callback(self.service.tasks.discard)
+        return self._worker
+
+    async def _drain(self) -> None:
+        """Deliver what is queued, a batch at a time, until nothing is."""
+        from emulator.delivery.runner import deliver_events, new_run_id
+        from emulator.errors import EmulatorError
+
         service = self.service
-
-        async def send() -> Any:
-            from emulator.delivery.runner import deliver_events, new_run_id
-
-            if previous is not None:
-                await asyncio.gather(previous, return_exceptions=True)
-            from emulator.errors import EmulatorError
-
+        while self._queue:
+            began = asyncio.get_running_loop().time()
+            batch, self._queue = self._queue, []
+            actions = {action for action, _ in batch}
+            name = f"live-{actions.pop().replace('_', '-')}" if len(actions) == 1 else "live"
             targets = []
-            for name in service.saved.names(self.vendor):
+            for target in service.saved.names(self.vendor):
                 try:
-                    targets.append(service.saved.build(name, self.vendor))
+                    targets.append(service.saved.build(target, self.vendor))
                 except EmulatorError:  # a target still waiting for its secret takes nothing until it has it
                     continue
             service.remember(targets)
-            return await deliver_events(
-                f"live-{action.replace('_', '-')}", events, targets, service.store, self.vendor, service.registry,
-                new_run_id(),
-            )  # fmt: skip
-
-        task = asyncio.create_task(send())
-        service.tasks.add(task)
-        task.add_done_callback(service.tasks.discard)
-        self._last[actor] = task
-        task.add_done_callback(lambda done: self._last.pop(actor, None) if self._last.get(actor) is done else None)
-        return task
+            events = [event for _, step in batch for event in step]
+            await deliver_events(name, events, targets, service.store, self.vendor, service.registry, new_run_id())
+            if self._queue and len(batch) >= LOAD_STEPS:
+                await asyncio.sleep(max(0.0, began + BATCH_PAUSE - asyncio.get_running_loop().time()))
