@@ -82,6 +82,9 @@ class Settings:
     algorithm: str = "RS256"
     lifetimes: dict[str, timedelta] = field(default_factory=dict)  # access, refresh, code (vendor's otherwise)
     auto_approve: str | None = None  # sign in as this user without the page
+    auto_outcome: str = "success"  # ... with this outcome (outcomes.yaml), its error code and upstream alias
+    auto_error: str | None = None
+    auto_upstream: str | None = None
     rotate: bool | None = None  # refresh-token rotation (the vendor's default when None)
     reuse: bool | None = None
     keep_keys: int | None = None  # passive signing keys kept per family after rotations (keys.py's default)
@@ -158,13 +161,18 @@ def settings_from(raw: dict[str, Any] | None) -> Settings:
     raw = raw or {}
     refresh = raw.get("refresh") or {}
     keys = raw.get("keys") or {}
+    auto = raw.get("auto_approve")
+    auto = auto if isinstance(auto, dict) else {"user": auto}
     return Settings(
         realm=raw.get("realm", "acme"),
         tenant=raw.get("tenant", "default"),
         issuer=raw.get("issuer"),
         algorithm=raw.get("algorithm", "RS256"),
         lifetimes={k: parse_duration(v) for k, v in (raw.get("lifetimes") or {}).items()},
-        auto_approve=raw.get("auto_approve"),
+        auto_approve=auto.get("user"),
+        auto_outcome=auto.get("outcome") or "success",
+        auto_error=auto.get("error"),
+        auto_upstream=auto.get("upstream"),
         rotate=refresh.get("rotate"),
         reuse=None if "reuse" not in refresh else refresh["reuse"] == "allow",
         keep_keys=keys.get("keep"),

@@ -211,6 +211,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         request.remote,
         request.headers.get("User-Agent"),
         values.get("error") or None,
+        values.get("upstream", "").strip() or None,
     )
     if isinstance(answer, str):
         message = provider.live.dialect.catalog.error_doc(answer, answer)

@@ -1,8 +1,9 @@
 """The login page of the live fake IdP: who signs in, and how it ends.
 
 A developer picks an actor (the configured users) or types a username and password, and chooses the
-outcome on the spot (success, a wrong password, a locked or disabled account, an unknown user, denied
-consent, or any neutral error code), so every branch of an app is one click away. The page has no
+outcome on the spot (``outcomes.yaml``: success, a wrong password, a locked account, a required action,
+consent granted or denied, an upstream identity provider, any neutral error code), so every branch of
+an app is one click away. The page has no
 script; its form is protected by the server's guard (same origin only) and a CSRF token that must
 match a SameSite=Strict cookie.
 """
@@ -25,15 +26,6 @@ HEADERS = {
     "Referrer-Policy": "same-origin",  # "no-referrer" would make the form post say Origin: null
     "Cache-Control": "no-store",
 }
-OUTCOME_LABELS = {
-    "success": "Success",
-    "wrong_password": "Wrong password",
-    "locked": "Account locked (brute-force detection)",
-    "disabled": "Account disabled",
-    "unknown_user": "Unknown user",
-    "consent_denied": "Consent denied",
-    "error": "Error code:",
-}
 STYLE = """
 body{font:16px/1.4 system-ui,sans-serif;background:#f3f4f6;margin:0;display:flex;justify-content:center}
 main{background:#fff;margin:4rem 1rem;padding:2rem;border-radius:8px;max-width:26rem;width:100%;
@@ -52,13 +44,23 @@ def login_page(
     request: AuthRequest, vendor: str, title: str, users: list[str], errors: list[str], message: str | None = None
 ) -> str:
     """The page for one authorization request (``message``: why the last attempt failed)."""
+    from emulator.oidc.outcomes import CHOSEN, DEFAULT_UPSTREAM, outcomes
+
     options = "".join(f'<option value="{escape(u)}">{escape(u)}</option>' for u in users)
-    outcomes = "".join(
-        f'<label><input type="radio" name="outcome" value="{name}"{" checked" if name == "success" else ""}>'
-        f"{escape(label)}</label>"
-        for name, label in OUTCOME_LABELS.items()
-    )
     codes = "".join(f'<option value="{escape(code)}">{escape(code)}</option>' for code in errors)
+    choices = []
+    for outcome in outcomes().values():
+        checked = " checked" if outcome.name == "success" else ""
+        choices.append(
+            f'<label><input type="radio" name="outcome" value="{escape(outcome.name)}"{checked}>'
+            f"{escape(outcome.label)}</label>"
+        )
+        if outcome.error == CHOSEN:
+            choices.append(f'<select name="error" aria-label="Error code">{codes}</select>')
+    upstream = (
+        f'<label for="upstream">Upstream identity provider (alias)</label>'
+        f'<input id="upstream" name="upstream" value="{DEFAULT_UPSTREAM}">'
+    )
     problem = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
     users_list = f'<datalist id="users">{options}</datalist>' if users else ""
     return f"""<!doctype html>
@@ -77,7 +79,7 @@ def login_page(
 {users_list}
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password">
-<fieldset><legend>Outcome</legend>{outcomes}
-<select name="error" aria-label="Error code">{codes}</select></fieldset>
+<fieldset><legend>Outcome</legend>{"".join(choices)}
+{upstream}</fieldset>
 <button type="submit">Sign in</button>
 </form></main></body></html>"""

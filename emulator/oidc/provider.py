@@ -37,14 +37,6 @@ VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 4.1
 PENDING_SECONDS = 600  # a login page left open this long must be started again
 DEFAULT_LIFETIMES = {"access": timedelta(minutes=5), "refresh": timedelta(minutes=30), "code": timedelta(minutes=1)}
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-# what a developer may choose on the login page: the neutral error code each outcome fails with
-OUTCOMES: dict[str, str | None] = {
-    "success": None,
-    "wrong_password": "invalid_user_credentials",
-    "locked": "user_temporarily_disabled",
-    "disabled": "user_disabled",
-    "unknown_user": "user_not_found",
-}
 
 
 @dataclass
@@ -200,6 +192,7 @@ class Provider:
         action: str,
         actor: str,
         client: Client | str,
+        /,  # a required_action's own parameter is named action too
         error: str | None = None,
         session: Session | None = None,
         ip: str | None = None,
@@ -322,24 +315,33 @@ class Provider:
         ip: str | None,
         user_agent: str | None,
         error: str | None = None,
+        upstream: str | None = None,
     ) -> Answer | str:
-        """The login page's answer: back to the client with a code, or the vendor's message (a str)."""
+        """The login page's answer: back to the client with a code, or the vendor's message (a str).
+
+        ``outcome`` (outcomes.yaml) is played as its scenario action; a wrong password fails the login
+        before a required action is reached (an upstream provider checks its own)."""
+        from emulator.oidc.outcomes import outcomes
+
+        chosen = outcomes().get(outcome)
+        if chosen is None:
+            return "invalid_request"
         user = self.directory.user(username)
         known = user is not None or not self.directory.users
         actor = self.player.actor(user.username if user else username, user, known, user_agent)
-        chosen = OUTCOMES.get(outcome) if outcome != "error" else error
-        if outcome == "consent_denied":
-            self._step("login", actor, request.client, "consent_denied", ip=ip, redirect_uri=request.redirect_uri,
-                       exchange=False)  # fmt: skip
-            self.pending.pop(request.id, None)
-            denied = {"error": "access_denied", "state": request.state}
-            return self._back(request.redirect_uri, request.response_mode, denied)
-        checked = chosen is None and user is not None and user.password is not None and password is not None
+        action, given, failure = chosen.played(error, upstream)
+        checked = failure is None and action != "sso_login" and user is not None and user.password is not None
+        checked = checked and password is not None  # None: auto-approve, which types no password
         if checked and not hmac.compare_digest(user.password.encode(), (password or "").encode()):  # type: ignore[union-attr]
-            chosen = "invalid_user_credentials"
+            action, given, failure = "login", {}, "invalid_user_credentials"
         occurrences, _ctx = self._step(
-            "login", actor, request.client, chosen, ip=ip, redirect_uri=request.redirect_uri, exchange=False
+            action, actor, request.client, failure, ip=ip, redirect_uri=request.redirect_uri, exchange=False, **given
         )
+        if chosen.back is not None and action == chosen.action:  # the user said no: the app hears it
+            self.pending.pop(request.id, None)
+            return self._back(
+                request.redirect_uri, request.response_mode, {"error": chosen.back, "state": request.state}
+            )
         failed: str | None = occurrences[0].error
         if failed is not None:
             return failed
@@ -358,8 +360,10 @@ class Provider:
         return self._back(request.redirect_uri, request.response_mode, params)
 
     def approve(self, request: AuthRequest, username: str, ip: str | None, user_agent: str | None) -> Answer:
-        """Sign in as ``username`` without the page (auto-approve, for headless test suites)."""
-        answer = self.login(request, username, None, "success", ip, user_agent)
+        """Sign in as ``username`` without the page (auto-approve, for headless test suites), ending as
+        the setting's outcome says."""
+        s = self.settings
+        answer = self.login(request, username, None, s.auto_outcome, ip, user_agent, s.auto_error, s.auto_upstream)
         if isinstance(answer, str):
             return Answer(400, f"auto-approve as {username!r} failed: {answer}")
         return answer

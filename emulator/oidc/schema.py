@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.oidc.keys import KEEP_PREVIOUS
+from emulator.oidc.outcomes import outcomes
 from emulator.oidc.profile import ALGORITHMS, GRANTS
 
 _SECRET = "Write-only: shown back as <hidden>, or as the ${VARIABLE} it is read from."
@@ -79,7 +80,27 @@ def oidc_settings_schema() -> dict[str, Any]:
                 "properties": {"access": _DURATION, "refresh": _DURATION, "code": _DURATION},
                 "description": "Token lifetimes (default: the vendor's).",
             },
-            "auto_approve": {"type": "string", "description": "Sign in as this user without the login page."},
+            "auto_approve": {
+                "description": "Sign in without the login page: as this user, or {user, outcome, error, upstream}"
+                " to end as a login page's choice would (a required action, consent, an upstream provider, ...).",
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "object",
+                        "required": ["user"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "user": {"type": "string"},
+                            "outcome": {
+                                "enum": list(outcomes()),
+                                "description": "; ".join(f"{o.name}: {o.label}" for o in outcomes().values()),
+                            },
+                            "error": {"type": "string", "description": "The neutral error code of outcome 'error'."},
+                            "upstream": {"type": "string", "description": "The upstream provider's alias (google)."},
+                        },
+                    },
+                ],
+            },
             "keys": {
                 "type": "object",
                 "additionalProperties": False,

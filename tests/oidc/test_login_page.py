@@ -111,3 +111,119 @@ def test_a_browser_signs_in_on_the_login_page(browser, served, vendor):
         events = bodies(harness, receiver, 3)
         assert [e["event"]["type"] for e in events] == ["user.login.failed", "user.login.success", "jwt.refresh"]
         assert events[1]["event"]["user"]["id"] == sub and events[2]["event"]["userId"] == sub
+
+
+# outcome: (what the app gets back: a code, an error, or the page again), Keycloak's events (the catalog's
+# rules: required actions before the LOGIN they belong to, consent on LOGIN, the broker's first login)
+KEYCLOAK_OUTCOMES = {
+    "update_password": ("code", ["access.UPDATE_PASSWORD", "access.UPDATE_CREDENTIAL", "access.LOGIN"]),
+    "verify_email": ("code", ["access.SEND_VERIFY_EMAIL", "access.VERIFY_EMAIL", "access.LOGIN"]),
+    "consent": ("code", ["access.LOGIN"]),
+    "consent_denied": ("access_denied", ["access.LOGIN_ERROR"]),
+    "upstream_first": ("code", ["access.IDENTITY_PROVIDER_FIRST_LOGIN", "access.REGISTER", "access.LOGIN"]),
+    "locked": ("page", ["access.LOGIN_ERROR"]),
+    "error": ("page", ["access.LOGIN_ERROR"]),
+}
+
+
+def test_each_outcome_chosen_on_the_page_ends_as_its_action_with_its_events(browser, served):
+    harness, emulator, receiver, app = served
+    receiver.received.clear()
+    idp = on(harness, provider(emulator, "keycloak", receiver))
+    meta = requests.get(idp.discovery_url).json()
+    client = OAuth2Session(idp.client_id, idp.client_secret, scope="openid", redirect_uri=app + "/callback")
+    page = browser.new_page()
+    seen = 0
+    try:
+        for outcome, (ending, types) in KEYCLOAK_OUTCOMES.items():
+            url, _ = client.create_authorization_url(meta["authorization_endpoint"])
+            page.goto(url)
+            page.fill("#username", "bob")
+            page.fill("#password", "builder")
+            page.check(f"input[value={outcome}]")
+            if outcome == "upstream_first":
+                page.fill("#upstream", "github")
+            if outcome == "error":
+                page.select_option("select[name=error]", "expired_code")
+            if ending == "page":
+                page.click("button[type=submit]")
+                assert "Sign-in failed" in page.inner_text("[role=alert]"), outcome
+            else:
+                with page.expect_navigation(url=f"{app}/callback*"):
+                    page.click("button[type=submit]")
+                assert (f"error={ending}" if ending != "code" else "code=") in page.url, outcome
+            events = bodies(harness, receiver, seen + len(types))[seen:]
+            seen += len(types)
+            assert [e["type"] for e in events] == types, outcome
+            last = events[-1]
+            if outcome == "consent":
+                assert last["details"]["consent"] == "consent_granted"
+            if outcome == "consent_denied":
+                assert last["error"] == "rejected_by_user"
+            if outcome == "upstream_first":
+                assert last["details"]["identity_provider"] == "github"
+                assert events[1]["details"]["register_method"] == "broker"
+            if outcome == "locked":
+                assert last["error"] == "user_temporarily_disabled"
+            if outcome == "error":
+                assert last["error"] == "expired_code"
+            if ending == "code":  # one session: every event of the step names it
+                assert len({e["authDetails"]["sessionId"] for e in events}) == 1
+    finally:
+        page.close()
+
+
+def test_fusionauth_outcomes_send_its_events(served):
+    """The same choices on FusionAuth's paths (the form posted as the browser posts it): its identity-provider
+    login and required actions are its own events (the catalog's rows for sso_login and required_action)."""
+    import re
+
+    harness, emulator, receiver, app = served
+    receiver.received.clear()
+    idp = on(harness, provider(emulator, "fusionauth", receiver))
+    meta = requests.get(idp.discovery_url).json()
+    client = OAuth2Session(idp.client_id, idp.client_secret, scope="openid", redirect_uri=app + "/callback")
+    expected = {
+        "upstream_first": [
+            "user.create", "user.registration.create", "user.create.complete", "user.registration.create.complete",
+            "user.identity-provider.link", "user.update", "user.update.complete", "user.login.success",
+        ],  # FusionAuth updates the user on every identity-provider login (user-update.mdx)
+        "update_password": ["user.password.update"],
+    }  # fmt: skip
+    seen = 0
+    for outcome, types in expected.items():
+        url, _ = client.create_authorization_url(meta["authorization_endpoint"])
+        browser = requests.Session()
+        page = browser.get(url)
+        form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+        done = browser.post(
+            emulator.url + "/oidc/login",
+            data={**form, "username": "bob", "password": "builder", "outcome": outcome, "upstream": "google"},
+            headers={"Origin": emulator.url},
+            allow_redirects=False,
+        )
+        assert done.status_code == 302 and "code=" in done.headers["Location"], done.text
+        events = bodies(harness, receiver, seen + len(types))[seen:]
+        seen += len(types)
+        assert [e["event"]["type"] for e in events] == types, outcome
+
+
+def test_auto_approve_ends_with_the_outcome_it_names(served):
+    from emulator.oidc.clients import settings_from
+
+    harness, emulator, receiver, app = served
+    idp = on(harness, provider(emulator, "keycloak", receiver))
+    hub = emulator.service.oidc
+    saved = hub.settings
+    hub.settings = settings_from({"auto_approve": {"user": "bob", "outcome": "consent_denied"}})
+    for one in hub.providers.values():
+        one.settings = hub.settings
+    try:
+        client = OAuth2Session(idp.client_id, idp.client_secret, scope="openid", redirect_uri=app + "/callback")
+        url, state = client.create_authorization_url(requests.get(idp.discovery_url).json()["authorization_endpoint"])
+        answer = requests.get(url, allow_redirects=False)
+        assert answer.status_code == 302 and f"error=access_denied&state={state}" in answer.headers["Location"]
+    finally:
+        hub.settings = saved
+        for one in hub.providers.values():
+            one.settings = saved
