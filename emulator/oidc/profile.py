@@ -110,7 +110,10 @@ def load_profile(registry: Registry, vendor: str) -> Profile:
     if data.get("like"):
         data = {**_read(registry, str(data["like"])), **{k: v for k, v in own.items() if k != "like"}}
     if not data.get("supported"):
-        return Profile(vendor, False, str(data.get("reason", "")).strip(), source=tuple(data.get("source") or ()))
+        reason = str(data.get("reason", "")).strip()
+        return Profile(
+            vendor, False, reason, source=tuple(data.get("source") or ()), confidence=str(data.get("confidence", ""))
+        )
     try:
         claims = {name: compile_template(spec) for name, spec in (data.get("claims") or {}).items()}
     except ExpressionError as exc:
@@ -133,6 +136,20 @@ def load_profile(registry: Registry, vendor: str) -> Profile:
         source=tuple(data.get("source") or ()),
         confidence=str(data.get("confidence", "")),
     )
+
+
+def not_served(registry: Registry, vendors: list[str]) -> str | None:
+    """Why some of ``vendors`` cannot be served as OpenID providers (each vendor's own reason, from its
+    ``oidc.yaml``), or None when all can."""
+    reasons = []
+    for vendor in vendors:
+        if vendor not in registry.names:
+            reasons.append(f"{vendor!r} is no vendor here (vendors: {', '.join(registry.names)})")
+            continue
+        profile = load_profile(registry, vendor)
+        if not profile.supported:
+            reasons.append(f"{vendor} has no OpenID provider here: {profile.reason}")
+    return "; ".join(reasons) or None
 
 
 @cache

@@ -31,9 +31,15 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
         from emulator.delivery.config import load_config
 
         config = load_config(args.config)
+    registry = Registry([*(config.templates if config else [])])
+    if config is not None and config.oidc.get("vendors"):
+        from emulator.oidc.profile import not_served
+
+        why = not_served(registry, list(config.oidc["vendors"]))
+        if why:
+            raise Problem(f"{args.config}: oidc.vendors: {why}")
     store = Store(args.db or (config.store if config and config.store else None) or default_db)
     max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
-    registry = Registry([*(config.templates if config else [])])
     service = Service(store, registry, token=args.token, config=config, max_actions=max_actions)
     guard = Guard.for_server(args.host, args.allow_host)
     stop = stop_requested()  # before the banner: a Ctrl-C the moment it shows still ends cleanly

@@ -50,13 +50,17 @@ def register(
     events_to: str | None,
 ) -> OidcProvider:
     from emulator.oidc.http import Hub
+    from emulator.oidc.profile import not_served
 
+    why = not_served(service.registry, [vendor])
+    if why:
+        raise ValueError(f"oidc: {why}")
     if service.oidc is None:
         service.oidc = Hub.create(service)
     hub: Hub = service.oidc
     provider = hub.providers.get(vendor)
     if provider is None:
-        raise ValueError(f"oidc: {vendor!r} is not served; served: {', '.join(hub.providers)}")
+        raise ValueError(f"oidc: {vendor!r} is not in oidc.vendors; served: {', '.join(hub.providers)}")
     spec = {"id": "test-app", "redirect_uris": ["http://localhost:*", "http://127.0.0.1:*"], **(client or {})}
     spec.setdefault("secret", secrets.token_urlsafe(24))
     if spec["secret"] is None:
