@@ -350,6 +350,9 @@ class Dispatcher:
         at = now_ms()
         scenario_ms = row.time_ms + row.elapsed_ms
         signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
+        if row.key is not None and target.ordering == "actor" and lane.busy.get(row.key):
+            # runs once this attempt waits on the network: the actor's next delivery, signed meanwhile
+            asyncio.get_running_loop().call_soon(self._sign_ahead, lane, lane.busy[row.key][0])
         try:
             faults = self._request_faults.get(row.id, ())
             result = await self.sender.attempt(target, row.event_id, row.body, signed_at, faults)
@@ -370,6 +373,16 @@ class Dispatcher:
             except Exception:
                 wait = None
         return result, wait, at, scenario_ms
+
+    def _sign_ahead(self, lane: _Lane, row: DeliveryRow) -> None:
+        """Sign a delivery before its turn (one whose attempts draw no request faults)."""
+        target = lane.target
+        if row.id in self._request_faults:
+            return
+        scenario = target.signed_time == "scenario"
+        at = (row.time_ms + row.elapsed_ms) // 1000 if scenario else None
+        with contextlib.suppress(Exception):  # its own attempt signs it then, and says what went wrong
+            self.sender.sign_ahead(target, row.event_id, row.body, at)
 
     def _settle(
         self, lane: _Lane, row: DeliveryRow, result: Result, wait: float | None, at: int, scenario_ms: int

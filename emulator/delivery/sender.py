@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from emulator.delivery.faults import Fault
-from emulator.delivery.framing import frame
 from emulator.delivery.http import Endpoint, Pool, ProxyError, TransportError, proxy_for
 from emulator.delivery.redact import Redactor
 from emulator.delivery.redact import url as redact_url
@@ -57,18 +56,19 @@ class _Prepared:
             secrets.append(proxy.password)
         self.redactor = Redactor(secrets)
         self.timed = scheme(target.signing.scheme).timed(target.signing)
-        # the signed headers of deliveries whose attempt failed, by (event id, signed time, body): a
-        # retry of a delivery whose signature does not carry the attempt's time sends them again
-        self.signed: dict[tuple[str, int, bytes], bytes] = {}
+        # the wire body and signed headers of deliveries whose attempt failed, or that were signed
+        # ahead, by (event id, signed time, body): a retry of a delivery whose signature does not
+        # carry the attempt's time, and a delivery signed while the loop waited, send them as made
+        self.signed: dict[tuple[str, int, bytes], tuple[bytes, bytes]] = {}
 
-    def keep_signed(self, key: tuple[str, int, bytes], signed: bytes, faults: Sequence[Fault]) -> None:
-        """Keep a failed attempt's signed headers for its retry (not a faulted request's: each attempt
-        draws its own faults)."""
+    def keep_signed(self, key: tuple[str, int, bytes], wire: bytes, signed: bytes, faults: Sequence[Fault]) -> None:
+        """Keep an attempt's body and signed headers for a later attempt (not a faulted request's:
+        each attempt draws its own faults)."""
         if faults:
             return
         if len(self.signed) >= KEPT_SIGNATURES:
             self.signed.clear()
-        self.signed[key] = signed
+        self.signed[key] = (wire, signed)
 
 
 KEPT_SIGNATURES = 10_000  # failed deliveries per target whose signature is kept for their retry
@@ -165,17 +165,17 @@ class Sender:
             if refused is not None:
                 return Result(False, None, refused, 0.0, failure=Failure(kind="verification"))
         key = (event_id, timestamp if prepared.timed else 0, body)
-        signed = None if faults else prepared.signed.pop(key, None)
+        kept = None if faults else prepared.signed.pop(key, None)
         injected: list[str] = []
-        if signed is None:
+        if kept is None:
             try:
                 outgoing = signed_request(target, event_id, body, timestamp, faults)
             except SigningError as exc:
                 return Result(False, None, f"cannot sign: {exc}", 0.0, failure=Failure(kind="signing"))
             body, injected = outgoing.body, outgoing.injected
-            signed = "".join(f"{k}: {v}\r\n" for k, v in outgoing.headers.items()).encode("latin-1")
-        elif target.framing != "object":  # a retry with the signature kept: the body framed as the first was
-            body = frame(body, target.framing)
+            signed = _head(outgoing.headers)
+        else:  # signed before: the body as it was framed or wrapped then, and its signature
+            body, signed = kept
         head = b"%b%bContent-Length: %d\r\n\r\n" % (prepared.fixed, signed, len(body))
         large = len(body) >= LARGE_BODY  # written apart from its head: no second copy of it
         request, rest = (head, body) if large else (head + body, b"")
@@ -186,14 +186,14 @@ class Sender:
             )  # fmt: skip
         except TransportError as exc:
             duration = (time.perf_counter() - started) * 1000
-            prepared.keep_signed(key, signed, faults)
+            prepared.keep_signed(key, body, signed, faults)
             return Result(False, None, exc.reason, duration, failure=Failure(kind=exc.kind), injected=injected)
         duration = (time.perf_counter() - started) * 1000
         status = response.status
         answer, excerpt = prepared.redactor.headers(response.headers), prepared.redactor.bytes(response.body)
         if 200 <= status < 300:
             return Result(True, status, None, duration, answer, excerpt, injected=injected)
-        prepared.keep_signed(key, signed, faults)
+        prepared.keep_signed(key, body, signed, faults)
         if 300 <= status < 400:
             location = _header(answer, "location") or "?"
             error = f"HTTP {status} redirect to {location} (a redirect counts as a failure)"
@@ -207,6 +207,25 @@ class Sender:
             error += f" with {stop[0]}: {stop[1]}; no more attempts"
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
         return Result(False, status, error, duration, answer, excerpt, failure, injected)
+
+    def sign_ahead(self, target: Target, event_id: str, body: bytes, timestamp: int | None) -> None:
+        """Sign a delivery's next attempt now, while the loop would wait on the network anyway (the
+        dispatcher asks for an actor's next delivery as the one before it is sent), so the attempt
+        itself only writes. ``timestamp`` is None when the attempt signs its own time: then only a
+        scheme whose signature leaves time out can be signed ahead. A target not yet attempted, or a
+        delivery that cannot be signed, is left to its attempt (which says why)."""
+        prepared = self._prepared.get(id(target))
+        if prepared is None or (timestamp is None and prepared.timed):
+            return
+        at = timestamp or 0
+        key = (event_id, at if prepared.timed else 0, body)
+        if key in prepared.signed:
+            return
+        try:
+            outgoing = signed_request(target, event_id, body, at)
+        except SigningError:
+            return
+        prepared.keep_signed(key, outgoing.body, _head(outgoing.headers), ())
 
     async def _verified(self, target: Target, prepared: _Prepared, timestamp: int) -> str | None:
         """The target's one-time verification, done by its first attempt (the others wait for it):
@@ -233,6 +252,11 @@ class Sender:
             sent = f"the one-time verification ({verification.method} with {verification.header})"
             return f"{sent} got no answer: {exc.reason}"
         return verification.problem(response.status, response.body, value)
+
+
+def _head(headers: dict[str, str]) -> bytes:
+    """Signed headers as they go in the request's head."""
+    return "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -342,3 +342,43 @@ async def test_a_signature_without_the_attempts_time_is_made_once_per_delivery(
     if not timed:  # the retries carry the very same signature
         name = {"keycloak-hmac": "X-Keycloak-Signature", "fusionauth-jwt": "X-FusionAuth-Signature-JWT"}[scheme]
         assert len({r.headers[name] for r in receiver.requests}) == len({r.body for r in receiver.requests})
+
+
+@pytest.mark.parametrize(
+    ("vendor", "spec"),
+    [
+        ("fusionauth", {}),  # a JWT of the body's hash: no time in it
+        ("keycloak", {}),
+        ("auth0", {"format": "lines"}),  # framed before it is signed
+        ("idaas", {"signed_time": "scenario"}),  # a signed time, known before the attempt
+    ],
+)
+async def test_signing_ahead_sends_exactly_what_signing_at_the_attempt_sends(registry, monkeypatch, vendor, spec):
+    """An actor's next delivery is signed while the one before it waits on the network; what goes on
+    the wire is byte for byte what signing at the attempt sends, and it verifies."""
+    from emulator.delivery.sender import Sender
+    from emulator.render import load
+    from emulator.store import Store
+    from emulator.testing.receiver import WebhookReceiver
+
+    secret = "sign-ahead-secret-of-32-bytes-or-more"
+    signed_ahead = []
+    plain = Sender.sign_ahead
+
+    def counting(self, target, event_id, body, timestamp):
+        signed_ahead.append(event_id)
+        plain(self, target, event_id, body, timestamp)
+
+    wire = {}
+    async with WebhookReceiver(vendor, secret=secret) as receiver:  # one URL: idaas signs it
+        for ahead in (True, False):
+            monkeypatch.setattr(Sender, "sign_ahead", counting if ahead else lambda *args: None)
+            receiver.received.clear()
+            spec_ = {"name": "t", "url": receiver.url, "vendor": vendor, "signing": {"secret": secret}, **spec}
+            target = build_target({**spec_, "concurrency": 1}, registry)
+            start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+            await deliver_run(load("brute-force"), [target], Store(), 5, start, 0, registry=registry)
+            receiver.assert_signed()
+            wire[ahead] = [(w.body, w.headers) for w in receiver.received]
+    assert len(signed_ahead) >= 5  # the actor's deliveries queued behind each other were signed ahead
+    assert wire[True] == wire[False] and len(wire[True]) > 5
