@@ -104,12 +104,14 @@ class Emulator:
         users: list[dict[str, Any]] | None = None,
         sign_in_as: str | None = None,
         events_to: Any = None,
+        outcome: str = "success",
     ) -> OidcProvider:
         """The live fake IdP as ``vendor`` on this emulator's port: its issuer and a client for the app
         under test (``test-app`` with a secret, returning to any loopback URL, unless ``client`` says
         otherwise; ``{"secret": None}`` makes it public). ``users``: who may sign in (as in emulator.yaml);
-        ``sign_in_as``: skip the login page and sign in as this user (headless suites); ``events_to``: a
-        URL or webhook receiver that gets the vendor's events of every login."""
+        ``sign_in_as``: skip the login page and sign in as this user (headless suites), ending with
+        ``outcome`` (a login page's choice: ``update_password``, ``consent_denied``, ``upstream_first``, ...);
+        ``events_to``: a URL or webhook receiver that gets the vendor's events of every login."""
         from emulator.testing.oidc import register
 
         receiver = getattr(events_to, "receiver", events_to)
@@ -118,7 +120,7 @@ class Emulator:
             _adopt(receiver, vendor, {}, self.registry)
 
         async def on_loop() -> OidcProvider:  # the service lives on the harness's loop, and so does its store
-            return register(self.service, self.url, vendor, client, users or [], sign_in_as, url)
+            return register(self.service, self.url, vendor, client, users or [], sign_in_as, url, outcome)
 
         return self.harness.run(on_loop(), name="oidc")
 

@@ -48,6 +48,7 @@ def register(
     users: list[dict[str, Any]],
     sign_in_as: str | None,
     events_to: str | None,
+    outcome: str = "success",
 ) -> OidcProvider:
     from emulator.oidc.http import Hub
     from emulator.oidc.profile import not_served
@@ -69,7 +70,11 @@ def register(
     for user in users:
         hub.directory.put_user(user)
     if sign_in_as is not None:
-        hub.settings.auto_approve = sign_in_as
+        from emulator.oidc.outcomes import outcomes
+
+        if outcome not in outcomes():
+            raise ValueError(f"oidc: outcome {outcome!r} is not one of {', '.join(outcomes())}")
+        hub.settings.auto_approve, hub.settings.auto_outcome = sign_in_as, outcome
     if events_to is not None:
         name = f"oidc-{vendor}"
         if name in service.saved.items:

@@ -211,19 +211,21 @@ def test_fusionauth_outcomes_send_its_events(served):
 def test_auto_approve_ends_with_the_outcome_it_names(served):
     from emulator.oidc.clients import settings_from
 
-    harness, emulator, receiver, app = served
-    idp = on(harness, provider(emulator, "keycloak", receiver))
-    hub = emulator.service.oidc
-    saved = hub.settings
-    hub.settings = settings_from({"auto_approve": {"user": "bob", "outcome": "consent_denied"}})
-    for one in hub.providers.values():
-        one.settings = hub.settings
+    harness, emulator, _receiver, app = served
+    parsed = settings_from({"auto_approve": {"user": "bob", "outcome": "consent_denied"}})  # as emulator.yaml says
+    assert (parsed.auto_approve, parsed.auto_outcome) == ("bob", "consent_denied")
+    idp = on(harness, signing_in(emulator, "bob", parsed.auto_outcome))
     try:
         client = OAuth2Session(idp.client_id, idp.client_secret, scope="openid", redirect_uri=app + "/callback")
         url, state = client.create_authorization_url(requests.get(idp.discovery_url).json()["authorization_endpoint"])
         answer = requests.get(url, allow_redirects=False)
         assert answer.status_code == 302 and f"error=access_denied&state={state}" in answer.headers["Location"]
     finally:
-        hub.settings = saved
-        for one in hub.providers.values():
-            one.settings = saved
+        emulator.service.oidc.settings.auto_approve = None  # the module's other tests use the page
+    with pytest.raises(ValueError, match="not one of"):
+        on(harness, signing_in(emulator, "bob", "nope"))
+
+
+async def signing_in(emulator: Emulator, user: str, outcome: str) -> OidcProvider:
+    """What ``idp_emulator.oidc(..., sign_in_as=user, outcome=...)`` registers (on the emulator's loop)."""
+    return register(emulator.service, emulator.url, "keycloak", None, [], user, None, outcome)

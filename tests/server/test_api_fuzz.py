@@ -59,6 +59,6 @@ def test_generated_requests(case, base_url):
 
 
 @directory.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_generated_directory_requests(case, base_url):
     case.call_and_validate(base_url=base_url, excluded_checks=[positive_data_acceptance])
