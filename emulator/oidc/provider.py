@@ -385,6 +385,8 @@ class Provider:
             return self._refuse("unknown_client", action, self._nobody(client_id or ""), client_id or "-", ip, **extra)
         if client.secret is not None and not hmac.compare_digest((secret or "").encode(), client.secret.encode()):
             return self._refuse("bad_secret", action, self._nobody(client.id), client, ip, **extra)
+        if grant == "client_credentials" and client.secret is None:  # a public client has no service account
+            return self._refuse("public_client_credentials", action, self._nobody(client.id), client, ip, **extra)
         if grant not in client.grants:
             return self._refuse("grant_not_allowed", action, self._nobody(client.id), client, ip, grant, **extra)
         if grant == "authorization_code":

@@ -26,6 +26,7 @@ from test_live_login import REDIRECT, SECRET, Setup, code_for, exchange, setup  
 
 OTHER = ("other-app", "other-app-secret")  # a second confidential client
 WEB_ONLY = ("web-only", "web-only-secret")  # a client without the client credentials grant
+PUBLIC = "spa"  # the setup's public client (no secret)
 Request = Callable[[], requests.Response]
 Prepare = Callable[[Setup, str, dict[str, Any], pytest.MonkeyPatch], Request]
 
@@ -167,6 +168,11 @@ def client_credentials_not_allowed(env: Setup, vendor: str, meta: dict[str, Any]
     return token(meta, {"grant_type": "client_credentials"}, WEB_ONLY)
 
 
+def public_client_credentials(env: Setup, vendor: str, meta: dict[str, Any], mp: pytest.MonkeyPatch) -> Request:
+    data = {"grant_type": "client_credentials", "client_id": PUBLIC}
+    return lambda: requests.post(meta["token_endpoint"], data=data)
+
+
 def unsupported_grant(env: Setup, vendor: str, meta: dict[str, Any], mp: pytest.MonkeyPatch) -> Request:
     return token(meta, {"grant_type": "urn:example:no-such-grant"})
 
@@ -269,6 +275,12 @@ REFUSALS: dict[str, tuple[Prepare, dict[str, Refused]]] = {
         "keycloak": kc(401, "unauthorized_client", "Client not enabled to retrieve service account",
                        "CLIENT_LOGIN_ERROR", "invalid_client"),
         "fusionauth": fa(400, "unauthorized_client", "grant_type_disabled"),
+    }),
+    # ClientCredentialsGrantType: a public client before service accounts; FusionAuth's validator: no credentials
+    "client credentials for a public client": (public_client_credentials, {
+        "keycloak": kc(401, "unauthorized_client", "Public client not allowed to retrieve service account",
+                       "CLIENT_LOGIN_ERROR", "invalid_client"),
+        "fusionauth": fa(401, "invalid_client", "client_authentication_missing"),
     }),
     # TokenEndpoint.checkGrantType: before the client authenticates and before the event has a type
     "unsupported grant type": (unsupported_grant, {
