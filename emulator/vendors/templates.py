@@ -557,6 +557,10 @@ def _compile(node: Any, stable: frozenset[str]) -> Part:
         if names is not None and names and names <= stable and weight >= 2:
             if isinstance(node, dict) and names & CHANGING:
                 inner = _split_changing(node, children) or inner
+            elif any(isinstance(c.shape, Memo) for c in children):
+                # a member memoized on what this part is memoized on is found again only when this
+                # part is: rendered within it, it is not looked up twice (a user's object on a new actor)
+                inner = _container(node, [_unmemoized(c, names) for c in children])
             # the part as written: the same members in another order make another part
             return _memo(inner, names, json.dumps(node), weight)
         return inner
@@ -585,6 +589,12 @@ def _costly(shape: Any) -> bool:
         return True
     found = [tree, *tree.find_all(nodes.Expr)]
     return not all(isinstance(n, _INLINE_NODES) for n in found)
+
+
+def _unmemoized(part: Part, names: frozenset[str]) -> Part:
+    """``part`` without its memo when that reads no more than ``names``."""
+    shape = part.shape
+    return shape.inner if isinstance(shape, Memo) and frozenset(shape.names) <= names else part
 
 
 def _kept(items: list[Any], stable: frozenset[str]) -> Part:
