@@ -124,13 +124,12 @@ def test_every_strivacity_label_block_and_outcome_appears():
 
 
 def _declared_nulls(vendor: str) -> set[str]:
-    """The members a vendor's templates send as null ($nulls: WorkOS writes every field of its objects; "$null")."""
+    """The members a vendor's templates send as null: a value that is, or may be, "$null"."""
     found: set[str] = set()
 
     def walk(node):
         if isinstance(node, dict):
-            found.update(node.get("$nulls", []))
-            # a member whose value is, or may be, "$null" (Clerk, Okta)
+            # a member whose value is, or may be, "$null" (Clerk, Okta, WorkOS)
             found.update(k for k, v in node.items() if isinstance(v, str) and "$null" in v)
             for value in node.values():
                 walk(value)

@@ -111,6 +111,15 @@ def test_a_template_that_yields_a_non_json_value_is_refused(tmp_path: Path):
         list(render_events(load_scenario_text(SCENARIO), "keycloak", 1, registry=Registry([tmp_path])))
 
 
+def test_a_template_sends_null_one_way(tmp_path: Path):
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{"a": "$null", "b": "{{ actor.nothing or \'$null\' }}"}')
+    events = render_events(load_scenario_text(SCENARIO), "keycloak", 1, registry=Registry([tmp_path]))
+    assert next(e for e in events if e.type == "LOGIN").body == {"a": None, "b": None}
+    write(tmp_path / "keycloak/templates/LOGIN.json", '{"$nulls": ["a"], "a": "{{ none }}"}')
+    with pytest.raises(VendorError, match=r"LOGIN.*\$nulls is not supported: write a null as \"\$null\""):
+        list(render_events(load_scenario_text(SCENARIO), "keycloak", 1, registry=Registry([tmp_path])))
+
+
 def test_a_broken_user_catalog_is_reported_where(tmp_path: Path):
     write(tmp_path / "keycloak/catalog.yaml", "name: keycloak\nevents: {A: a}\nactions:\n  logn: [A]\n")
     with pytest.raises(VendorError) as info:

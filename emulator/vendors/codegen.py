@@ -47,7 +47,6 @@ from emulator.vendors.parts import (
     Let,
     Mapping,
     Memo,
-    Nulls,
     Part,
     Renderer,
     Sequence,
@@ -142,29 +141,10 @@ class _Writer:
             out.append(f"{pad}if {kept} is OMIT:")
             out.append(f"{pad}    {kept} = []")
             return kept
-        if isinstance(shape, Nulls):
-            found = self.fresh("v")
-            out.append(f"{pad}{found} = {self.value(shape.inner, out, pad, depth)}")
-            return self.nulls(shape, found, out, pad)
         assert isinstance(shape, Let)
         names = self.value(shape.names, out, pad, depth)
         out.append(f"{pad}ctx['let'] = {{}} if {names} is OMIT else {names}")
         return self.value(shape.body, out, pad, depth)
-
-    def nulls(self, shape: Nulls, found: str, out: list[str], pad: str) -> str:
-        """The members as rendered, in template order, with those named in ``nullable`` sent as null
-        when they came out as nothing (the plain renderer's rule for ``$nulls``)."""
-        result = self.fresh("n")
-        out.append(f"{pad}if {found} is OMIT:")
-        out.append(f"{pad}    {found} = {{}}")
-        out.append(f"{pad}{result} = {{}}")
-        for key in shape.order:
-            if key in shape.nullable:
-                out.append(f"{pad}{result}[{key!r}] = {found}.get({key!r})")
-            else:
-                out.append(f"{pad}if {key!r} in {found}:")
-                out.append(f"{pad}    {result}[{key!r}] = {found}[{key!r}]")
-        return result
 
     def memo(self, shape: Memo, out: list[str], pad: str) -> str:
         """The rule of ``memo.memoized``, inline, in a cache of its own: the inner part is a function

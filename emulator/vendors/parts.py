@@ -28,7 +28,7 @@ class _Omit:
 
 
 OMIT: Any = _Omit()
-NULL = "$null"  # a JSON null the vendor does send (Clerk's "external_id": null), as a constant or a value
+NULL = "$null"  # a JSON null the vendor does send (Clerk's "external_id": null), as a constant or a result
 KEEP = "$keep"  # first in a list: the list stays, empty, when every item is omitted (Clerk's "passkeys": [])
 
 
@@ -106,23 +106,13 @@ class Let:
 
 
 @dataclass(frozen=True, slots=True)
-class Nulls:
-    """A mapping with ``$nulls``: ``inner`` rendered, then each member named in ``nullable`` that came
-    out as nothing is sent as null; the members keep ``order``, the template's."""
-
-    inner: Part
-    nullable: frozenset[str]
-    order: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Kept:
     """A list written ``["$keep", ...]``: ``inner`` (its items), sent empty rather than left out."""
 
     inner: Part
 
 
-Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let | Nulls | Kept
+Shape = Const | Leaf | Mapping | Sequence | Conditional | Memo | Split | Let | Kept
 
 
 @dataclass(frozen=True, slots=True, eq=False)

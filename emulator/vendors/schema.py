@@ -27,7 +27,7 @@ from emulator.scenario.vocabulary import vocabulary
 from emulator.vendors.expressions import parse_expression
 from emulator.vendors.parts import KEEP, NULL
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import _EXPR, ENV, IF, LET, NULLS
+from emulator.vendors.templates import _EXPR, ENV, IF, LET
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 Shape = tuple[dict[str, Any], bool]  # a value's schema, and whether it is there in every render
@@ -123,14 +123,11 @@ class _Reader:
     # -- template values --------------------------------------------------------------------------
     def value(self, node: Any) -> Shape:
         if isinstance(node, dict):
-            nulls = set(node.get(NULLS) or ())  # members sent as null when they come out as nothing
-            members = {str(k): v for k, v in node.items() if k not in (IF, NULLS) and v is not None}
+            members = {str(k): v for k, v in node.items() if k != IF and v is not None}
             properties: dict[str, Any] = {}
             required = []
             for key, member in members.items():
                 shape, present = self.value(member)
-                if key in nulls:
-                    shape, present = union(shape, {"type": "null"}), True
                 if shape == _NEVER:
                     continue
                 properties[key] = shape
@@ -140,7 +137,7 @@ class _Reader:
             if required:
                 schema["required"] = required
             # a mapping whose members all came out as nothing is left out, and so is a $if one whose test fails
-            return schema, IF not in node and (not members or bool(required) or bool(nulls))
+            return schema, IF not in node and (not members or bool(required))
         if isinstance(node, list) and node[:1] == [KEEP]:  # sent even when empty
             return self.value(node[1:])[0], True
         if isinstance(node, list):

@@ -4,8 +4,9 @@ A template is a JSON document. A string value that is exactly ``{{ expr }}`` bec
 expression's native value (a number stays a number, a mapping stays a mapping); a string with
 text around expressions becomes text. A value that comes out as nothing (None or undefined) is
 omitted, as vendors omit absent fields, and a mapping or list left empty by omission is omitted too.
-A vendor that does send ``null`` (Clerk) writes ``"$null"``, as a value or an expression's result,
-and a list that is sent empty rather than left out starts with ``"$keep"``.
+A vendor that does send ``null`` (Clerk, Okta, WorkOS) writes ``"$null"``, as a value or as an
+expression's result (``"{{ actor.first_name or '$null' }}"``: null when there is none), and a list
+that is sent empty rather than left out starts with ``"$keep"``.
 Output is built as data and serialized by ``json``, so it is always valid JSON and any quote or
 Unicode character round-trips.
 
@@ -69,7 +70,6 @@ from emulator.vendors.parts import (
     Let,
     Mapping,
     Memo,
-    Nulls,
     Part,
     Renderer,
     Sequence,
@@ -323,7 +323,7 @@ def _leaf_path(keys: tuple[str, ...], source: str) -> Renderer:
         elif kind is int and -INT_BOUND < value < INT_BOUND:
             return value
         elif kind is dict and from_let:
-            return value  # rendered by the template's own $let: finished already, its $nulls meant
+            return value  # rendered by the template's own $let: finished already, its "$null"s meant
         return _finish(value, source)
 
     return lookup
@@ -524,7 +524,8 @@ def compile_part(node: Any) -> Part:
 
 
 IF = "$if"
-NULLS = "$nulls"
+# what templates once wrote for "null when nothing": refused with the way to write it now
+_NULLS = "$nulls"
 
 
 def _union(parts: Iterable[Part]) -> frozenset[str] | None:
@@ -543,8 +544,11 @@ def _memo(inner: Part, names: frozenset[str], signature: str, weight: int) -> Pa
 def _compile(node: Any, stable: frozenset[str]) -> Part:
     """A template node as a part: its renderer, the context names it reads, its computed leaves.
     A part that reads only ``stable`` names is rendered once per distinct input (``memo.py``)."""
-    if isinstance(node, dict) and NULLS in node:
-        return _with_nulls(node, stable)
+    if isinstance(node, dict) and _NULLS in node:
+        raise ExpressionError(
+            f'{_NULLS} is not supported: write a null as "$null", or as an expression\'s result '
+            "(\"{{ actor.first_name or '$null' }}\")"
+        )
     if isinstance(node, dict) and IF in node:
         return _conditional(node, stable)
     if isinstance(node, list) and node[:1] == [KEEP]:
@@ -649,27 +653,6 @@ def _conditional(node: dict[str, Any], stable: frozenset[str]) -> Part:
     if names and names <= stable and not inner_memoized:
         return _memo(part, names, json.dumps(node), weight + 1)
     return part
-
-
-def _with_nulls(node: dict[str, Any], stable: frozenset[str]) -> Part:
-    """``{"$nulls": ["ended_at", ...], ...}``: the members named are sent as JSON null when they come
-    out as nothing, where the vendor writes every field of its object (WorkOS's ``"ended_at": null``)
-    instead of leaving it out as most vendors do. The mapping keeps its members in template order."""
-    names = node[NULLS]
-    members = {k: v for k, v in node.items() if k != NULLS}
-    if not (isinstance(names, list) and all(isinstance(n, str) and n in members for n in names)):
-        raise ExpressionError(f"{NULLS} lists members of its own mapping, got {names!r}")
-    inner_part = _compile(members, stable)
-    inner = inner_part.render
-    order = [str(k) for k in members]
-    nullable = frozenset(names)
-
-    def render(ctx: dict[str, Any]) -> Any:
-        out = inner(ctx)
-        found = {} if out is OMIT else out
-        return {k: found.get(k) for k in order if k in found or k in nullable}
-
-    return Part(render, inner_part.names, inner_part.weight, Nulls(inner_part, nullable, tuple(order)))
 
 
 def _split_changing(node: dict[str, Any], children: list[Part]) -> Part | None:
@@ -816,4 +799,4 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["NULLS", "OMIT", "compile_condition", "compile_template", "deep_merge"]
+__all__ = ["OMIT", "compile_condition", "compile_template", "deep_merge"]

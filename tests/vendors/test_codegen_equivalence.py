@@ -3,7 +3,7 @@
 A template renders through generated Python (``emulator/vendors/codegen.py``): one function per
 part, with lookups read inline. The plain renderer, made of closures (each part's ``render``),
 is the reference. These tests draw templates shaped like the vendors' (mappings, lists, ``$if``,
-``$let`` (computed or constant), ``"$null"``, ``$nulls``, ``"$keep"`` lists, constants, lookups of stable and changing context, texts and expressions) and
+``$let`` (computed or constant), ``"$null"``, ``"$keep"`` lists, constants, lookups of stable and changing context, texts and expressions) and
 contexts shaped like the player's and stranger (members that are not mappings, a datetime only the
 sandbox may look into, numbers beyond 64 bits, a text over the size limit), render each template
 in several contexts with both, and compare: the same value, types and key order included, or the
@@ -106,9 +106,6 @@ def node(r: random.Random, depth: int) -> Any:
         items = [node(r, depth - 1) for _ in range(r.randint(0, 3))]
         return ["$keep", *items] if r.random() < 0.25 else items  # sent empty rather than left out
     members = {f"k{i}": node(r, depth - 1) for i in range(r.randint(0, 5))}
-    if members and r.random() < 0.15:  # members sent as null when they come out as nothing
-        members["$nulls"] = r.sample(sorted(members), r.randint(1, len(members)))
-        return members
     if pick < 0.75:
         members["$if"] = f"{{{{ {_path(r)} }}}}" if r.random() < 0.7 else leaf(r).replace("id-", "")
         if not re.fullmatch(r"\{\{.*\}\}", members["$if"]):
