@@ -380,7 +380,7 @@ class Dispatcher:
         if row.id in self._request_faults:
             return
         scenario = target.signed_time == "scenario"
-        at = (row.time_ms + row.elapsed_ms) // 1000 if scenario else None
+        at = (row.time_ms + row.elapsed_ms) // 1000 if scenario else now_ms() // 1000  # as ``_try`` signs
         with contextlib.suppress(Exception):  # its own attempt signs it then, and says what went wrong
             self.sender.sign_ahead(target, row.event_id, row.body, at)
 

@@ -208,21 +208,21 @@ class Sender:
         failure = Failure(status=status, retry_after=_header(answer, "retry-after"), abort=abort)
         return Result(False, status, error, duration, answer, excerpt, failure, injected)
 
-    def sign_ahead(self, target: Target, event_id: str, body: bytes, timestamp: int | None) -> None:
+    def sign_ahead(self, target: Target, event_id: str, body: bytes, timestamp: int) -> None:
         """Sign a delivery's next attempt now, while the loop would wait on the network anyway (the
         dispatcher asks for an actor's next delivery as the one before it is sent), so the attempt
-        itself only writes. ``timestamp`` is None when the attempt signs its own time: then only a
-        scheme whose signature leaves time out can be signed ahead. A target not yet attempted, or a
-        delivery that cannot be signed, is left to its attempt (which says why)."""
+        itself only writes. ``timestamp`` is the time the attempt will sign: the scenario's, or this
+        second (an attempt made in a later second finds nothing kept for its own time, and signs).
+        A target not yet attempted, or a delivery that cannot be signed, is left to its attempt
+        (which says why)."""
         prepared = self._prepared.get(id(target))
-        if prepared is None or (timestamp is None and prepared.timed):
+        if prepared is None:
             return
-        at = timestamp or 0
-        key = (event_id, at if prepared.timed else 0, body)
+        key = (event_id, timestamp if prepared.timed else 0, body)
         if key in prepared.signed:
             return
         try:
-            outgoing = signed_request(target, event_id, body, at)
+            outgoing = signed_request(target, event_id, body, timestamp)
         except SigningError:
             return
         prepared.keep_signed(key, outgoing.body, _head(outgoing.headers), ())
