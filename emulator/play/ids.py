@@ -18,8 +18,10 @@ _V7 = (0x7 << 76) | (0x2 << 62)
 
 
 def _format(value: int) -> str:
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    # hex in groups of four, regrouped 8-4-4-4-12: the quickest way found in Python (the player makes
+    # ids for every action, the dialect for every event; formatting was a quarter of playing)
+    h = value.to_bytes(16, "big").hex("-", 2)
+    return h[:4] + h[5:29] + h[30:34] + h[35:]
 
 
 def uuid4(rng: random.Random) -> str:
