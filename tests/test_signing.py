@@ -297,7 +297,7 @@ def test_fusionauth_compact_jws_is_pyjwts_encode(key, algorithm):
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from emulator.delivery.signing.fusionauth_jwt import _signer, compact_jws
+    from emulator.delivery.signing.jws import _signer, compact_jws
 
     @settings(max_examples=15, deadline=None, derandomize=True)
     @given(st.binary(max_size=300), st.text(min_size=1, max_size=30))

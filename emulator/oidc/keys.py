@@ -15,10 +15,12 @@ objects, so signing a token never parses a PEM. Signing and hashing are PyJWT's 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from emulator.errors import ConflictError, NotFoundError
@@ -127,12 +129,21 @@ class KeySet:
         return [k.jwk for k in self.published()]
 
     def sign(self, claims: dict[str, Any], algorithm: str, typ: str = "JWT", secret: str | None = None) -> str:
+        """The JWT PyJWT's ``encode`` makes of ``claims``. A token (typ JWT, a key of ours) is made from
+        the kept header segment and key (``compact_jws``, the same bytes: a property test compares),
+        the payload serialized as ``encode`` does; the rest goes through ``encode`` itself."""
         import jwt
 
         if algorithm.startswith("HS"):
             key: Any = secret.encode() if secret else self.hmac_secret
             return jwt.encode(claims, key, algorithm=algorithm, headers={"typ": typ})
         signing = self.key(algorithm)
+        if typ == "JWT" and _plain(claims):
+            from emulator.delivery.signing.jws import compact_jws
+
+            return compact_jws(
+                algorithm, signing.kid, signing.private, json.dumps(claims, separators=(",", ":")).encode()
+            )
         return jwt.encode(claims, signing.private, algorithm=algorithm, headers={"typ": typ, "kid": signing.kid})
 
     def verify(self, token: str, algorithms: list[str], secret: str | None = None) -> dict[str, Any] | None:
@@ -157,6 +168,13 @@ class KeySet:
             return claims
         except jwt.PyJWTError:
             return None
+
+
+def _plain(claims: dict[str, Any]) -> bool:
+    """Claims ``encode`` serializes as they are: no datetime it turns into seconds, a string issuer."""
+    return not any(isinstance(claims.get(name), datetime) for name in ("exp", "iat", "nbf")) and isinstance(
+        claims.get("iss", ""), str
+    )
 
 
 def half_hash(value: str, algorithm: str) -> str:

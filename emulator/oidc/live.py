@@ -140,17 +140,18 @@ class LiveEvents:
         self.player = LivePlayer(vendor, realm, tenant, seed)
         self.dialect: Dialect = Dialect(service.registry.vendor(vendor), seed, "live")
         self.features: dict[str, Any] = dict(self.dialect.vendor.features)
-        self._queue: list[tuple[str, list[Event]]] = []  # (action, its events) waiting for the worker
+        self._queue: list[tuple[str, list[Occurrence]]] = []  # (action, its occurrences) waiting for the worker
         self._worker: asyncio.Task[Any] | None = None
 
     def render(self, occurrences: list[Occurrence]) -> list[Event]:
         return [event for occ in occurrences for event in self.dialect.events(occ)]
 
-    def deliver(self, action: str, actor: str, events: list[Event]) -> asyncio.Task[Any] | None:
-        """Queue the step's events for the worker (started if idle); the worker's task, or None."""
-        if not events:
+    def deliver(self, action: str, occurrences: list[Occurrence]) -> asyncio.Task[Any] | None:
+        """Queue the step's occurrences for the worker (started if idle), which renders them after the
+        protocol answer is written, in the order of the steps; the worker's task, or None."""
+        if not occurrences:
             return None
-        self._queue.append((action, events))
+        self._queue.append((action, occurrences))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._drain())
             self.service.tasks.add(self._worker)
@@ -175,7 +176,9 @@ class LiveEvents:
                 except EmulatorError:  # a target still waiting for its secret takes nothing until it has it
                     continue
             service.remember(targets)
-            events = [event for _, step in batch for event in step]
+            events = [event for _, step in batch for event in self.render(step)]
+            if not events:  # steps the vendor records no event for
+                continue
             await deliver_events(name, events, targets, service.store, self.vendor, service.registry, new_run_id())
             if self._queue and len(batch) >= LOAD_STEPS:
                 await asyncio.sleep(max(0.0, began + BATCH_PAUSE - asyncio.get_running_loop().time()))

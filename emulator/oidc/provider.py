@@ -208,11 +208,11 @@ class Provider:
             action, actor, client_id, params, error, session.record if session else None, ip
         )
         if deliver:
-            self._deliver(action, actor, occurrences)
+            self._deliver(action, occurrences)
         return occurrences, occurrences[0].context
 
-    def _deliver(self, action: str, actor: str, occurrences: list[Any]) -> None:
-        task = self.live.deliver(action, actor, self.live.render(occurrences))
+    def _deliver(self, action: str, occurrences: list[Any]) -> None:
+        task = self.live.deliver(action, occurrences)
         if task is not None:
             self.tasks.append(task)
             del self.tasks[:-100]
@@ -428,7 +428,7 @@ class Provider:
             return self._refuse("code_invalid", "code_to_token", actor, client, ip)
         occurrences, ctx = self._step("code_to_token", actor, client, session=session, ip=ip, deliver=False)
         answer = self._tokens(ctx, client, session, code.scope, code.nonce, occurrences=occurrences)
-        self._deliver("code_to_token", actor, occurrences)
+        self._deliver("code_to_token", occurrences)
         return answer
 
     def _refresh(self, form: Mapping[str, str], client: Client, ip: str | None) -> Answer:
@@ -454,7 +454,7 @@ class Provider:
         if not self.rotate:
             ctx["tokens"]["refresh"] = record.jti  # the same refresh token comes back
         answer = self._tokens(ctx, client, session, record.scope, record.nonce, occurrences=occurrences, reuse=record)
-        self._deliver("refresh", record.actor, occurrences)
+        self._deliver("refresh", occurrences)
         return answer
 
     def _password(self, form: Mapping[str, str], client: Client, ip: str | None) -> Answer:
@@ -473,7 +473,7 @@ class Provider:
         self.sessions[session.sid] = session
         answer = self._tokens(ctx, client, session, form.get("scope") or "openid email profile", None,
                               occurrences=occurrences)  # fmt: skip
-        self._deliver("api_login", actor, occurrences)
+        self._deliver("api_login", occurrences)
         return answer
 
     # -- minting ---------------------------------------------------------------------------------

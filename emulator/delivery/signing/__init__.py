@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from emulator.delivery.signing.base import REGISTRY, Message, Received, Scheme, Signing, SigningError, Verdict
 from emulator.delivery.signing.keys import key_id_for, public_jwk
 
-_SHARED = {"base", "keys"}
+_SHARED = {"base", "jws", "keys"}
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _SHARED:
         importlib.import_module(f"{__name__}.{_module}")

@@ -14,7 +14,6 @@ JWTEncoder.java, Header.java; fusionauth-java-client Key.java).
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -32,6 +31,7 @@ from emulator.delivery.signing.base import (
     mac,
     same,
 )
+from emulator.delivery.signing.jws import compact_jws, ed25519_aware_jws
 from emulator.delivery.signing.keys import is_pem, key_algorithm, key_id_for, load_private_key, public_jwk
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -52,93 +52,12 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
     return {"X-FusionAuth-Signature-JWT": token}
 
 
-def compact_jws(algorithm: str, kid: str, key: str, payload: bytes) -> str:
-    """The JWS compact serialization PyJWT's ``encode`` makes of ``payload`` with the header
-    ``{"alg", "kid", "typ": "JWT"}``, byte for byte (a property test holds them equal), signed by
-    PyJWT's own algorithm with its prepared key. The header's segment is the same for every
-    delivery of a target, so it is encoded once, not per request: ``encode`` spent more on the
-    header and its checks than on an HMAC signature."""
-    from jwt.utils import base64url_encode
-
-    head, algorithm_object = _header(algorithm, kid)
-    signing_input = head + base64url_encode(payload)
-    signature = algorithm_object.sign(signing_input, algorithm_object.prepare_key(key))
-    return (signing_input + b"." + base64url_encode(signature)).decode()
-
-
-@functools.lru_cache(maxsize=64)
-def _header(algorithm: str, kid: str) -> tuple[bytes, Any]:
-    """The header's segment with its dot, and the algorithm that signs (PyJWT's, keys kept)."""
-    from jwt.utils import base64url_encode
-
-    header = json.dumps({"alg": algorithm, "kid": kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
-    return base64url_encode(header.encode()) + b".", _signer().get_algorithm_by_name(algorithm)
-
-
 def hmac_key_id(secret: str) -> str:
     """A kid for an HMAC key given none: stable for the secret, and telling nothing the JWT's own
     signature does not (FusionAuth's kids are base64url text of this length)."""
     if is_pem(secret):
         return key_id_for(secret)
     return b64(mac(secret.encode(), b"idp-emulator key id")[:20]).rstrip("=").replace("+", "-").replace("/", "_")
-
-
-def ed25519_aware_jws() -> Any:
-    """PyJWT's JWS decoder that also knows ``alg: Ed25519``: what a consumer using PyJWT registers to
-    verify FusionAuth's Ed25519 signatures (``jws.register_algorithm("Ed25519", OKPAlgorithm())``)."""
-    import jwt
-    from jwt.algorithms import OKPAlgorithm
-
-    jws = jwt.PyJWS()
-    jws.register_algorithm("Ed25519", OKPAlgorithm())
-    return jws
-
-
-@functools.cache
-def _signer() -> Any:
-    """The JWS encoder the sender signs with: PyJWT's algorithms (Ed25519 included), each preparing a
-    key once. PyJWT prepares the key on every call (an HMAC secret is checked not to be a PEM, SSH,
-    DER or JSON key, a PEM key is parsed anew), which cost more than the signature itself."""
-    from jwt.algorithms import Algorithm, get_default_algorithms
-
-    class KeptKeys(Algorithm):
-        """One of PyJWT's algorithms with its prepared keys kept (a few: a run signs with its targets' keys)."""
-
-        def __init__(self, inner: Algorithm) -> None:
-            self.inner = inner
-            self.keys: dict[Any, Any] = {}
-
-        def prepare_key(self, key: Any) -> Any:
-            kept = self.keys.get(key)
-            if kept is None:
-                if len(self.keys) >= 64:
-                    self.keys.clear()
-                kept = self.keys[key] = self.inner.prepare_key(key)
-            return kept
-
-        def sign(self, msg: bytes, key: Any) -> bytes:
-            return self.inner.sign(msg, key)
-
-        def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
-            return self.inner.verify(msg, key, sig)
-
-        def check_key_length(self, key: Any) -> str | None:
-            return self.inner.check_key_length(key)
-
-        @staticmethod
-        def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
-            raise NotImplementedError("a signing algorithm only")
-
-        @staticmethod
-        def from_jwk(jwk: Any) -> Any:
-            raise NotImplementedError("a signing algorithm only")
-
-    jws = ed25519_aware_jws()
-    for name, algorithm in {**get_default_algorithms(), "Ed25519": jws.get_algorithm_by_name("Ed25519")}.items():
-        if name != "none":
-            jws.unregister_algorithm(name)
-            jws.register_algorithm(name, KeptKeys(algorithm))
-    return jws
 
 
 def _verify(secrets: Sequence[str], r: Received) -> Verdict:
