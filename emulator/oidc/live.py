@@ -33,7 +33,7 @@ WHERE = Location("<live login>")
 # answers nothing), so steps gather into fewer, larger runs. Steps that come one at a time (an app
 # signing in, a test) go at once.
 LOAD_STEPS = 3
-BATCH_PAUSE = 0.25
+BATCH_PAUSE = 1.0
 
 
 def _is_uuid(text: str) -> bool:

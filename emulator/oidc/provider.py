@@ -143,6 +143,7 @@ class Provider:
         self.lifetime = {name: value.total_seconds() for name, value in lifetimes.items()}
         self.rotate = profile.rotate if settings.rotate is None else settings.rotate
         self.reuse = profile.reuse if settings.reuse is None else settings.reuse
+        self._client_views: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # id -> (player's, claims')
         self.tasks: list[Any] = []  # deliveries started by this provider (tests wait on them)
 
     # -- names and documents -------------------------------------------------------------------
@@ -484,7 +485,7 @@ class Provider:
         user = actor.get("kind") != "client"
         return {
             "issuer": issuer,
-            "client": {**ctx["client"], "origins": []},
+            "client": self._client_view(ctx["client"]),
             "actor": actor,
             "user": user,
             "roles": actor.get("roles") or [],
@@ -500,6 +501,14 @@ class Provider:
             "ip": ctx.get("ip"),
             "authentication_type": "PASSWORD",
         }
+
+    def _client_view(self, client: dict[str, Any]) -> dict[str, Any]:
+        """The client as the claims read it, one object per client (while the player's is the same):
+        the templates' parts that read only the client are then rendered once, not per token."""
+        kept = self._client_views.get(client["id"])
+        if kept is None or kept[0] is not client:
+            kept = self._client_views[client["id"]] = (client, {**client, "origins": []})
+        return kept[1]
 
     def _render(self, kind: str, values: dict[str, Any]) -> dict[str, Any]:
         renderer = self.profile.claims.get(kind)
