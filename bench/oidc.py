@@ -14,7 +14,8 @@ runs it, against a bare aiohttp handler doing the least a token endpoint must.
 One load client in this process (an ``aiohttp.ClientSession``, ``--concurrency`` workers each
 POSTing ``grant_type=client_credentials`` with HTTP Basic and reading the answer) drives both sides
 in interleaved rounds of ``--seconds`` each; a rate is answered 200s over the round's wall time,
-the figure the median of ``--rounds``. Target: the provider at 0.7 times the bare handler or better.
+the figure the median of ``--rounds``, each round's ratio printed as the spread.
+Target: the provider at 0.7 times the bare handler or better.
 
 ``--profile [ROWS]`` runs one more provider round with ``serve`` under cProfile and prints the
 functions with the most own time.
@@ -221,6 +222,10 @@ async def compare(args: argparse.Namespace, folder: Path) -> None:
         print(f"  {name:<22} {rate:>9,.0f} tokens/s  {cost:>6,.0f} us of its process's CPU per token")
     verdict = "PASS" if ratio >= TARGET else "BELOW TARGET"
     print(f"  ratio                  {ratio:>9.2f}x   (target {TARGET}x or better: {verdict})")
+    # each round's own ratio (its provider round against the bare round just before it): the spread
+    per_round = [p / b if b else 0.0 for b, p in zip(rates["bare"], rates["provider"], strict=True)]
+    shown = ", ".join(f"{r:.2f}x" for r in per_round)
+    print(f"  per round              {shown}   (spread {min(per_round):.2f}x-{max(per_round):.2f}x)")
 
 
 async def profile_round(args: argparse.Namespace, folder: Path) -> None:
