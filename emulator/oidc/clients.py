@@ -8,6 +8,7 @@ loopback URL, so ``serve`` works as a local IdP with nothing written down.
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ class Client:
     @property
     def name(self) -> str:
         return self.id
+
+    def authenticates(self, secret: str | None) -> bool:
+        """Whether ``secret`` is this client's (constant time); a public client has none to check."""
+        return self.secret is None or hmac.compare_digest((secret or "").encode(), self.secret.encode())
 
     def redirect_ok(self, uri: str, allowed: tuple[str, ...] | None = None) -> bool:
         """Whether ``uri`` is registered: exactly, or by a pattern ending in ``*`` (Keycloak's wildcard)."""

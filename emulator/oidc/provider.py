@@ -384,7 +384,7 @@ class Provider:
         client = self.directory.client(client_id)
         if client is None:
             return self._refuse("unknown_client", action, self._nobody(client_id or ""), client_id or "-", ip, **extra)
-        if client.secret is not None and not hmac.compare_digest((secret or "").encode(), client.secret.encode()):
+        if not client.authenticates(secret):
             return self._refuse("bad_secret", action, self._nobody(client.id), client, ip, **extra)
         if grant == "client_credentials" and client.secret is None:  # a public client has no service account
             return self._refuse("public_client_credentials", action, self._nobody(client.id), client, ip, **extra)
@@ -631,7 +631,7 @@ class Provider:
         client = self.directory.client(client_id)
         if client is None:
             return None
-        if client.secret is not None and not hmac.compare_digest((secret or "").encode(), client.secret.encode()):
+        if not client.authenticates(secret):
             return None
         return client
 
