@@ -349,7 +349,7 @@ class Dispatcher:
         self.total.in_flight += 1
         at = now_ms()
         scenario_ms = row.time_ms + row.elapsed_ms
-        signed_at = scenario_ms // 1000 if target.signed_time == "scenario" else at // 1000
+        signed_at = _signed_at(target, row, at)
         if row.key is not None and target.ordering == "actor" and lane.busy.get(row.key):
             # runs once this attempt waits on the network: the actor's next delivery, signed meanwhile
             asyncio.get_running_loop().call_soon(self._sign_ahead, lane, lane.busy[row.key][0])
@@ -379,10 +379,8 @@ class Dispatcher:
         target = lane.target
         if row.id in self._request_faults:
             return
-        scenario = target.signed_time == "scenario"
-        at = (row.time_ms + row.elapsed_ms) // 1000 if scenario else now_ms() // 1000  # as ``_try`` signs
         with contextlib.suppress(Exception):  # its own attempt signs it then, and says what went wrong
-            self.sender.sign_ahead(target, row.event_id, row.body, at)
+            self.sender.sign_ahead(target, row.event_id, row.body, _signed_at(target, row, now_ms()))
 
     def _settle(
         self, lane: _Lane, row: DeliveryRow, result: Result, wait: float | None, at: int, scenario_ms: int
@@ -477,3 +475,10 @@ class Dispatcher:
         if self._open == 0:
             self._idle.set()
         return after
+
+
+def _signed_at(target: Target, row: DeliveryRow, now: int) -> int:
+    """The time (Unix seconds) an attempt made at ``now`` (ms) signs: the scenario's, or the wall clock's."""
+    if target.signed_time == "scenario":
+        return (row.time_ms + row.elapsed_ms) // 1000
+    return now // 1000
