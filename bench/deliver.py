@@ -54,9 +54,7 @@ import math
 import os
 import platform
 import pstats
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,7 +67,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from procstat import process_cpu, status_kb
+from procstat import status_kb
+from receiver import ReceiverProcess
 
 from emulator.cli import _parser
 from emulator.delivery.commands import _time_scale, command_targets
@@ -91,7 +90,6 @@ MEMORY_TARGET_MB = 200.0  # peak resident memory of a long run
 SAMPLE_SECONDS = 2.0
 WARM_UP = 1_000  # deliveries of each kind before the timed rounds (imports, first connections)
 ACTORS = 50
-HOST = "127.0.0.1"
 PATH = "/hook"
 SECRET = "bench-secret-for-hmac-and-hs256-jwt"  # 32+ bytes: PyJWT warns below that for HS256
 JSON = {"Content-Type": "application/json"}
@@ -163,44 +161,11 @@ asyncio.run(serve())
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class Receiver:
-    """Start the receiver process, wait until it accepts connections; kill it on the way out."""
+class Receiver(ReceiverProcess):
+    """The bare aiohttp receiver above, answering ``POST PATH``."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}{PATH}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Receiver:
-        command = [sys.executable, "-c", RECEIVER, HOST, str(self.port), PATH]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1):
-                    return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the receiver exited (code {self.process.returncode})") from None
-                if time.monotonic() > deadline:
-                    self.__exit__()
-                    raise RuntimeError(f"the receiver did not listen on {HOST}:{self.port} within 30 s") from None
-                time.sleep(0.01)  # poll again: the interpreter is still starting
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def cpu_seconds(self) -> float:
-        """User and system CPU time of the receiver so far (from /proc)."""
-        return process_cpu(self.process.pid if self.process else None)
+        super().__init__(RECEIVER, PATH, PATH)
 
 
 def family_kb(receiver: Receiver) -> float:

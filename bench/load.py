@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,13 +40,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from receiver import HOST, ReceiverProcess, free_port  # noqa: E402
+
 from emulator.delivery.request import signed_request  # noqa: E402
 from emulator.delivery.runner import body_bytes  # noqa: E402
 from emulator.load.plan import build_plan  # noqa: E402
 
 TARGET = 0.7
 SECRET = "bench-load-secret-of-32-bytes-and-more"
-HOST = "127.0.0.1"
 
 # The receiver's program, run by a second interpreter: POST anything -> 204; GET /stats -> the count
 # and the first and last arrival since the last GET /stats (which starts the count again).
@@ -94,32 +94,11 @@ asyncio.run(main())
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+class Receiver(ReceiverProcess):
+    """The counting receiver above."""
 
-
-class Receiver:
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}/hooks/idp"
-
-    def __enter__(self) -> Receiver:
-        self.process = subprocess.Popen([sys.executable, "-c", RECEIVER, HOST, str(self.port)], start_new_session=True)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1):
-                    return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError("the receiver did not start") from None
-                time.sleep(0.01)
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.kill()
-        self.process.wait()
+        super().__init__(RECEIVER, "/hooks/idp")
 
     def stats(self) -> dict[str, float]:
         with urllib.request.urlopen(f"http://{HOST}:{self.port}/stats", timeout=10) as answer:
