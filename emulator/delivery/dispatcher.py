@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.delivery.batching import Batch, Batcher
 from emulator.delivery.faults import Fault, Plan, plan, step_faults
 from emulator.delivery.retry import Failure
 from emulator.delivery.sender import Result, Sender
@@ -54,6 +55,7 @@ class _Lane:
     shuffle: list[DeliveryRow] = field(default_factory=list)  # held back by a reorder fault
     disabled: str = ""  # why the target takes nothing more (410 Gone, too many failures in a row)
     failures_in_a_row: int = 0
+    batcher: Batcher | None = None  # a batching target's: deliveries go to it, its batches to ``ready``
 
 
 class Dispatcher:
@@ -79,6 +81,11 @@ class Dispatcher:
         self.lanes = {t.name: _Lane(t) for t in targets}
         for lane in self.lanes.values():
             lane.disabled = lane.target.disabled  # still disabled when a run is resumed
+            target = lane.target
+            if target.batch_size > 1:
+                ordered = target.ordering == "actor"
+                linger = target.batch_linger * time_scale
+                lane.batcher = Batcher(target.batch_size, linger, target.framing, ordered, lane.ready.put_nowait)
         self.sender = sender or Sender()  # connections follow the lanes' workers: one per attempt in flight
         self.total = Tally()
         self._request_faults: dict[int, list[Fault]] = {}  # by delivery id: each attempt's request faults
@@ -133,6 +140,9 @@ class Dispatcher:
         self.total.queued += 1
 
     def _enqueue(self, lane: _Lane, row: DeliveryRow) -> None:
+        if lane.batcher is not None:  # it keeps each actor's order across its batches
+            lane.batcher.add(row)
+            return
         key = row.key if lane.target.ordering == "actor" else None
         if key is not None:
             if key in lane.busy:
@@ -212,6 +222,8 @@ class Dispatcher:
         for lane in self.lanes.values():
             if lane.shuffle:
                 self._release(lane)
+            if lane.batcher is not None:
+                lane.batcher.drain()
         await self._idle.wait()
         self.flush()
         await self.writer.settled()
@@ -221,6 +233,9 @@ class Dispatcher:
         """Stop workers and timers (pending deliveries stay pending in the store) and flush."""
         for handle in self._timers:
             handle.cancel()
+        for lane in self.lanes.values():
+            if lane.batcher is not None:
+                lane.batcher.close()
         tasks = [t for lane in self.lanes.values() for t in lane.workers]
         if self._flusher:
             tasks.append(self._flusher)
@@ -272,6 +287,12 @@ class Dispatcher:
 
     def _refuse(self, lane: _Lane, row: DeliveryRow) -> DeliveryRow | None:
         """A delivery to a disabled target: failed without an attempt, and the log says why."""
+        if type(row) is Batch:
+            for member in row.members:
+                self._refuse(lane, member)
+            assert lane.batcher is not None
+            lane.batcher.done(row)
+            return None
         error = f"not sent: the target is disabled ({lane.disabled})"
         self._verdicts.pop(row.id, None)
         self._outcomes.append(Outcome(row.id, "failed", row.attempts, row.elapsed_ms, None, error))
@@ -286,6 +307,9 @@ class Dispatcher:
     async def _attempt(self, lane: _Lane, row: DeliveryRow) -> DeliveryRow | None:
         """One attempt; the same actor's next delivery when this one is final and one waits behind it."""
         tried = await self._try(lane, row)
+        if type(row) is Batch:
+            self._settle_batch(lane, row, *tried)
+            return None
         return self._settle(lane, row, *tried)
 
     async def attempt_together(
@@ -427,6 +451,44 @@ class Dispatcher:
         self.total.retrying += 1
         self._later(wait * self.time_scale, lane, row)
         return None
+
+    def _settle_batch(
+        self, lane: _Lane, batch: Batch, result: Result, wait: float | None, at: int, scenario_ms: int
+    ) -> None:
+        """A batch's attempt is an attempt of each delivery it carries: recorded for each, then final for
+        all of them at once (their actors' next events go into the next batch), or retried as a whole."""
+        target = lane.target
+        status = "delivered" if result.ok else ("failed" if wait is None else "pending")
+        attempts, outcomes = batch.record(result, at, None if wait is None else round(wait * 1000), status)
+        self._attempts += attempts
+        self._outcomes += outcomes
+        more = len(batch.members) - 1  # the summary counts attempts per delivery, as the store does
+        lane.tally.attempts += more
+        self.total.attempts += more
+        if self._verdicts:
+            for member in batch.members:
+                verdict = self._verdicts.pop(member.id, None)
+                if verdict is not None and result.ok:
+                    verdict["succeeded"] += 1
+        if result.status == 410 and target.disable_on_gone:
+            self._disable(lane, "the receiver answered 410 Gone", batch.run_id)
+        if len(self._attempts) >= FLUSH_ROWS:
+            self.flush()
+        if self.on_attempt is not None:
+            for member in batch.members:
+                with contextlib.suppress(Exception):
+                    self.on_attempt(member, result)
+        if status == "failed":
+            self.reasons[(target.name, result.error or "no reason given")] += len(batch.members)
+        if wait is None:
+            for member in batch.members:
+                self._final(lane, member, status)
+            assert lane.batcher is not None
+            lane.batcher.done(batch)
+            return
+        lane.tally.retrying += 1
+        self.total.retrying += 1
+        self._later(wait * self.time_scale, lane, batch)
 
     def _later(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
         loop = asyncio.get_running_loop()

@@ -20,8 +20,9 @@ from typing import Any
 from yarl import URL
 
 from emulator import __version__
+from emulator.delivery.batching import MAX_BATCH
 from emulator.delivery.faults import Fault, FaultError, parse_faults
-from emulator.delivery.framing import FRAMINGS
+from emulator.delivery.framing import BATCHING, FRAMINGS
 from emulator.delivery.redact import SENSITIVE_NAME
 from emulator.delivery.retry import PolicyError, RetryPolicy, policy_from_spec, preset, preset_names
 from emulator.delivery.signing import SCHEMES, Signing, SigningError, public_keys, scheme
@@ -86,6 +87,8 @@ class Target:
     stored: dict[str, Any] = field(default_factory=dict, repr=False)  # the spec as the store keeps it
     verification: Verification | None = None  # a one-time challenge before the first delivery (Okta)
     framing: str = "object"  # how a request's body holds its event (FRAMINGS: Auth0's JSON Lines)
+    batch_size: int = 1  # events one request carries at most (emulator.delivery.batching)
+    batch_linger: float = 0.0  # seconds a batch's first event may wait for more (scenario seconds)
     _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
 
     def wants(self, event_type: str) -> bool:
@@ -297,6 +300,7 @@ def build_target(
     framing = spec.get("format", defaults.get("format", "object"))
     if framing not in FRAMINGS:
         raise fail(f"format: expected one of {', '.join(FRAMINGS)}, got {framing!r}", "format")
+    batch_size, batch_linger = _batch(spec, defaults, framing, fail)
     signed_time = spec.get("signed_time", "now")
     if signed_time not in SIGNED_TIMES:
         raise fail(f"signed_time: expected one of {', '.join(SIGNED_TIMES)}, got {signed_time!r}", "signed_time")
@@ -332,6 +336,8 @@ def build_target(
         stored=stored_spec({**raw, "vendor": vendor}),
         verification=_verification(defaults.get("verification"), fail),
         framing=framing,
+        batch_size=batch_size,
+        batch_linger=batch_linger,
         _match=match,
     )
 
@@ -390,6 +396,40 @@ def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
     if seconds <= 0:
         raise fail(f"{'.'.join(path)}: must be more than zero", *path)
     return seconds
+
+
+def _batch(
+    spec: dict[str, Any], defaults: dict[str, Any], framing: str, fail: Callable[..., Problem]
+) -> tuple[int, float]:
+    """Events per request and the linger, from the target's ``batch`` over its vendor's: one event
+    per request when neither batches, or when the framing holds one event (``object``)."""
+    given = spec.get("batch")
+    if given is None:
+        vendor = defaults.get("batch") or {}
+        if framing not in BATCHING or not vendor:
+            return 1, 0.0
+        given = vendor
+    elif framing not in BATCHING:
+        raise fail(
+            f"batch: format {framing!r} sends one event per request; a batch needs format "
+            f"{' or '.join(repr(f) for f in BATCHING)}",
+            "batch",
+        )
+    if not isinstance(given, dict):
+        raise fail(f"batch: expected a mapping such as {{size: 100, linger: 1s}}, got {given!r}", "batch")
+    unknown = [k for k in given if k not in ("size", "linger")]
+    if unknown:
+        raise fail(f"batch: unknown key {unknown[0]!r}; expected one of: size, linger", "batch", str(unknown[0]))
+    size = given.get("size", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH:
+        raise fail(f"batch.size: expected a whole number from 1 to {MAX_BATCH}, got {size!r}", "batch", "size")
+    linger = 0.0
+    if "linger" in given:
+        try:
+            linger = parse_duration(given["linger"]).total_seconds()
+        except ValueError as exc:
+            raise fail(f"batch.linger: {exc}", "batch", "linger") from None
+    return size, linger
 
 
 def _verification(spec: Any, fail: Callable[..., Problem]) -> Verification | None:
@@ -505,6 +545,11 @@ def delivery_facts(registry: Registry, vendor: str) -> dict[str, str]:
         f" {target.total_timeout:g} s in all",
         "retries": target.retry.describe(),
     }
+    if target.batch_size > 1:
+        facts["batching"] = (
+            f"up to {target.batch_size} events per request ({target.framing}), sent when that many wait or the first"
+            f" has waited {target.batch_linger:g} s"
+        )
     if defaults.get("note"):
         facts["note"] = " ".join(str(defaults["note"]).split())
     return facts

@@ -214,7 +214,7 @@ class Emulator:
             spec["signing"] = signing
         for key in (
             "retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth", "faults",
-            "disable_after", "disable_on_gone", "format",
+            "disable_after", "disable_on_gone", "format", "batch",
         ):  # fmt: skip
             if key in options:
                 spec[key] = options[key]
@@ -240,7 +240,8 @@ def _scenario(ref: str | Path) -> Scenario:
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
                 "ordering", "events", "transaction", "faults", "disable_after", "disable_on_gone",
-                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset", "format"}  # fmt: skip
+                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset", "format",
+                "batch"}  # fmt: skip
     rest = {k: v for k, v in options.items() if k in delivery}
     params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
     return single_action(action, params, options.get("actor")), rest

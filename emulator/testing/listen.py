@@ -47,6 +47,8 @@ def printable(text: str) -> str:
 def line(webhook: Webhook) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(webhook.at))
     user = f"  user={webhook.user}" if webhook.user else ""
+    if webhook.batch > 1:
+        user += f"  [{webhook.position + 1}/{webhook.batch} in one request]"
     return printable(
         f"{stamp}  {webhook.method} {webhook.path}  {webhook.type or '?'}  id={webhook.id or '?'}{user}"
         f"  {webhook.verdict}  -> {webhook.answered}"

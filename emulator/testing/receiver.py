@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from emulator.delivery.signing import Verdict, verify
 from emulator.delivery.verification import parse_verification
-from emulator.testing.wire import read, type_matches, wire_of
+from emulator.testing.wire import read_all, type_matches, wire_of
 from emulator.vendors.registry import Registry
 
 MAX_BODY = 16 * 1024 * 1024
@@ -28,7 +29,8 @@ Answer = int | str  # a status code, "drop" (close without answering) or "hang" 
 
 @dataclass
 class Webhook:
-    """One request as the receiver got it."""
+    """One event as the receiver got it: a request, or one event of a request that carried a batch
+    (each event of a batch is recorded, with the request's headers, body, verdict and answer)."""
 
     method: str
     path: str
@@ -43,11 +45,15 @@ class Webhook:
     answered: int | str = 200
     types: tuple[str, ...] = ()
     forwarded: str = ""  # what the app it was forwarded to answered (listen --forward-to)
+    batch: int = 1  # events the request carried
+    position: int = 0  # this event's place among them (0: the first)
+    event: Any = None  # this event, parsed
 
     def json(self) -> Any:
+        """The body as JSON; for an event of a batch, that event."""
         import json
 
-        return json.loads(self.body)
+        return self.event if self.batch > 1 else json.loads(self.body)
 
     def __repr__(self) -> str:
         return f"<{self.type or '?'} id={self.id or '?'} user={self.user or '-'} {self.verdict} -> {self.answered}>"
@@ -173,7 +179,8 @@ class WebhookReceiver:
                     self.on_verification(request.method, request.path_qs, challenge)
                 return web.json_response({verification.answer: challenge})
         body = await request.read()
-        reading = read(body, self.wire)
+        readings = read_all(body, self.wire)
+        reading = readings[0]
         headers = dict(request.headers)
         verdict = verify(
             self.scheme, self.secrets, body, headers, request.method, str(request.url), self.algorithm, self.header
@@ -190,8 +197,10 @@ class WebhookReceiver:
             reading.user,
             verdict,
             types=reading.types,
+            batch=len(readings),
+            event=reading.body,
         )
-        answer: Answer = self._next_answer(webhook)
+        answer: Answer = self._next_answer(webhook)  # one answer for the request: its first event's
         status = answer if isinstance(answer, int) else 200
         answer_headers: dict[str, str] = {}
         answer_body = b""
@@ -203,6 +212,13 @@ class WebhookReceiver:
                 answer = status
         webhook.answered = answer
         await self._record(webhook)
+        for position, more in enumerate(readings[1:], 1):  # the other events of a batch
+            await self._record(
+                dataclasses.replace(
+                    webhook, id=more.id, type=more.type, user=more.user, types=more.types, event=more.body,
+                    position=position,
+                )
+            )  # fmt: skip
         if self._plan.delay:
             await asyncio.sleep(self._plan.delay)
         if answer == "hang":

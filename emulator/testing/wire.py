@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.delivery.framing import first_event
+from emulator.delivery.framing import events_in, first_event
 from emulator.vendors.registry import Registry
 
 
@@ -43,12 +43,25 @@ def follow(data: Any, path: str) -> Any:
 
 
 def read(body: bytes, wire: dict[str, Any]) -> Reading:
-    """What a consumer sees in ``body`` for a vendor described by ``wire``."""
+    """What a consumer sees in ``body`` for a vendor described by ``wire`` (its first event)."""
     try:
         data = json.loads(_jwt_claims(body)) if wire.get("body") == "jwt" else first_event(body)
     except (ValueError, UnicodeDecodeError, RecursionError, IndexError):
         data = None
-    if data is None:  # not JSON; a JSON array or JSON Lines give their first event (Auth0's log streams)
+    return reading(data, wire)
+
+
+def read_all(body: bytes, wire: dict[str, Any]) -> list[Reading]:
+    """Every event a consumer finds in ``body``, in order: one, or each of a batch (a JSON array or
+    JSON Lines of several events, as Auth0's log streams send them)."""
+    if wire.get("body") == "jwt":
+        return [read(body, wire)]
+    return [reading(event, wire) for event in events_in(body)] or [reading(None, wire)]
+
+
+def reading(data: Any, wire: dict[str, Any]) -> Reading:
+    """What a consumer sees in one parsed event (None: the body was not JSON)."""
+    if data is None:  # not JSON
         return Reading(None, None, None, None)
     kinds = follow(data, str(wire.get("type", "type")))
     types = tuple(str(k) for k in kinds if isinstance(k, str)) if isinstance(kinds, list) else ()

@@ -349,7 +349,7 @@ async def test_a_signature_without_the_attempts_time_is_made_once_per_delivery(
     [
         ("fusionauth", {}),  # a JWT of the body's hash: no time in it
         ("keycloak", {}),
-        ("auth0", {"format": "lines"}),  # framed before it is signed
+        ("auth0", {"format": "lines", "batch": {"size": 1}}),  # framed before it is signed, one log per request
         ("idaas", {"signed_time": "scenario"}),  # a signed time, known before the attempt
         ("flip", {"signing": {"scheme": "standard-webhooks"}}),  # this second's time: the same unless it ticks
     ],

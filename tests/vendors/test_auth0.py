@@ -87,13 +87,17 @@ def test_deliveries_are_framed_as_the_stream_says(in_process, receiver, framing,
     receiver.expect(VENDOR, TOKEN)
     result = in_process.play("login", VENDOR, receiver, secret=TOKEN, format=framing)
     assert result.ok, result
-    hooks = receiver.received
+    hooks = receiver.received  # one per event: a request carrying a batch is read event by event
     assert len(hooks) == result.summary.events
-    for hook in hooks:
-        [log] = read(hook.body)
+    firsts = [hook for hook in hooks if hook.position == 0]  # one per request
+    assert len(firsts) == (len(hooks) if framing == "object" else 1)  # the vendor's batch: up to 100 logs
+    for hook in firsts:
+        logs = read(hook.body)
         assert hook.headers["Authorization"] == TOKEN and str(hook.verdict) == "signature valid"
-        assert hook.type == log["data"]["type"] and hook.id == log["log_id"]
-        assert hook.body.endswith(b"\n") == (framing == "lines")
+        assert hook.body.endswith(b"\n") == (framing == "lines") and hook.batch == len(logs)
+    assert [(h.type, h.id) for h in hooks] == [
+        (log["data"]["type"], log["log_id"]) for hook in firsts for log in read(hook.body)
+    ]
 
 
 def test_the_default_framing_is_json_lines_and_a_wrong_one_is_named():
