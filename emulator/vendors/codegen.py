@@ -6,8 +6,11 @@ render's time. This module writes each part that renders as a whole (a template,
 as the source of one Python function: mappings and lists are built in place, ``$if`` is an
 ``if``, a memoized part's cache is read in place (``memo.py``'s rule, in caches of its own), and
 the commonest expressions are Python expressions: lookups such as ``actor.email``, constants,
-``if``/``else``, ``and``, ``or``, ``not`` and a comparison, over the values they usually meet (a
-mapping's members; a text, a number, a truth value or nothing as the result). Every other
+``if``/``else``, ``and``, ``or``, ``not``, a comparison, ``~``, ``+``, ``-`` and ``/``, over the
+values they usually meet (a mapping's members; a text, a number, a truth value or nothing as the
+result). Filters, tests, items, slices and the operators the sandbox checks are calls, inline,
+of the very functions the closures call, with the arguments in the closures' order (``map``,
+``select``, ``reject`` and ``unique`` stay closures: they give generators). Every other
 expression, and every case the inline code does not settle (a member of something that is not a
 mapping, any error, a text over the size limit, a container), calls the plain part's own
 renderer. So the generated code either gives what the plain renderer gives or asks it. A
@@ -28,13 +31,17 @@ from jinja2 import Undefined, nodes
 
 from emulator.errors import EmulatorError
 from emulator.vendors.expressions import (
+    BOUNDED,
     INT_BOUND,
     MAX_TEXT,
     NO_ELSE,
+    NO_PREFIX,
     Compiler,
     OutsideFastPathError,
     clean,
     path_of,
+    sliced,
+    subscript,
 )
 from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import (
@@ -226,8 +233,9 @@ class _Writer:
 
     def expression(self, node: nodes.Node, payload: bool) -> str:
         """A Python expression with the value the closures compute for ``node`` (a constant-folded
-        Jinja2 tree): lookups, constants, ``if``/``else``, ``and``, ``or``, ``not`` and one comparison
-        are written out, anything else is the closure the plain renderer builds for it. ``payload``:
+        Jinja2 tree): lookups, constants, ``if``/``else``, ``and``, ``or``, ``not``, one comparison,
+        ``~`` and arithmetic are written out, filters, tests and items are calls of the closures' own
+        functions, anything else is the closure the plain renderer builds for it. ``payload``:
         the plain renderer builds this node for the payload (``Compiler.payload``), not as a value."""
         if isinstance(node, nodes.Const):
             if type(node.value) in _INLINE or node.value is None:
@@ -249,7 +257,71 @@ class _Writer:
             operand = node.ops[0]
             left, right = self.expression(node.expr, False), self.expression(operand.expr, False)
             return f"({left} {_COMPARE[operand.op]} {right})"
+        if isinstance(node, nodes.Concat):
+            texts = (self.text(n) for n in node.nodes)
+            return f'"".join(({"".join(f"{t}, " for t in texts)}))'
+        if isinstance(node, nodes.Add | nodes.Sub | nodes.Div):
+            left, right = self.expression(node.left, False), self.expression(node.right, False)
+            return f"({left} {node.operator} {right})"
+        if isinstance(node, nodes.Neg | nodes.Pos):
+            return f"({node.operator}{self.expression(node.node, False)})"
+        if isinstance(node, nodes.Mul | nodes.FloorDiv | nodes.Mod | nodes.Pow):
+            left, right = self.expression(node.left, False), self.expression(node.right, False)
+            return f"{self.bind(BOUNDED[type(node)], 'op')}({left}, {right})"
+        if isinstance(node, nodes.Getitem):
+            return self.subscript(node)
+        if isinstance(node, nodes.Filter | nodes.Test):
+            return self.filter(node, payload)
         return self.closure(node, payload)
+
+    def text(self, node: nodes.Node) -> str:
+        """``str()`` of a part of ``a ~ b`` (a constant text as it is)."""
+        if isinstance(node, nodes.Const) and type(node.value) is str:
+            return repr(node.value)
+        return f"str({self.expression(node, False)})"
+
+    def compiled(self, node: nodes.Node, payload: bool) -> Compiler:
+        """The compiler that made ``node``'s closures: it refused what they refuse (what is written
+        inline is only what the closures accept)."""
+        if node.environment is None:
+            raise _NotInlineError
+        compiler = Compiler(node.environment)
+        try:
+            compiler.payload(node) if payload else compiler.expr(node)
+        except OutsideFastPathError:
+            raise _NotInlineError from None
+        return compiler
+
+    def subscript(self, node: nodes.Getitem) -> str:
+        """``a[key]`` and ``a[start:stop:step]`` as the closures compute them, with the same helpers."""
+        compiler = self.compiled(node, False)
+        value = self.expression(node.node, False)
+        if isinstance(node.arg, nodes.Slice):
+            bounds = (node.arg.start, node.arg.stop, node.arg.step)
+            start, stop, step = ("None" if b is None else self.expression(b, False) for b in bounds)
+            return f"{self.bind(sliced, 'sliced')}({value}, {start}, {stop}, {step})"
+        key = self.expression(node.arg, False)
+        undefined = self.bind(compiler.item_undefined(node), "undefined")
+        return f"{self.bind(subscript, 'item')}({value}, {key}, {undefined})"
+
+    def filter(self, node: nodes.Filter | nodes.Test, payload: bool) -> str:
+        """A filter or test as the call its closure makes: the value first, then the arguments, in
+        the closure's order; one that gives a generator, or a literal the payload builds its own
+        way, is its closure."""
+        compiler = self.compiled(node, payload)
+        callee = compiler.callee(node)
+        if callee is None or (payload and compiler.selected_literal(node)):
+            return self.closure(node, payload)
+        function, prefix = callee
+        if node.node is None:  # a filter block (refused by the compiler already)
+            raise _NotInlineError
+        values = [] if prefix is NO_PREFIX else [self.bind(prefix, "prefix")]
+        values.append(self.expression(node.node, False))
+        values.extend(self.expression(a, False) for a in node.args)
+        if node.kwargs:
+            named = "".join(f"{k.key!r}: {self.expression(k.value, False)}, " for k in node.kwargs)
+            values.append(f"**{{{named}}}")
+        return f"{self.bind(function, 'filter')}({', '.join(values)})"
 
     def closure(self, node: nodes.Node, payload: bool) -> str:
         """A call of the closure the plain renderer builds for ``node`` (the same compiler, the same

@@ -115,7 +115,7 @@ def _attribute(value: Any, name: str, undefined: Any) -> Any:
     raise HandOverError
 
 
-def _item(value: Any, key: Any, undefined: Any) -> Any:
+def subscript(value: Any, key: Any, undefined: Any) -> Any:
     """``value[key]`` as the sandbox's getitem reads it: the item, else the attribute, else undefined."""
     kind = type(value)
     if kind in PLAIN_TYPES:
@@ -129,6 +129,35 @@ def _item(value: Any, key: Any, undefined: Any) -> Any:
     if isinstance(value, Undefined):
         return value[key]  # a ChainableUndefined gives itself; NO_ELSE raises
     raise HandOverError
+
+
+def sliced(value: Any, start: Any, stop: Any, step: Any) -> Any:
+    """``value[start:stop:step]``: Jinja2 subscripts with a slice directly, not through the
+    sandbox's getitem (on the types JSON data is made of, and undefined)."""
+    part = slice(start, stop, step)
+    if type(value) in PLAIN_TYPES or isinstance(value, Undefined):
+        return value[part]
+    raise HandOverError
+
+
+def _checked(symbol: str, function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """An operator the sandbox intercepts: checked by ``check_binop`` before it is computed."""
+
+    def compute(left: Any, right: Any) -> Any:
+        check_binop(symbol, left, right)
+        return function(left, right)
+
+    return compute
+
+
+# The operators the sandbox intercepts, as functions of their two operands (closures and
+# generated code call the same ones).
+BOUNDED: dict[type[nodes.BinExpr], Callable[[Any, Any], Any]] = {
+    nodes.Mul: _checked("*", operator.mul),
+    nodes.FloorDiv: _checked("//", operator.floordiv),
+    nodes.Mod: _checked("%", operator.mod),
+    nodes.Pow: _checked("**", operator.pow),
+}
 
 
 def _path(keys: tuple[str, ...], undefined: Any) -> Fn:
@@ -299,7 +328,7 @@ def _same_truth(node: nodes.Node) -> bool:
 
 
 def _truthy_list(items: list[tuple[Fn, bool]]) -> Fn:
-    """The true members of a list literal, built for the payload (see ``Compiler._selected_literal``)."""
+    """The true members of a list literal, built for the payload (see ``Compiler.selected_literal``)."""
 
     def build(ctx: dict[str, Any]) -> list[Any]:
         out = []
@@ -356,7 +385,7 @@ _CONSUMERS = frozenset({"list", "join", "first", "last", "length", "sum", "max",
 # Where a filter takes the name of an attribute to read from each item, as its nth positional
 # argument (``join(', ', 'name')``): that runs the sandbox's getattr on any object, so it stays there.
 _ATTRIBUTE_ARGUMENT = {"join": 1, "sum": 0, "unique": 1, "max": 1, "min": 1}
-_NO_PREFIX: Any = object()
+NO_PREFIX: Any = object()
 
 
 class Compiler:
@@ -395,7 +424,7 @@ class Compiler:
                 self.payload(node.expr2) if node.expr2 is not None else (_constant(NO_ELSE), True)
             )
             return _choose(test, then, otherwise), then_built and otherwise_built
-        if self._selected_literal(node):
+        if self.selected_literal(node):
             # ``[a if x, b if y] | select | list``: the items built for the payload, the true ones kept
             return _truthy_list([self.payload(i) for i in node.node.node.items]), True  # type: ignore[attr-defined]
         if isinstance(node, nodes.Or):
@@ -406,7 +435,7 @@ class Compiler:
             return lambda ctx: left(ctx) and right(ctx), False
         return self.expr(node), False
 
-    def _selected_literal(self, node: nodes.Node) -> bool:
+    def selected_literal(self, node: nodes.Node) -> bool:
         """``[...] | select | list`` whose items are as true built for the payload as built whole."""
         if not (_plain_filter(node, "list") and _plain_filter(node.node, "select")):  # type: ignore[attr-defined]
             return False
@@ -428,7 +457,7 @@ class Compiler:
             return self.context.eval_ctx
         if kind is _PassArg.environment:
             return self.env
-        return _NO_PREFIX
+        return NO_PREFIX
 
     def _Const(self, node: nodes.Const) -> Fn:
         if not _finite(node.value):
@@ -467,34 +496,20 @@ class Compiler:
             bounds = (node.arg.start, node.arg.stop, node.arg.step)
             start, stop, step = (self.expr(p) if p is not None else _constant(None) for p in bounds)
 
-            def sliced(ctx: dict[str, Any]) -> Any:
-                value = inner(ctx)
-                part = slice(start(ctx), stop(ctx), step(ctx))
-                if type(value) in PLAIN_TYPES or isinstance(value, Undefined):
-                    return value[part]
-                raise HandOverError
-
-            return sliced
+            return lambda ctx: sliced(inner(ctx), start(ctx), stop(ctx), step(ctx))
         key = self.expr(node.arg)
-        undefined = MISSING
-        if _is_constant(key):
-            undefined = self.env.undefined(hint=f"item {key.constant!r} is undefined")  # type: ignore[attr-defined]
-        return lambda ctx: _item(inner(ctx), key(ctx), undefined)
+        undefined = self.item_undefined(node)
+        return lambda ctx: subscript(inner(ctx), key(ctx), undefined)
+
+    def item_undefined(self, node: nodes.Getitem) -> Any:
+        """What ``a[key]`` gives for a missing item: an undefined that names a constant key."""
+        if isinstance(node.arg, nodes.Const):
+            return self.env.undefined(hint=f"item {node.arg.value!r} is undefined")
+        return MISSING
 
     def _binary(self, node: nodes.BinExpr, function: Callable[[Any, Any], Any]) -> Fn:
         left, right = self.expr(node.left), self.expr(node.right)
         return lambda ctx: function(left(ctx), right(ctx))
-
-    def _bounded(self, node: nodes.BinExpr, symbol: str, function: Callable[[Any, Any], Any]) -> Fn:
-        """An operator the sandbox intercepts: checked by ``check_binop`` before it is computed."""
-        left, right = self.expr(node.left), self.expr(node.right)
-
-        def compute(ctx: dict[str, Any]) -> Any:
-            a, b = left(ctx), right(ctx)
-            check_binop(symbol, a, b)
-            return function(a, b)
-
-        return compute
 
     def _Add(self, node: nodes.Add) -> Fn:
         return self._binary(node, operator.add)
@@ -506,16 +521,16 @@ class Compiler:
         return self._binary(node, operator.truediv)
 
     def _Mul(self, node: nodes.Mul) -> Fn:
-        return self._bounded(node, "*", operator.mul)
+        return self._binary(node, BOUNDED[nodes.Mul])
 
     def _FloorDiv(self, node: nodes.FloorDiv) -> Fn:
-        return self._bounded(node, "//", operator.floordiv)
+        return self._binary(node, BOUNDED[nodes.FloorDiv])
 
     def _Mod(self, node: nodes.Mod) -> Fn:
-        return self._bounded(node, "%", operator.mod)
+        return self._binary(node, BOUNDED[nodes.Mod])
 
     def _Pow(self, node: nodes.Pow) -> Fn:
-        return self._bounded(node, "**", operator.pow)
+        return self._binary(node, BOUNDED[nodes.Pow])
 
     def _Neg(self, node: nodes.Neg) -> Fn:
         inner = self.expr(node.node)
@@ -656,6 +671,19 @@ class Compiler:
             return self._select(node, name == "select")
         return self._call(_SYNC.get(function, function), node)
 
+    def callee(self, node: nodes.Filter | nodes.Test) -> tuple[Callable[..., Any], Any] | None:
+        """For a filter or test (already compiled by this compiler) that its closure calls as
+        ``function([prefix,] value, *args, **kwargs)``: the function and the prefix (``NO_PREFIX``
+        for none); None for ``map``, ``select``, ``reject`` and ``unique``, which give generators."""
+        if isinstance(node, nodes.Test):
+            function = cast(Callable[..., Any], self.env.tests[node.name])
+        elif node.name in _LAZY:
+            return None
+        else:
+            function = self.env.filters[node.name]
+            function = _SYNC.get(function, function)
+        return function, self._prefix(function)
+
     def _map(self, node: nodes.Filter) -> Fn:
         """``map('name', ...)`` with constant arguments: Jinja2's ``do_map`` without a lookup of the
         filter per item (the same generator, the same calls)."""
@@ -663,7 +691,7 @@ class Compiler:
         function: Callable[..., Any] = self.env.filters[_const(node.args[0])]
         function = _SYNC.get(function, function)
         prefix = self._prefix(function)
-        leading = () if prefix is _NO_PREFIX else (prefix,)
+        leading = () if prefix is NO_PREFIX else (prefix,)
         fixed, fixed_kwargs = self._constant_arguments(node)
 
         def mapped(value: Any) -> Any:
@@ -688,7 +716,7 @@ class Compiler:
             return lambda ctx: truthy(inner(ctx))
         function = cast(Callable[..., Any], self.env.tests[_const(node.args[0])])
         prefix = self._prefix(function)
-        leading = () if prefix is _NO_PREFIX else (prefix,)
+        leading = () if prefix is NO_PREFIX else (prefix,)
         fixed, fixed_kwargs = self._constant_arguments(node)
 
         def tested(value: Any) -> Any:
@@ -714,14 +742,14 @@ class Compiler:
         if all(_is_constant(a) for a in args) and all(_is_constant(v) for _, v in kwargs):
             fixed = [_value_of(a) for a in args]
             fixed_kwargs = {k: _value_of(v) for k, v in kwargs}
-            if prefix is _NO_PREFIX:
+            if prefix is NO_PREFIX:
                 if not fixed and not fixed_kwargs:
                     return lambda ctx: function(inner(ctx))
                 return lambda ctx: function(inner(ctx), *fixed, **fixed_kwargs)
             if not fixed and not fixed_kwargs:
                 return lambda ctx: function(prefix, inner(ctx))
             return lambda ctx: function(prefix, inner(ctx), *fixed, **fixed_kwargs)
-        leading = () if prefix is _NO_PREFIX else (prefix,)
+        leading = () if prefix is NO_PREFIX else (prefix,)
         return lambda ctx: function(*leading, inner(ctx), *[a(ctx) for a in args], **{k: v(ctx) for k, v in kwargs})
 
 

@@ -71,6 +71,26 @@ RISKY = [
     "{name}.{member} < 3",
     "{name}.{member} in 'abc'",
 ]
+# filters, tests, items, slices, texts joined with ~ and arithmetic: written inline as calls of the
+# closures' own functions
+CALLS = [
+    "'p_' ~ ({name}.{member} ~ {name}.{member2})[1:3] ~ 7",
+    "{name}.{member} | default('d') ~ ({name}.{member2} | string | upper)",
+    "({name}.{member} | list)[0] if {name}.{member} | length > 1 else -{name}.{member2}",
+    "{name}.{member} is defined and {name}.{member2} is not none",
+    "({name}.{member} or 5) - 1 + ({name}.{member2} or 1) // 2",
+    "'%s-%s' | format({name}.{member}, {name}.{member2})",
+    "'%s/%s/%s' | format({name}.{member} is string, 'two', 3)",
+    "{name}.{member} | int(base=16)",
+    "{name}.{member}[{name}.{member2}]",
+    "'id_' ~ ({name}.{member} | ksuid({name}.{member2} or 0))[:8]",
+    "[{name}.{member}, {name}.{member2} if {name}.{member}] | select | list",
+    "{name}.{member} | map('upper') | join(',')",
+]
+
+
+def call(r: random.Random) -> str:
+    return r.choice(CALLS).format(name=r.choice(NAMES), member=r.choice(MEMBERS), member2=r.choice(MEMBERS))
 
 
 def _path(r: random.Random) -> str:
@@ -255,6 +275,24 @@ def test_generated_templates_give_the_plain_renderers_answers(monkeypatch: pytes
     assert tally.conditions >= 0.5 * EXAMPLES * TEMPLATES
     assert tally.generated >= 0.9 * tally.templates
     assert tally.errors < 0.5 * tally.renders, "most renders should give a value"
+
+
+def test_generated_calls_give_the_plain_renderers_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ENV, "compile_expression", functools.lru_cache(maxsize=256)(ENV.compile_expression))
+    tally = Tally()
+
+    @settings(max_examples=EXAMPLES // 3, derandomize=True, database=None, deadline=None, phases=[Phase.generate])
+    @given(st.integers(min_value=0, max_value=2**32 - 1))
+    def batch(seed: int) -> None:
+        r = random.Random(seed)
+        for _ in range(TEMPLATES // 2):
+            ctxs = contexts(r)
+            compare({f"k{i}": f"{{{{ {call(r)} }}}}" for i in range(8)}, ctxs, tally)
+            compare_condition(call(r), ctxs, tally)
+
+    batch()
+    assert tally.generated == tally.templates > 0
+    assert tally.conditions >= 0.5 * EXAMPLES // 3 * TEMPLATES // 2
 
 
 def test_vendors_render_through_generated_code() -> None:
