@@ -79,8 +79,9 @@ class Batch(DeliveryRow):
         return attempts, outcomes
 
 
-def make_batch(members: list[DeliveryRow], framing: str) -> Batch:
-    """One batch of ``members`` (in their order) for a target framing them as ``framing``."""
+def make_batch(members: list[DeliveryRow], framing: str, into: str = "") -> Batch:
+    """One batch of ``members`` (in their order) for a target framing them as ``framing`` (or, in one
+    object, in the vendor's list of events at ``into``)."""
     first = members[0]
     return Batch(
         id=first.id,
@@ -89,7 +90,7 @@ def make_batch(members: list[DeliveryRow], framing: str) -> Batch:
         event_id=first.event_id,
         type=first.type,
         time_ms=max(m.time_ms for m in members),
-        body=join([m.body for m in members], framing),
+        body=join([m.body for m in members], framing, into),
         key=None,  # the batcher keeps each actor's order; the lane has none to keep
         attempts=max(m.attempts - m.base for m in members),
         elapsed_ms=max(m.elapsed_ms for m in members),
@@ -100,12 +101,16 @@ def make_batch(members: list[DeliveryRow], framing: str) -> Batch:
 class Batcher:
     """Gathers one target's deliveries into batches and hands each to ``send`` (the lane's queue)."""
 
-    def __init__(self, size: int, linger: float, framing: str, ordered: bool, send: Callable[[Batch], None]) -> None:
+    def __init__(
+        self, size: int, linger: float, framing: str, ordered: bool, send: Callable[[Batch], None], into: str = ""
+    ) -> None:
         """``linger``: real seconds the first delivery of a batch may wait for others (already scaled);
-        ``ordered``: keep each actor's events in order (the target's ``ordering: actor``)."""
+        ``ordered``: keep each actor's events in order (the target's ``ordering: actor``); ``into``:
+        where the vendor's one object lists its events (``emulator.delivery.framing.join``)."""
         self.size = size
         self.linger = linger
         self.framing = framing
+        self.into = into
         self.ordered = ordered
         self.send = send
         self.open: list[DeliveryRow] = []  # the batch being gathered
@@ -137,7 +142,7 @@ class Batcher:
         rows, self.open = self.open, []
         if self.ordered:
             self.flying.update(r.key for r in rows if r.key is not None)
-        self.send(make_batch(rows, self.framing))
+        self.send(make_batch(rows, self.framing, self.into))
 
     def done(self, batch: Batch) -> None:
         """A batch is final: its actors' next events go into the next batch, in their order."""

@@ -206,9 +206,10 @@ def _batch() -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
-        "description": "Several events in one request (default: the vendor's; Auth0's log streams batch): sent when "
-        "'size' wait, when the first has waited 'linger', or when the run ends; one delivery, signed once and "
-        f"retried as a whole. Needs format {' or '.join(repr(f) for f in BATCHING)}.",
+        "description": "Several events in one request (default: the vendor's; Auth0's log streams and Okta's event "
+        "hooks batch): sent when 'size' wait, when the first has waited 'linger', or when the run ends; one delivery, "
+        f"signed once and retried as a whole. Needs format {' or '.join(repr(f) for f in BATCHING)}, unless the "
+        "vendor's one JSON object lists its events (Okta's data.events).",
         "properties": {
             "size": {
                 "type": "integer",

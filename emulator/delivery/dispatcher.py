@@ -85,7 +85,8 @@ class Dispatcher:
             if target.batch_size > 1:
                 ordered = target.ordering == "actor"
                 linger = target.batch_linger * time_scale
-                lane.batcher = Batcher(target.batch_size, linger, target.framing, ordered, lane.ready.put_nowait)
+                send = lane.ready.put_nowait
+                lane.batcher = Batcher(target.batch_size, linger, target.framing, ordered, send, target.batch_into)
         self.sender = sender or Sender()  # connections follow the lanes' workers: one per attempt in flight
         self.total = Tally()
         self._request_faults: dict[int, list[Fault]] = {}  # by delivery id: each attempt's request faults

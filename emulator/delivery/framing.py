@@ -5,8 +5,11 @@ format: a JSON array or JSON Lines (its default here) as well as one object per 
 is the vendor's data (``delivery.format``) or the target's (``format``); the sender frames the stored
 body when it builds the request. A target that batches (``emulator.delivery.batching``) puts several
 stored bodies into one request: ``join`` makes the part ``frame`` completes, so a batch travels the
-same road as a single event. A consumer (``listen``, the webhook receiver) reads every event of any
-framing with ``events_in``.
+same road as a single event. A vendor whose one JSON object already holds a list of events (Okta's
+event hook: ``data.events``) batches inside it instead: its catalog names the list (``delivery.batch.
+into``), and the first event's envelope carries every event of the batch there. A consumer (``listen``,
+the webhook receiver) reads every event of any framing with ``events_in``, and of such an envelope
+with ``one_per_event``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from emulator.vendors.encoding import encode
 
 # each framing a target may choose, with what it means (the schema, the CLI and the docs read these)
 FRAMINGS = {
@@ -35,12 +40,40 @@ def frame(body: bytes, framing: str) -> bytes:
     return body
 
 
-def join(bodies: Sequence[bytes], framing: str) -> bytes:
+def join(bodies: Sequence[bytes], framing: str, into: str = "") -> bytes:
     """Several events' bodies (compact JSON, one line each) as one body that ``frame`` completes:
-    ``frame(join(bodies))`` is the JSON array, or the JSON Lines, of all of them."""
+    ``frame(join(bodies))`` is the JSON array, or the JSON Lines, of all of them; for one JSON
+    object with a list of events at ``into`` (a dotted path), the first body with every body's
+    events in that list."""
     if len(bodies) == 1:
         return bodies[0]
+    if framing == "object" and into:
+        envelopes = [json.loads(body) for body in bodies]
+        merged = [event for envelope in envelopes for event in _list_at(envelope, into)]
+        return encode(_with_list(envelopes[0], into, merged))
     return (b"," if framing == "array" else b"\n").join(bodies)
+
+
+def one_per_event(data: Any, into: str) -> list[Any]:
+    """An envelope whose list at ``into`` holds several events as one envelope per event (each
+    with its one event there, as a single delivery would carry it); ``[data]`` otherwise."""
+    events = _list_at(data, into)
+    if len(events) < 2:
+        return [data]
+    return [_with_list(data, into, [event]) for event in events]
+
+
+def _list_at(data: Any, path: str) -> list[Any]:
+    for key in path.split("."):
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, list) else []
+
+
+def _with_list(data: Any, path: str, events: list[Any]) -> Any:
+    """A copy of ``data`` with ``events`` at ``path`` (only the mappings on the way are copied)."""
+    key, _, rest = path.partition(".")
+    inner = events if not rest else _with_list(data.get(key), rest, events)
+    return {**data, key: inner}
 
 
 def events_in(body: bytes) -> list[Any]:

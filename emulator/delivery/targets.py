@@ -89,6 +89,7 @@ class Target:
     framing: str = "object"  # how a request's body holds its event (FRAMINGS: Auth0's JSON Lines)
     batch_size: int = 1  # events one request carries at most (emulator.delivery.batching)
     batch_linger: float = 0.0  # seconds a batch's first event may wait for more (scenario seconds)
+    batch_into: str = ""  # where the vendor's one JSON object lists its events (Okta's data.events)
     _match: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)
 
     def wants(self, event_type: str) -> bool:
@@ -300,7 +301,7 @@ def build_target(
     framing = spec.get("format", defaults.get("format", "object"))
     if framing not in FRAMINGS:
         raise fail(f"format: expected one of {', '.join(FRAMINGS)}, got {framing!r}", "format")
-    batch_size, batch_linger = _batch(spec, defaults, framing, fail)
+    batch_size, batch_linger, batch_into = _batch(spec, defaults, framing, fail)
     signed_time = spec.get("signed_time", "now")
     if signed_time not in SIGNED_TIMES:
         raise fail(f"signed_time: expected one of {', '.join(SIGNED_TIMES)}, got {signed_time!r}", "signed_time")
@@ -338,6 +339,7 @@ def build_target(
         framing=framing,
         batch_size=batch_size,
         batch_linger=batch_linger,
+        batch_into=batch_into,
         _match=match,
     )
 
@@ -400,16 +402,19 @@ def _duration(value: Any, fail: Callable[..., Problem], *path: str) -> float:
 
 def _batch(
     spec: dict[str, Any], defaults: dict[str, Any], framing: str, fail: Callable[..., Problem]
-) -> tuple[int, float]:
-    """Events per request and the linger, from the target's ``batch`` over its vendor's: one event
-    per request when neither batches, or when the framing holds one event (``object``)."""
+) -> tuple[int, float, str]:
+    """Events per request, the linger and the vendor's list of events in one object (``into``), from
+    the target's ``batch`` over its vendor's: one event per request when neither batches, or when
+    the framing holds one event (``object``) and the vendor's object has no list of events."""
+    vendor = dict(defaults.get("batch") or {})
+    into = str(vendor.pop("into", "") or "")
+    into = into if framing == "object" else ""  # in a JSON array or JSON Lines, each event is one item
     given = spec.get("batch")
     if given is None:
-        vendor = defaults.get("batch") or {}
-        if framing not in BATCHING or not vendor:
-            return 1, 0.0
+        if (framing not in BATCHING and not into) or not vendor:
+            return 1, 0.0, ""
         given = vendor
-    elif framing not in BATCHING:
+    elif framing not in BATCHING and not into:
         raise fail(
             f"batch: format {framing!r} sends one event per request; a batch needs format "
             f"{' or '.join(repr(f) for f in BATCHING)}",
@@ -417,6 +422,7 @@ def _batch(
         )
     if not isinstance(given, dict):
         raise fail(f"batch: expected a mapping such as {{size: 100, linger: 1s}}, got {given!r}", "batch")
+    given = {**vendor, **given}  # what the target leaves out is the vendor's
     unknown = [k for k in given if k not in ("size", "linger")]
     if unknown:
         raise fail(f"batch: unknown key {unknown[0]!r}; expected one of: size, linger", "batch", str(unknown[0]))
@@ -429,7 +435,7 @@ def _batch(
             linger = parse_duration(given["linger"]).total_seconds()
         except ValueError as exc:
             raise fail(f"batch.linger: {exc}", "batch", "linger") from None
-    return size, linger
+    return size, linger, into
 
 
 def _verification(spec: Any, fail: Callable[..., Problem]) -> Verification | None:

@@ -96,6 +96,8 @@ class WebhookReceiver:
         self.secrets = [secret] if isinstance(secret, str) else list(secret or [])
         self.algorithm = algorithm or (signing.get("algorithm", "") if self.scheme == signing.get("scheme") else "")
         self.header = header or signing.get("header", "")
+        # where the vendor's one object lists several events (Okta's data.events), read one by one
+        self.into = str((delivery.get("batch") or {}).get("into") or "")
         # the vendor's one-time verification, answered as its consumers must (Okta's challenge)
         self.verification = parse_verification(delivery.get("verification"), f"vendor {vendor}")
         self.verifications: list[str] = []  # the challenges answered
@@ -117,6 +119,7 @@ class WebhookReceiver:
         """Read, verify and answer challenges as ``other`` does (a receiver made for another vendor)."""
         self.vendor, self.wire, self.scheme, self.secrets = other.vendor, other.wire, other.scheme, other.secrets
         self.algorithm, self.header, self.verification = other.algorithm, other.header, other.verification
+        self.into = other.into
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -179,7 +182,7 @@ class WebhookReceiver:
                     self.on_verification(request.method, request.path_qs, challenge)
                 return web.json_response({verification.answer: challenge})
         body = await request.read()
-        readings = read_all(body, self.wire)
+        readings = read_all(body, self.wire, self.into)
         reading = readings[0]
         headers = dict(request.headers)
         verdict = verify(

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.delivery.framing import events_in, first_event
+from emulator.delivery.framing import events_in, first_event, one_per_event
 from emulator.vendors.registry import Registry
 
 
@@ -51,12 +51,16 @@ def read(body: bytes, wire: dict[str, Any]) -> Reading:
     return reading(data, wire)
 
 
-def read_all(body: bytes, wire: dict[str, Any]) -> list[Reading]:
+def read_all(body: bytes, wire: dict[str, Any], into: str = "") -> list[Reading]:
     """Every event a consumer finds in ``body``, in order: one, or each of a batch (a JSON array or
-    JSON Lines of several events, as Auth0's log streams send them)."""
+    JSON Lines of several events, as Auth0's log streams send them; or, with ``into``, the vendor's
+    list of events in one object, as Okta's event hooks send them)."""
     if wire.get("body") == "jwt":
         return [read(body, wire)]
-    return [reading(event, wire) for event in events_in(body)] or [reading(None, wire)]
+    events = events_in(body)
+    if into and len(events) == 1:
+        events = one_per_event(events[0], into)
+    return [reading(event, wire) for event in events] or [reading(None, wire)]
 
 
 def reading(data: Any, wire: dict[str, Any]) -> Reading:

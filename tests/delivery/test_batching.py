@@ -155,3 +155,31 @@ def test_a_bad_batch_in_the_file_and_through_the_api_is_named_in_the_schemas_wor
     assert ("batch.size", "batch.size: 20000 is greater than the maximum of 10000") in target_problems(
         {"name": "logs", "url": "http://127.0.0.1:9/", "batch": {"size": 20000}}
     )
+
+
+async def test_okta_amalgamates_events_in_one_envelopes_data_events(registry):
+    """Okta's envelope holds a list of System Log events: a batch is one envelope (the first event's)
+    carrying every event of the batch in ``data.events``, each a LogEvent of Okta's own SDK."""
+    from okta.models.log_event import LogEvent
+
+    secret = "okta-hook-secret"
+    async with WebhookReceiver("okta", secret) as receiver:
+        t = build_target(
+            {"name": "hook", "url": receiver.url, "vendor": "okta", "signing": {"secret": secret}}, registry
+        )
+        assert (t.batch_size, t.batch_into, t.framing) == (50, "data.events", "object")  # Okta's catalog
+        summary = await deliver_run(STORY, [t], Store(), 4, NOW, 0, registry=registry)
+        events = list(render_events(STORY, "okta", 4, NOW, registry))
+        assert summary.ok and summary.delivered == len(events) and receiver.verifications  # challenged first
+        requests = requests_of(receiver)
+        assert len(requests) < len(events) and sum(map(len, requests)) == len(events)
+        for request in requests:
+            envelope = json.loads(request[0].body)  # the raw body, as Okta's consumer reads it
+            assert envelope["eventType"] == "com.okta.event_hook" and request[0].verdict.ok
+            logs = envelope["data"]["events"]
+            assert [log["uuid"] for log in logs] == [hook.id for hook in request]
+            assert [LogEvent.from_dict(log).event_type for log in logs] == [hook.type for hook in request]
+        assert max(len(r) for r in requests) > 1
+        for actor in ("alice", "bob"):  # the consumer's id is the System Log event's uuid
+            sent = [e.body["data"]["events"][0]["uuid"] for e in events if e.actor == actor]
+            assert [h.id for h in receiver.received if h.id in sent] == sent

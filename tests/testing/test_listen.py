@@ -130,3 +130,15 @@ async def test_listen_answers_oktas_one_time_verification(registry):
     challenge = next(i for i, line in enumerate(lines) if "verification challenge answered" in line)
     posts = [i for i, line in enumerate(lines) if "POST /webhooks" in line]
     assert posts and challenge < posts[0] and all("signature valid" in lines[i] for i in posts)
+
+
+async def test_listen_prints_each_event_of_a_batch(registry):
+    token = "Bearer log-stream-token"
+    proc, url = await start_listen("--vendor", "auth0", "--secret", token)
+    summary = await deliver(registry, url, vendor="auth0", signing={"secret": token})  # Auth0 batches its logs
+    out = await stop(proc)
+    lines = [line for line in out.splitlines() if "POST /webhooks" in line]
+    count = summary.events
+    assert summary.ok and count > 1 and len(lines) == count and f"{count} webhooks received" in out
+    assert all("signature valid" in line for line in lines)
+    assert [line.split("  [")[1].split(" in one")[0] for line in lines] == [f"{i}/{count}" for i in range(1, count + 1)]
