@@ -33,6 +33,7 @@ from emulator.render import check_overrides, dry_run, render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.scenario.model import MAX_ACTIONS, Scenario, check_size
 from emulator.store import DeliveryRow, EventRow, Store
+from emulator.store.writer import writer_for
 from emulator.vendors.dialect import Event
 from emulator.vendors.registry import Registry
 
@@ -146,7 +147,8 @@ async def deliver_run(
     }
     if overrides:
         options["overrides"] = stored(overrides)
-    store.create_run(run_id, scenario.name, vendors, seed, {t.name: t.stored for t in targets}, options)
+    kept = {t.name: t.stored for t in targets}
+    await writer_for(store).write(lambda own: own.create_run(run_id, scenario.name, vendors, seed, kept, options))
     play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction, overrides=overrides)
     return await _deliver(
         store, run_id, targets, time_scale, seed, play, False, watch, on_attempt, registry, transaction
@@ -168,7 +170,8 @@ async def deliver_events(
     resume sends what is pending and never plays anything."""
     run_id = run_id or new_run_id()
     seed = secrets.randbits(32)
-    store.create_run(run_id, name, [vendor], seed, {t.name: t.stored for t in targets}, {"live": True})
+    kept = {t.name: t.stored for t in targets}
+    await writer_for(store).write(lambda own: own.create_run(run_id, name, [vendor], seed, kept, {"live": True}))
     given = _Given([vendor], registry, list(events))
     return await _deliver(store, run_id, targets, 1.0, seed, given, False, watch, None, registry, None)
 
@@ -298,9 +301,10 @@ async def _deliver(
             try:
                 summary.events = await _produce(store, run_id, targets, play, time_scale, dispatcher, summary.steps)
             except EmulatorError:
-                store.play_done(run_id)  # the scenario cannot be played further: resume must not retry it
+                # the scenario cannot be played further: resume must not retry it
+                await dispatcher.writer.write(lambda own: own.play_done(run_id))
                 raise
-            store.play_done(run_id)
+            await dispatcher.writer.write(lambda own: own.play_done(run_id))
         await dispatcher.drain()
         status = "finished"
     except Exception:
@@ -308,7 +312,7 @@ async def _deliver(
         raise
     finally:
         await dispatcher.close()
-        store.finish_run(run_id, status)
+        await dispatcher.writer.write(lambda own: own.finish_run(run_id, status))
         _fill(summary, dispatcher, began, status)
     return summary
 
@@ -427,7 +431,7 @@ async def _produce(
         for event in chunk:
             if (event.vendor, event.seq) == refused:
                 last.setdefault("not_sent", []).append(event.type)
-                store.skip(run_id)  # counted as played, so a resumed play stays in step
+                await dispatcher.writer.write(lambda own: own.skip(run_id))  # played, so a resumed play stays in step
                 continue
             count += 1
             refused = await route(event)

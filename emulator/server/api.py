@@ -192,6 +192,7 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
         raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     overrides = _overrides(service, story, [t.vendor for t in targets], seed, data)
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs, overrides)
+    await service.stored(run_id)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}", "seed": seed}, status=202)
 
 

@@ -38,7 +38,8 @@ async def serve(args: argparse.Namespace, default_db: str) -> int:
         why = not_served(registry, list(config.oidc["vendors"]))
         if why:
             raise Problem(f"{args.config}: oidc.vendors: {why}")
-    store = Store(args.db or (config.store if config and config.store else None) or default_db)
+    # the writes of every run and API call are committed in groups by the store's writer thread
+    store = Store(args.db or (config.store if config and config.store else None) or default_db, background_writes=True)
     max_actions = args.max_actions or (config.max_actions if config and config.max_actions else MAX_ACTIONS)
     service = Service(store, registry, token=args.token, config=config, max_actions=max_actions)
     guard = Guard.for_server(args.host, args.allow_host)

@@ -37,6 +37,7 @@ class LiveRun:
     dispatcher: Dispatcher | None = None
     summary: Summary | None = None
     error: str | None = None
+    stored: asyncio.Event = field(default_factory=asyncio.Event)  # set once the store holds the run
 
 
 @dataclass
@@ -113,8 +114,9 @@ class Service:
         self.remember(targets)
         live = LiveRun(task=None, specs=specs or [])  # type: ignore[arg-type]
 
-        def watch(dispatcher: Dispatcher) -> None:
+        def watch(dispatcher: Dispatcher) -> None:  # called once the run is committed, before its play
             live.dispatcher = dispatcher
+            live.stored.set()
 
         start = datetime.now(UTC).replace(microsecond=0)
         coro = deliver_run(
@@ -125,6 +127,16 @@ class Service:
         live.task.add_done_callback(lambda task: self._done(live, task))
         self.runs[run_id] = live
         return run_id
+
+    async def stored(self, run_id: str) -> None:
+        """Wait until a run just started is in the store (or has ended before it got there): its
+        creation is committed off the event loop, and a client reads the run as soon as it hears of it."""
+        live = self.runs[run_id]
+        stored = asyncio.ensure_future(live.stored.wait())
+        try:
+            await asyncio.wait([stored, live.task], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stored.cancel()
 
     def remember_saved(self, name: str) -> None:
         """Publish a saved target's public key, once it has its secrets."""

@@ -59,15 +59,15 @@ class Connection:
     def __init__(
         self, path: str | os.PathLike[str] = ":memory:", create: bool = True, background_writes: bool = False
     ) -> None:
-        """``background_writes``: a run's batches are written by a thread of their own (``store.writer``),
-        for a store one run owns (the command line's); a server's store, shared by many runs and the API,
-        writes on its one connection, since two connections would wait on each other's locks."""
+        """``background_writes``: writes are committed by a thread of their own, in groups (``store.writer``),
+        once the first run makes it; from then on that thread's connection is the only one that writes."""
         self.path = str(path)
         self.background_writes = background_writes
         # called with ("event" | "attempt", record) after each commit: the server's live stream
         self.listeners: list[Listener] = []
         self.db = open_database(self.path, create)
         self.writer: Any = None  # the batch writer on a thread of its own (``store.writer``), once a run needs it
+        self.grouped = False  # the writer's own store building a group: each write is a savepoint of it
 
     def close(self) -> None:
         if self.writer is not None:
@@ -76,16 +76,24 @@ class Connection:
         self.db.close()
 
     def _write(self, work: Callable[[sqlite3.Cursor], T]) -> T:
-        """Run ``work(cursor)`` in one immediate transaction; turn SQLite failures into StoreError."""
+        """Run ``work(cursor)`` in one immediate transaction; turn SQLite failures into StoreError.
+
+        Once the store has a writer (``store.writer``), the writer's connection is the only one that
+        writes: a write made here goes there (and is committed before this returns). On the writer's
+        own store, while it builds a group (``grouped``), each write is a savepoint of that group."""
+        if self.writer is not None and self.writer.threaded:
+            return self.writer.wait(lambda own: own._write(work))  # type: ignore[no-any-return]
         try:
             cur = self.db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
+            cur.execute("SAVEPOINT write" if self.grouped else "BEGIN IMMEDIATE")
             try:
                 result = work(cur)
             except BaseException:
-                cur.execute("ROLLBACK")
+                cur.execute("ROLLBACK TO write" if self.grouped else "ROLLBACK")
+                if self.grouped:
+                    cur.execute("RELEASE write")
                 raise
-            cur.execute("COMMIT")
+            cur.execute("RELEASE write" if self.grouped else "COMMIT")
             return result
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot write to the store ({exc})") from None
