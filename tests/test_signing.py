@@ -217,6 +217,28 @@ def test_fusionauth_jwt_header_always_names_its_key(registry):
         assert header["alg"] in FUSIONAUTH_KEY_ALGORITHMS
 
 
+def test_fusionauth_jwt_payload_is_the_bodys_hash_as_compact_json(registry):
+    """The claims segment is what fusionauth-jwt's Jackson writes of the one claim: compact JSON of
+    the base64 (standard alphabet, padded) SHA-256 of the body as sent (fusionauth-site signing.mdx)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from emulator.delivery.targets import build_target
+
+    spec = {"name": "t", "url": "http://127.0.0.1:9/", "vendor": "fusionauth", "signing": {"secret": "x" * 32}}
+    target = build_target(spec, registry)
+
+    @settings(max_examples=25, deadline=None, derandomize=True)
+    @given(st.binary(max_size=2000))
+    def claims_of(body: bytes) -> None:
+        token = sign(target.signing, Message(body, "e", 1))["X-FusionAuth-Signature-JWT"]
+        digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        expected = json.dumps({"request_body_sha256": digest}, separators=(",", ":")).encode()
+        assert jwt.PyJWS().decode(token, "x" * 32, algorithms=["HS256"]) == expected
+
+    claims_of()
+
+
 def test_fusionauth_offers_only_the_algorithms_its_keys_have():
     from emulator.delivery.signing import scheme
 

@@ -110,3 +110,29 @@ def test_a_version_3_store_gets_the_index(tmp_path):
     names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "deliveries_by_event" in names
     store.close()
+
+
+def test_each_attempt_keeps_its_own_answers_headers_in_their_order():
+    """Attempts recorded together whose answers repeat, reorder or change headers each read back as
+    their own answer gave them (the JSON of a repeated answer is made once)."""
+    from emulator.store import AttemptRow
+
+    store = Store(":memory:")
+    fill(store, runs=1, per_run=3)
+    answers = [
+        {"Content-Type": "text/plain", "Date": "d1"},
+        {"Content-Type": "text/plain", "Date": "d1"},
+        {"Date": "d1", "Content-Type": "text/plain"},
+        {"Content-Type": "text/plain", "Date": "d2"},
+        None,
+    ]
+    same = {"at_ms": 1, "scenario_ms": 1, "duration_ms": 1.0, "status": 200, "error": None, "response_body": b""}
+    attempts = [
+        AttemptRow(delivery=1, number=n, response_headers=headers, next_delay_ms=None, injected=None, **same)
+        for n, headers in enumerate(answers, 2)
+    ]
+    store.record(attempts, [])
+    read = [a["response_headers"] for a in store.attempts(1) if a["number"] > 1]
+    assert [None if h is None else list(h.items()) for h in read] == [
+        None if h is None else list(h.items()) for h in answers
+    ]

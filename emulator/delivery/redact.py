@@ -65,6 +65,8 @@ class Redactor:
         self._bytes = re.compile(b"|".join(re.escape(f.encode()) for f in ordered), re.I) if ordered else None
         # short texts already redacted: a receiver answers every attempt with the same few header values
         self._done: dict[str, str] = {}
+        # the last headers redacted (in their order), and what they became: most answers repeat the one before
+        self._last: tuple[list[tuple[str, str]], dict[str, str]] = ([], {})
 
     def text(self, text: str) -> str:
         done = self._done.get(text)
@@ -93,7 +95,13 @@ class Redactor:
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Credentials by their name (Set-Cookie, Authorization, X-Api-Key), the rest by content."""
-        return {k: REDACTED if SENSITIVE_NAME.search(k) else self.text(v) for k, v in headers.items()}
+        items = list(headers.items())
+        given, done = self._last
+        if items == given:  # a copy: the caller owns what it gets
+            return done.copy()
+        done = {k: REDACTED if SENSITIVE_NAME.search(k) else self.text(v) for k, v in items}
+        self._last = (items, done)
+        return done.copy()
 
 
 def _by_place(text: str) -> str:

@@ -134,7 +134,9 @@ class Sender:
         (an ``oversize`` fault makes one of up to 64 MB) waits for room in the process's budget of
         bytes in flight, so many of them at once cannot take the machine's memory.
         """
-        size = max([len(body), *(f.params["size"] for f in faults if f.kind == "oversize")])
+        size = len(body)
+        if faults:
+            size = max([size, *(f.params["size"] for f in faults if f.kind == "oversize")])
         if size < LARGE_BODY:
             result = await self._attempt(target, event_id, body, timestamp, faults)
         else:

@@ -160,6 +160,17 @@ class Outbox(Connection):
     def record(self, attempts: Sequence[AttemptRow], rows: Sequence[Outcome]) -> None:
         """Write finished attempts and the deliveries' new state in one transaction."""
         stamp = now_ms()
+        written: tuple[list[tuple[str, str]], str] = ([], "")  # the last headers (in order) and their JSON
+
+        def headers_json(headers: dict[str, str] | None) -> str | None:
+            """The headers as JSON; most answers repeat the headers of the one before."""
+            nonlocal written
+            if headers is None:
+                return None
+            items = list(headers.items())
+            if items != written[0]:
+                written = (items, json.dumps(headers))
+            return written[1]
 
         def work(cur: sqlite3.Cursor) -> None:
             cur.executemany(
@@ -174,7 +185,7 @@ class Outbox(Connection):
                         a["duration_ms"],
                         a["status"],
                         a["error"],
-                        None if a["response_headers"] is None else json.dumps(a["response_headers"]),
+                        headers_json(a["response_headers"]),
                         a["response_body"],
                         a["next_delay_ms"],
                         a["injected"],

@@ -14,6 +14,7 @@ JWTEncoder.java, Header.java; fusionauth-java-client Key.java).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Sequence
@@ -43,10 +44,11 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
     import jwt
 
     algorithm = signing.algorithm or "HS256"
-    claims = json.dumps({"request_body_sha256": b64(hashlib.sha256(m.body).digest())}, separators=(",", ":"))
+    # json.dumps of {"request_body_sha256": hash} with compact separators: base64 needs no escaping
+    claims = b'{"request_body_sha256":"%b"}' % base64.b64encode(hashlib.sha256(m.body).digest())
     kid = signing.key_id or hmac_key_id(signing.secrets[0])
     try:
-        token = compact_jws(algorithm, kid, signing.secrets[0], claims.encode())
+        token = compact_jws(algorithm, kid, signing.secrets[0], claims)
     except (jwt.PyJWTError, ValueError, TypeError, NotImplementedError) as exc:
         raise SigningError(f"fusionauth-jwt cannot sign with {algorithm}: {exc}") from None
     return {"X-FusionAuth-Signature-JWT": token}
