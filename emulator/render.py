@@ -43,7 +43,8 @@ def render_events(
 
 
 def _events(scenario: Scenario, dialect: Dialect, seed: int, start: datetime | None, tag: str = "") -> Iterator[Event]:
-    for occurrence in Player(scenario, seed, start, vendor=dialect.vendor.name, tag=tag).occurrences():
+    player = Player(scenario, seed, start, vendor=dialect.vendor.name, tag=tag, wants=dialect.emits)
+    for occurrence in player.occurrences():
         yield from dialect.events(occurrence)
 
 

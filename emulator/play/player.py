@@ -7,7 +7,7 @@ tokens are current, brute-force counters) so that vendors only translate, never 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,15 +39,20 @@ class Player:
         step_limit: int | None = None,
         vendor: str | None = None,
         tag: str = "",
+        wants: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix).
         ``tag`` makes this play's people its own (see ``make_actor``).
 
         With ``vendor``, another vendor's raw events (``emit``) are passed over: they change nothing
         else, so the play draws what they would have drawn and moves on without building them.
+        With ``wants`` (an action and its error: whether the vendor may make events of it), an
+        occurrence it refuses is played (what it changes, what it draws) but not made or yielded:
+        a vendor with no event for a failed login costs that login its bookkeeping only.
         """
         self.step_limit = step_limit
         self.vendor = vendor
+        self.wants = wants
         self.steps_played = 0
         self.scenario = scenario
         self.seed = seed
@@ -119,8 +124,7 @@ class Player:
         params = step.params
         if step.action == "emit" and self.vendor is not None and params.get("vendor") != self.vendor:
             self.rng.getrandbits(128)  # the auth session id its context would have drawn
-            self.seq += 1
-            self.rng.getrandbits(42)  # and its occurrence's gaps
+            self._pass_over()
             self.clock.advance(self.gap)
             return
         actor_name = params.get("actor")
@@ -147,6 +151,10 @@ class Player:
                 step.location,
             )
         ctx = self._context(action, actor, params, error, step.location)
+        if not lockout and self.wants is not None and not self.wants(action, error):
+            self._pass_over()
+            self.clock.advance(self.gap)
+            return
         occurrence = self._occurrence(action, error, ctx, step.location)
         if step.faults:
             occurrence.faults = step.faults
@@ -163,6 +171,11 @@ class Player:
             locked.time += timedelta(milliseconds=locked.offset_ms(1))
             yield locked
         self.clock.advance(self.gap)
+
+    def _pass_over(self) -> None:
+        """What making an occurrence changes and draws, for one that is not made."""
+        self.seq += 1
+        self.rng.getrandbits(42)  # its gaps
 
     def _occurrence(self, action: str, error: str | None, ctx: dict[str, Any], where: Location) -> Occurrence:
         self.seq += 1

@@ -18,7 +18,14 @@ from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import OMIT, ExpressionError, compile_condition, compile_template, deep_merge
+from emulator.vendors.templates import (
+    OMIT,
+    ExpressionError,
+    compile_condition,
+    compile_template,
+    decided_by,
+    deep_merge,
+)
 
 
 @dataclass(slots=True)
@@ -71,13 +78,19 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Row:
-    __slots__ = ("emission", "error_type", "renderer", "success_type", "template", "when", "with_")
+    __slots__ = ("emission", "error_type", "renderer", "silent", "success_type", "template", "when", "with_")
 
     def __init__(self, vendor: Vendor, emission: Emission) -> None:
         self.emission = emission
         where = f"{vendor.catalog.path}: action row {emission.event!r}"
         try:
             self.when = compile_condition(emission.when) if emission.when else None
+            # whether the row emits nothing for a step that succeeded (a false error) and for one that
+            # failed, whatever the rest of the context (``when: not error`` for a failure)
+            when = emission.when
+            self.silent = tuple(
+                bool(when) and decided_by(when or "", "error", failed) is False for failed in (False, True)
+            )
             self.with_ = compile_template(emission.with_) if emission.with_ is not None else None
         except (ExpressionError, RecursionError, MemoryError) as exc:
             raise VendorError(f"{where}: {_reason(exc)}") from None
@@ -118,6 +131,15 @@ class Dialect:
         self.event_id = id_maker(self.catalog.event_ids) or (lambda rng, ms: uuid4(rng))
         # what every event of this dialect reads the same: the vendor and its release's features
         self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
+
+    def emits(self, action: str, error: str | None) -> bool:
+        """False when an occurrence of ``action`` that ended with ``error`` gives none of this
+        vendor's events whatever else it holds (no catalog row for it, or every row's ``when:``
+        false for it): the player need not make it (``Player``'s ``wants``)."""
+        if action == "emit":
+            return True
+        failed = bool(error)
+        return not all(row.silent[failed] for row in self.recipes.get(action, ()))
 
     def events(self, occ: Occurrence) -> list[Event]:
         if occ.action == "emit":

@@ -786,6 +786,33 @@ def plain_condition(source: str) -> tuple[Callable[[dict[str, Any]], bool], node
     return test_fast, tree
 
 
+def decided_by(source: str, name: str, truth: bool) -> bool | None:
+    """What a ``when:`` condition gives whenever ``name`` is true (``truth``) or false, when that
+    alone decides it: ``not error and params.first`` is false for every failure. None when the
+    rest of the context may matter, or when deciding would first evaluate something else (which
+    could raise: the condition's own answer then)."""
+    node = parse_expression(ENV, source)
+    return None if node is None else _decided(node, name, truth)
+
+
+def _decided(node: nodes.Node, name: str, truth: bool) -> bool | None:
+    # ``not``, ``and`` and ``or`` are Python's in Jinja2 (the sandbox does not intercept them), and a
+    # name is a lookup that never raises; nothing else is looked into
+    if isinstance(node, nodes.Name):
+        return truth if node.name == name else None
+    if isinstance(node, nodes.Const):
+        return bool(node.value)
+    if isinstance(node, nodes.Not):
+        inner = _decided(node.node, name, truth)
+        return None if inner is None else not inner
+    if isinstance(node, nodes.And | nodes.Or):
+        left = _decided(node.left, name, truth)
+        if left is None or left is isinstance(node, nodes.Or):
+            return left  # unknown, or the side that ends it: false for ``and``, true for ``or``
+        return _decided(node.right, name, truth)
+    return None
+
+
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """``over`` on top of ``base``; a null in ``over`` removes the key. Base key order is kept."""
     result = dict(base)
@@ -799,4 +826,4 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-__all__ = ["OMIT", "compile_condition", "compile_template", "deep_merge"]
+__all__ = ["OMIT", "compile_condition", "compile_template", "decided_by", "deep_merge"]

@@ -32,7 +32,7 @@ from emulator.vendors.codegen import generate, generate_condition
 from emulator.vendors.expressions import MAX_TEXT
 from emulator.vendors.parts import OMIT
 from emulator.vendors.registry import Registry
-from emulator.vendors.templates import ENV, ExpressionError, compile_template
+from emulator.vendors.templates import ENV, ExpressionError, compile_condition, compile_template
 
 EXAMPLES = 30  # hypothesis examples, each one batch
 TEMPLATES = 10  # templates per batch
@@ -312,3 +312,31 @@ def test_templates_nested_beyond_pythons_block_limit_still_render() -> None:
     ctx = {"n": 1, "event": {"id": "e"}}
     part = templates.compile_part(tree)
     assert compile_template(tree)(dict(ctx)) == part.render(dict(ctx))
+
+
+ATOMS = ["error", "params.first", "true", "false", "none", "error == 'x'", "params.x + 1", "session"]
+
+
+def condition(r: random.Random, depth: int = 3) -> str:
+    pick = r.random()
+    if depth <= 0 or pick < 0.35:
+        return r.choice(ATOMS)
+    if pick < 0.5:
+        return f"not {condition(r, depth - 1)}"
+    return f"({condition(r, depth - 1)} {r.choice(['and', 'or'])} {condition(r, depth - 1)})"
+
+
+def test_a_condition_decided_by_the_error_alone_gives_that_answer() -> None:
+    # the player makes no occurrence a vendor has no event for (Dialect.emits): a row's condition
+    # is taken as decided only where it is, whatever the rest of the context holds
+    r = random.Random(14)
+    decided = 0
+    for _ in range(400):
+        source = condition(r)
+        for ctx in contexts(r)[:3]:
+            ctx["error"] = r.choice([None, "", "invalid_code", 0, "x"])
+            answer = templates.decided_by(source, "error", bool(ctx["error"]))
+            if answer is not None:
+                decided += 1
+                assert compile_condition(source)(dict(ctx)) is answer, f"when: {source}\nwith {ctx!r}"
+    assert decided > 300
