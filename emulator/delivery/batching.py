@@ -24,15 +24,39 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from emulator.delivery.framing import join
+from emulator.delivery.framing import BATCHING, join
 from emulator.store import AttemptRow, DeliveryRow, Outcome
 
 if TYPE_CHECKING:
     from emulator.delivery.sender import Result
 
 MAX_BATCH = 10_000  # events one request may carry at most (the schema's bound)
+
+
+def batch_schema() -> dict[str, Any]:
+    """The ``batch`` setting of a target, as JSON Schema (emulator.yaml's schema and the API read this)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Several events in one request (default: the vendor's; Auth0's log streams and Okta's event "
+        "hooks batch): sent when 'size' wait, when the first has waited 'linger', or when the run ends; one delivery, "
+        f"signed once and retried as a whole. Needs format {' or '.join(repr(f) for f in BATCHING)}, unless the "
+        "vendor's one JSON object lists its events (Okta's data.events).",
+        "properties": {
+            "size": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_BATCH,
+                "description": "Events one request carries at most (1: one per request).",
+            },
+            "linger": {
+                "$ref": "#/$defs/duration",
+                "description": "How long the first event of a batch waits for more (scaled by time_scale).",
+            },
+        },
+    }
 
 
 @dataclass(slots=True)

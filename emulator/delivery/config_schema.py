@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.delivery.batching import MAX_BATCH
+from emulator.delivery.batching import batch_schema
 from emulator.delivery.faults import fault_schema
-from emulator.delivery.framing import BATCHING, FRAMINGS
+from emulator.delivery.framing import FRAMINGS
 from emulator.delivery.retry import CLASSES, SHORTHANDS, preset_names
 from emulator.delivery.signing import SCHEMES, scheme
 from emulator.delivery.targets import ORDERINGS, SIGNED_TIMES
@@ -196,31 +196,8 @@ def _target() -> dict[str, Any]:
                 "enum": list(FRAMINGS),
                 "description": "How a request's body holds its event (default: the vendor's): " + _choices(FRAMINGS),
             },
-            "batch": _batch(),
+            "batch": batch_schema(),
             "tls": {"$ref": "#/$defs/tls"},
-        },
-    }
-
-
-def _batch() -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Several events in one request (default: the vendor's; Auth0's log streams and Okta's event "
-        "hooks batch): sent when 'size' wait, when the first has waited 'linger', or when the run ends; one delivery, "
-        f"signed once and retried as a whole. Needs format {' or '.join(repr(f) for f in BATCHING)}, unless the "
-        "vendor's one JSON object lists its events (Okta's data.events).",
-        "properties": {
-            "size": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_BATCH,
-                "description": "Events one request carries at most (1: one per request).",
-            },
-            "linger": {
-                "$ref": "#/$defs/duration",
-                "description": "How long the first event of a batch waits for more (scaled by time_scale).",
-            },
         },
     }
 
