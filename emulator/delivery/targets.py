@@ -553,8 +553,8 @@ def delivery_facts(registry: Registry, vendor: str) -> dict[str, str]:
     }
     if target.batch_size > 1:
         facts["batching"] = (
-            f"up to {target.batch_size} events per request ({target.framing}), sent when that many wait or the first"
-            f" has waited {target.batch_linger:g} s"
+            f"up to {target.batch_size} events per request ({target.batch_into or target.framing}), sent when that"
+            f" many wait or the first has waited {target.batch_linger:g} s"
         )
     if defaults.get("note"):
         facts["note"] = " ".join(str(defaults["note"]).split())
