@@ -183,3 +183,35 @@ async def test_okta_amalgamates_events_in_one_envelopes_data_events(registry):
         for actor in ("alice", "bob"):  # the consumer's id is the System Log event's uuid
             sent = [e.body["data"]["events"][0]["uuid"] for e in events if e.actor == actor]
             assert [h.id for h in receiver.received if h.id in sent] == sent
+
+
+async def test_a_batch_leaves_after_its_linger_and_an_actors_next_events_wait_for_it():
+    from emulator.delivery.batching import Batcher
+    from emulator.store import DeliveryRow
+
+    sent: list = []
+    arrived = asyncio.Event()
+
+    def send(batch):
+        sent.append(batch)
+        arrived.set()
+
+    def row(n, actor):
+        return DeliveryRow(n, "run", "logs", f"e{n}", "s", n * 1000, b'{"n":%d}' % n, actor)
+
+    batcher = Batcher(5, 0.05, "array", True, send)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    batcher.add(row(1, "alice"))
+    batcher.add(row(2, "alice"))  # the same actor's next event may share the batch, after the first
+    assert not sent  # two of five: the batch waits for more, or for its linger
+    await asyncio.wait_for(arrived.wait(), 5)
+    assert loop.time() - began >= 0.05 and [m.id for m in sent[0].members] == [1, 2]
+    assert json.loads(b"[" + sent[0].body + b"]") == [{"n": 1}, {"n": 2}]
+    batcher.add(row(3, "alice"))  # alice's batch is in flight: her next event waits for it
+    batcher.add(row(4, "bob"))
+    batcher.drain()  # the run has nothing more: what is open leaves now
+    assert [m.id for m in sent[1].members] == [4]
+    batcher.done(sent[0])  # alice's batch is final: her next event goes, at once while draining
+    assert [m.id for m in sent[2].members] == [3]
+    batcher.close()
