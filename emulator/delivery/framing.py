@@ -70,7 +70,9 @@ def _list_at(data: Any, path: str) -> list[Any]:
 
 
 def _with_list(data: Any, path: str, events: list[Any]) -> Any:
-    """A copy of ``data`` with ``events`` at ``path`` (only the mappings on the way are copied)."""
+    """A copy of ``data`` with ``events`` at ``path`` (only the mappings on the way are copied; one
+    missing on the way, as an override may leave an event, is made)."""
+    data = data if isinstance(data, dict) else {}
     key, _, rest = path.partition(".")
     inner = events if not rest else _with_list(data.get(key), rest, events)
     return {**data, key: inner}
