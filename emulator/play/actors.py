@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from emulator.play.ids import uuid4
@@ -23,28 +22,11 @@ DEFAULT_LOCALE = "en_US"
 
 
 def new_faker(locale: str, seed: int | str) -> Faker:
-    """A Faker of its own for one run, so runs alive at once in one process never share a generator."""
-    from faker import Faker
+    """A Faker of its own for one run, so runs alive at once in one process never share a generator
+    (a copy of the locale's pattern: ``emulator.play.fakers``)."""
+    from emulator.play.fakers import faker_for
 
-    fake = Faker(locale if locale in locales() else DEFAULT_LOCALE)
-    fake.seed_instance(seed)
-    for provider in fake.providers:
-        if hasattr(provider, "_get_public_networks_and_weights"):
-            vars(provider).update(_public_networks())
-    return fake
-
-
-@cache
-def _public_networks() -> dict[str, Any]:
-    """Faker works out the public IPv4 networks (every range minus the reserved ones) once per
-    instance, which costs more than the rest of a run; it depends on nothing random, so the
-    result is worked out once per process and handed to each new instance, read-only."""
-    from faker import Faker
-
-    provider = next(p for p in Faker(DEFAULT_LOCALE).providers if hasattr(p, "_get_public_networks_and_weights"))
-    for address_class in "abc":
-        provider._get_public_networks_and_weights(address_class)
-    return {k: v for k, v in vars(provider).items() if k.startswith("_cached_public_")}
+    return faker_for(locale if locale in locales() else DEFAULT_LOCALE, seed)
 
 
 def _ascii(text: str) -> str:
