@@ -123,6 +123,7 @@ async def deliver_run(
     transaction: str | None = None,
     max_actions: int = MAX_ACTIONS,
     overrides: Sequence[Override] = (),
+    created: asyncio.Future[None] | None = None,
 ) -> Summary:
     """Play ``scenario`` once for every vendor the targets name and deliver to every target.
 
@@ -130,12 +131,39 @@ async def deliver_run(
     SuperMajority, AbsoluteMajority): transactional events then commit only when enough webhooks
     answer 2xx, and ``Summary.steps`` says, event by event, what the IdP did. ``overrides``
     (``--set``, ``--unset``) change the events before they are stored and signed; one that matches
-    nothing stops the run before anything is stored.
+    nothing stops the run before anything is stored. ``created``: the run's creation, already
+    handed over by ``create_run`` with the same arguments (the API's caller waits for it alone).
     """
-    check_size(scenario, max_actions)
     registry = registry or Registry()
     start = start or datetime.now(UTC).replace(microsecond=0)
     run_id = run_id or new_run_id()
+    if created is None:
+        created = create_run(
+            scenario, targets, store, seed, start, registry, run_id, transaction, max_actions, overrides
+        )
+    await created
+    vendors = list(dict.fromkeys(t.vendor for t in targets))
+    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction, overrides=overrides)
+    return await _deliver(
+        store, run_id, targets, time_scale, seed, play, False, watch, on_attempt, registry, transaction
+    )
+
+
+def create_run(
+    scenario: Scenario,
+    targets: Sequence[Target],
+    store: Store,
+    seed: int,
+    start: datetime,
+    registry: Registry,
+    run_id: str,
+    transaction: str | None = None,
+    max_actions: int = MAX_ACTIONS,
+    overrides: Sequence[Override] = (),
+) -> asyncio.Future[None]:
+    """Check a run and hand its creation to the store's writer at once (no await): done once the
+    store holds the run, what ``deliver_run`` then plays and delivers."""
+    check_size(scenario, max_actions)
     vendors = list(dict.fromkeys(t.vendor for t in targets))
     dry_run(scenario, vendors, seed, start, registry, overrides)
     options: dict[str, Any] = {
@@ -148,11 +176,7 @@ async def deliver_run(
     if overrides:
         options["overrides"] = stored(overrides)
     kept = {t.name: t.stored for t in targets}
-    await writer_for(store).write(lambda own: own.create_run(run_id, scenario.name, vendors, seed, kept, options))
-    play = _Play(scenario, vendors, seed, start, registry, pace, skip=0, transaction=transaction, overrides=overrides)
-    return await _deliver(
-        store, run_id, targets, time_scale, seed, play, False, watch, on_attempt, registry, transaction
-    )
+    return writer_for(store).submit(lambda own: own.create_run(run_id, scenario.name, vendors, seed, kept, options))
 
 
 async def deliver_events(

@@ -13,6 +13,7 @@ import os
 import re
 import time
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,25 @@ async def _description(service: Service, name: str) -> str:
 
 
 def _scenario_text(service: Service, name: str) -> str | None:
-    if name in bundled_names():
-        return Path(resolve_scenario(name)).read_text("utf-8")
+    if name in _bundled_names():
+        return _bundled_text(name)
     return service.store.scenario(name)
+
+
+@cache
+def _bundled_names() -> frozenset[str]:
+    """The bundled scenarios: files of the package, listed once per process (a run names one at each start)."""
+    return frozenset(bundled_names())
+
+
+@cache
+def _bundled_text(name: str) -> str:
+    return Path(resolve_scenario(name)).read_text("utf-8")
+
+
+@cache
+def _bundled_story(name: str) -> Scenario:
+    return load_scenario_text(_bundled_text(name), name)
 
 
 async def scenario(request: web.Request) -> web.Response:
@@ -175,7 +192,8 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
         if text is None:
             known = [*bundled_names(), *service.store.scenario_names()]
             raise ApiError(422, "Unknown scenario", UnknownNameError("scenario", name, known).message, "scenario")
-    story = await parse(text, name or "<request>")
+    # a bundled scenario is read once per process (no thread's round trip for each run that names one)
+    story = _bundled_story(name) if name in _bundled_names() else await parse(text, name or "<request>")
     check_size(story, service.max_actions)
     vendor = _vendor(service, field(data, "vendor", (str, dict), required=True))
     targets, specs = _targets(service, vendor, field(data, "targets", list))
@@ -192,7 +210,6 @@ async def _start(service: Service, data: dict[str, Any]) -> web.Response:
         raise ApiError(422, "Unknown transaction type", f"one of {', '.join(TRANSACTION_TYPES)}", "transaction")
     overrides = _overrides(service, story, [t.vendor for t in targets], seed, data)
     run_id = service.start_run(story, targets, seed, float(scale), transaction, specs, overrides)
-    await service.stored(run_id)
     return web.json_response({"run": run_id, "url": f"/api/runs/{run_id}", "seed": seed}, status=202)
 
 
@@ -319,6 +336,7 @@ async def run(request: web.Request) -> web.Response:
         if not newest:
             raise ApiError(404, "No run yet", "no run has been started on this server", "run")
         run_id = newest[0]["run"]
+    await service.stored(run_id)
     info = service.store.run(run_id)
     if info is None:
         raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
@@ -339,6 +357,7 @@ async def run(request: web.Request) -> web.Response:
 async def cancel(request: web.Request) -> web.Response:
     service = _service(request)
     run_id = request.match_info["run"]
+    await service.stored(run_id)
     owed = service.cancel(run_id)
     return web.json_response({"run": run_id, "status": "cancelled", "deliveries_cancelled": owed}, status=202)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from aiohttp import web
 
@@ -59,10 +60,15 @@ class Guard:
         return cls(frozenset({_name(bound), *(_name(a) for a in allow)} - {""}))
 
     def host_ok(self, host: str | None) -> bool:
-        if not host:
-            return False
-        name = _name(host)
-        return name in LOOPBACK_NAMES or name.endswith(".localhost") or _is_ip(name) or name in self.allowed
+        return host is not None and host != "" and _host_ok(self, host)
+
+
+@lru_cache(maxsize=256)
+def _host_ok(guard: Guard, host: str) -> bool:
+    """Whether ``guard`` answers for ``host``: worked out once per Host a client sends (every request
+    asks, and clients send the same one or two)."""
+    name = _name(host)
+    return name in LOOPBACK_NAMES or name.endswith(".localhost") or _is_ip(name) or name in guard.allowed
 
 
 def _cross_site(request: web.Request) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -87,6 +88,7 @@ ORDERS = ("oldest", "newest")  # what 'order' may say (oldest first by default)
 BOOLEANS = ("true", "false")  # what a yes-or-no parameter may say
 
 
+@cache
 def query_names() -> dict[str, tuple[str, ...]]:
     """The query parameters each path takes (any other is refused, naming the nearest valid one)."""
     from emulator.store import DELIVERY_FILTERS, EVENT_FILTERS

@@ -37,7 +37,7 @@ class LiveRun:
     dispatcher: Dispatcher | None = None
     summary: Summary | None = None
     error: str | None = None
-    stored: asyncio.Event = field(default_factory=asyncio.Event)  # set once the store holds the run
+    created: asyncio.Future[None] | None = None  # the run's creation: done once the store holds it
 
 
 @dataclass
@@ -108,20 +108,23 @@ class Service:
         overrides: Sequence[Override] = (),
     ) -> str:
         """Start a run in the background; its id comes back at once."""
-        from emulator.delivery.runner import deliver_run, new_run_id
+        from emulator.delivery.runner import create_run, deliver_run, new_run_id
 
         run_id = new_run_id()
         self.remember(targets)
         live = LiveRun(task=None, specs=specs or [])  # type: ignore[arg-type]
 
-        def watch(dispatcher: Dispatcher) -> None:  # called once the run is committed, before its play
+        def watch(dispatcher: Dispatcher) -> None:
             live.dispatcher = dispatcher
-            live.stored.set()
 
         start = datetime.now(UTC).replace(microsecond=0)
+        live.created = create_run(
+            scenario, targets, self.store, seed, start, self.registry, run_id, transaction, self.max_actions, overrides
+        )
         coro = deliver_run(
             scenario, targets, self.store, seed, start, time_scale, registry=self.registry, run_id=run_id,
             watch=watch, transaction=transaction, max_actions=self.max_actions, overrides=overrides,
+            created=live.created,
         )  # fmt: skip
         live.task = asyncio.create_task(coro)
         live.task.add_done_callback(lambda task: self._done(live, task))
@@ -129,14 +132,12 @@ class Service:
         return run_id
 
     async def stored(self, run_id: str) -> None:
-        """Wait until a run just started is in the store (or has ended before it got there): its
-        creation is committed off the event loop, and a client reads the run as soon as it hears of it."""
-        live = self.runs[run_id]
-        stored = asyncio.ensure_future(live.stored.wait())
-        try:
-            await asyncio.wait([stored, live.task], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stored.cancel()
+        """Wait until a run just started is in the store. Its creation is committed off the event
+        loop, in the next group, and ``start_run`` answers without waiting for it; a client that
+        reads or cancels the run at once waits here for those few milliseconds."""
+        live = self.runs.get(run_id)
+        if live is not None and live.created is not None and not live.created.done():
+            await asyncio.wait([live.created])  # a creation that failed is the run's own error
 
     def remember_saved(self, name: str) -> None:
         """Publish a saved target's public key, once it has its secrets."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -67,8 +68,7 @@ class Writer:
         self._thread = ThreadPoolExecutor(1, "idp-emulator-store") if self.threaded else None
         self._own: Store | None = None  # the connection that writes, opened with the first write
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []  # handed over, not yet in a group
-        self._committer: asyncio.Task[None] | None = None
-        self._syncing: concurrent.futures.Future[Any] | None = None  # a group's COMMIT on the thread
+        self._syncing: _Group | None = None  # the group whose COMMIT is under way on the thread
         self._last: asyncio.Future[Any] | None = None  # writes finish in order: the latest is the last
         self.backlog = 0  # writes handed over, not yet done
         self.groups = 0  # transactions committed in groups (what grouping saves is one per write)
@@ -79,6 +79,17 @@ class Writer:
             return work(self.store)
         result: T = await self._submit(work)
         return result
+
+    def submit(self, work: Callable[[Store], T]) -> asyncio.Future[T]:
+        """``work(store)`` handed over now (in memory: done now); the future is done once it is committed."""
+        if self.threaded:
+            return self._submit(work)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        try:
+            future.set_result(work(self.store))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     async def add(self, run_id: str, batch: Batch) -> list[DeliveryRow]:
         """Store events and their deliveries; returns once they are committed."""
@@ -115,8 +126,9 @@ class Writer:
     def wait(self, work: Callable[[Store], T]) -> T:
         """``work(store)`` in a transaction of its own, committed before this returns (the caller
         waits, as for any commit): how a store method called outside a coroutine writes
-        (``Connection._write``) once the writer exists. It waits for a group being synced first."""
-        self._synced()
+        (``Connection._write``) once the writer exists. What was handed over before it is
+        committed first, so writes land in the order they were made (a cancel after its run)."""
+        self._flush()
         return work(self._connection())
 
     async def settled(self) -> None:
@@ -128,9 +140,7 @@ class Writer:
         """Commit what was handed over, then close the writing connection and the thread (``Store.close``)."""
         if self._thread is None:
             return
-        self._synced()
-        while self._queue:  # the loop is stopping: what is left is committed here and now
-            self._settle(self._group(self._connection(), self._take(), sync=True))
+        self._flush()
         if self._own is not None:
             self._own.close()
             self._own = None
@@ -147,8 +157,8 @@ class Writer:
         self.backlog += 1
         future.add_done_callback(self._one_less)
         self._last = future
-        if self._committer is None or self._committer.done():
-            self._committer = loop.create_task(self._commit_groups())
+        if self._syncing is None:  # nothing being synced: this one goes at once, the next ones wait for it
+            self._start_group(loop)
         return future
 
     def _one_less(self, _: object) -> None:
@@ -159,53 +169,70 @@ class Writer:
             self._own = Store(self.store.path, create=False)
         return self._own
 
-    def _take(self) -> list[tuple[Work, asyncio.Future[Any]]]:
-        jobs, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-        return jobs
+    def _start_group(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Write what is queued in one transaction on this thread (quick: no sync) and hand its COMMIT
+        to the writer's thread; when it is over, the loop settles the group and starts the next."""
+        group = _Group(self._queue[:MAX_GROUP])
+        del self._queue[:MAX_GROUP]
+        own = self._connection()
+        if not self._write_group(own, group):
+            self._settle(group)
+            if self._queue:
+                self._start_group(loop)
+            return
+        assert self._thread is not None
+        self._syncing = group
+        group.syncing = self._thread.submit(own.db.execute, "COMMIT")
+        group.syncing.add_done_callback(lambda _: _call_on(loop, self._group_synced, loop, group))
+
+    def _group_synced(self, loop: asyncio.AbstractEventLoop, group: _Group) -> None:
+        """On the loop, once a group's COMMIT is over: its callers hear how it went; the next group goes."""
+        if group.settled:  # closed meanwhile: settled already
+            return
+        self._synced()
+        if self._queue and not loop.is_closed():
+            self._start_group(loop)
 
     def _synced(self) -> None:
-        """Block until the COMMIT on the thread (if any) is over; a failed one leaves no transaction open."""
-        syncing = self._syncing
-        if syncing is not None:
-            concurrent.futures.wait([syncing])
-            own = self._own
-            if syncing.exception() is not None and own is not None and own.db.in_transaction:
-                own.db.execute("ROLLBACK")
+        """Wait (blocking) for the group being synced, then settle it."""
+        group, self._syncing = self._syncing, None
+        if group is None or group.syncing is None:
+            return
+        concurrent.futures.wait([group.syncing])
+        exc = group.syncing.exception()
+        if exc is None:
+            self.groups += 1
+        else:
+            self._failed(self._connection(), group, exc)
+        self._settle(group)
 
-    async def _commit_groups(self) -> None:
-        """While writes are handed over: take them all, write them on the loop (SQLite's work without
-        the sync is quick), and commit them with one sync on the thread while the loop goes on."""
+    def _flush(self) -> None:
+        """Commit everything handed over, here and now (a plain write, or the store closing)."""
+        self._synced()
         while self._queue:
-            own, jobs = self._connection(), self._take()
-            outcomes = self._group(own, jobs, sync=False)
-            syncing = self._syncing
-            if syncing is not None:
-                try:  # shielded: a COMMIT under way is never abandoned, whoever is cancelled
-                    await asyncio.shield(asyncio.wrap_future(syncing))
-                except asyncio.CancelledError:
-                    self._synced()
-                    self._settle(self._after_commit(own, jobs, outcomes, syncing))
-                    raise
-                except Exception:  # _after_commit reports it
-                    pass
-                outcomes = self._after_commit(own, jobs, outcomes, syncing)
-            self._settle(outcomes)
+            group = _Group(self._queue[:MAX_GROUP])
+            del self._queue[:MAX_GROUP]
+            own = self._connection()
+            if self._write_group(own, group):
+                try:
+                    own.db.execute("COMMIT")
+                    self.groups += 1
+                except sqlite3.Error as exc:
+                    self._failed(own, group, exc)
+            self._settle(group)
 
-    def _group(self, own: Store, jobs: list[tuple[Work, asyncio.Future[Any]]], sync: bool) -> list[Outcome3]:
-        """Run ``jobs`` in one transaction, each in a savepoint; commit it here (``sync``) or hand the
-        COMMIT to the thread (``self._syncing``)."""
-        self._syncing = None
-        outcomes: list[Outcome3] = []
+    def _write_group(self, own: Store, group: _Group) -> bool:
+        """Run the group's writes in one transaction, each in a savepoint: whether it is ready to commit."""
         try:
             own.db.execute("BEGIN IMMEDIATE")
             own.grouped = True
             try:
-                for work, future in jobs:
+                for work, future in group.jobs:
                     own.db.execute("SAVEPOINT job")  # a write that fails is undone whole, and alone
                     try:
-                        outcomes.append((future, True, work(own)))
+                        group.outcomes.append((future, True, work(own)))
                     except Exception as exc:
-                        outcomes.append((future, False, exc))
+                        group.outcomes.append((future, False, exc))
                         if own.db.in_transaction:
                             own.db.execute("ROLLBACK TO job")
                     if not own.db.in_transaction:  # SQLite gave up the whole transaction (I/O error, disk full)
@@ -213,46 +240,46 @@ class Writer:
                     own.db.execute("RELEASE job")
             finally:
                 own.grouped = False
-            if sync:
-                own.db.execute("COMMIT")
-                self.groups += 1
-            else:
-                assert self._thread is not None
-                self._syncing = self._thread.submit(own.db.execute, "COMMIT")
         except sqlite3.Error as exc:
-            return self._failed(own, jobs, exc)
-        return outcomes
+            self._failed(own, group, exc)
+            return False
+        return True
 
-    def _after_commit(
-        self,
-        own: Store,
-        jobs: list[tuple[Work, asyncio.Future[Any]]],
-        outcomes: list[Outcome3],
-        syncing: concurrent.futures.Future[Any],
-    ) -> list[Outcome3]:
-        """The group's outcomes once its COMMIT on the thread is over: all failed if it failed."""
-        if self._syncing is syncing:
-            self._syncing = None
-        exc = syncing.exception()
-        if exc is None:
-            self.groups += 1
-            return outcomes
-        return self._failed(own, jobs, exc)
-
-    def _failed(self, own: Store, jobs: list[tuple[Work, asyncio.Future[Any]]], exc: BaseException) -> list[Outcome3]:
+    @staticmethod
+    def _failed(own: Store, group: _Group, exc: BaseException) -> None:
         """Every write of a group that did not commit fails with the store's error."""
         if own.db.in_transaction:
             own.db.execute("ROLLBACK")
         error = StoreError(f"{own.path}: cannot write to the store ({exc})")
-        return [(future, False, error) for _, future in jobs]
+        group.outcomes = [(future, False, error) for _, future in group.jobs]
 
     @staticmethod
-    def _settle(outcomes: list[Outcome3]) -> None:
+    def _settle(group: _Group) -> None:
         """Hand each write's result (or error) to whoever awaits it."""
-        for future, ok, value in outcomes:
+        group.settled = True
+        for future, ok, value in group.outcomes:
             if future.done():
                 continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            try:
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+            except RuntimeError:  # its loop has closed: nobody waits for it any more
+                continue
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: Any) -> None:
+    """``callback(*args)`` on ``loop``'s thread, unless the loop has closed (the store closing then commits)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, *args)
+
+
+class _Group:
+    """Writes committed together: each one's outcome, and the COMMIT under way on the thread."""
+
+    def __init__(self, jobs: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        self.jobs = jobs
+        self.outcomes: list[Outcome3] = []
+        self.syncing: concurrent.futures.Future[Any] | None = None
+        self.settled = False
