@@ -78,6 +78,11 @@ def parse_path(text: str, where: str) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+def _not_json(word: str) -> Any:
+    """NaN and Infinity, which Python's reader takes and JSON has not (an event never holds them)."""
+    raise ValueError(f"{word} is not JSON")
+
+
 def parse_override(kind: str, text: str) -> Override:
     """``[TYPE:]PATH=VALUE`` for ``set``, ``[TYPE:]PATH`` for ``unset``."""
     if kind not in KINDS:
@@ -92,9 +97,9 @@ def parse_override(kind: str, text: str) -> Override:
             raise OverrideError(f"{where}: expected [TYPE:]PATH=VALUE (no '=' found)")
         target, raw = text.split("=", 1)
         try:
-            value = json.loads(raw)
+            value = json.loads(raw, parse_constant=_not_json)
         except ValueError:
-            value = raw  # not JSON: the text as written (x@example.com)
+            value = raw  # not JSON: the text as written (x@example.com, NaN)
     types, _, path = target.rpartition(":")  # event types may hold ':' (success:login), paths do not
     if _ and not types:
         raise OverrideError(f"{where}: nothing before ':'; name an event type or leave the ':' out")

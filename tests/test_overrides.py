@@ -35,6 +35,11 @@ def test_paths_values_and_type_filters():
     assert parse_override("set", 'a={"b": [1, null]}').value == {"b": [1, None]}
     assert parse_override("set", "a=42").value == 42 and parse_override("set", 'a="42"').value == "42"
     assert parse_override("unset", "a.b").types is None
+    # NaN and Infinity are not JSON (an event never holds them): the text as written
+    assert (
+        parse_override("set", "a=NaN").value == "NaN"
+        and parse_override("set", "a=[1, -Infinity]").value == "[1, -Infinity]"
+    )
 
 
 def test_applied_after_rendering_without_touching_shared_parts():

@@ -12,7 +12,7 @@ from emulator.errors import VendorError
 from emulator.render import render_events
 from emulator.scenario.loader import load_scenario_text
 from emulator.vendors.registry import Registry
-from emulator.vendors.templates import OMIT, compile_template
+from emulator.vendors.templates import OMIT, ExpressionError, compile_template
 
 SCENARIO = "name: x\nactors:\n  alice: {}\nsteps:\n  - login: alice\n"
 
@@ -143,6 +143,23 @@ def test_a_value_json_cannot_carry_is_a_message_not_a_traceback(tmp_path: Path, 
     )
     err = capsys.readouterr().err
     assert code != 0 and words in err and "Traceback" not in err
+
+
+def test_no_payload_holds_a_number_json_cannot_carry():
+    # the encoder trusts an event's nulls to be nulls (encoding.event_json): NaN and infinity are
+    # refused where they would enter, in a template's constants, an expression's value or a raw
+    # event's fields
+    with pytest.raises(ExpressionError, match="nan is a number JSON cannot carry"):
+        compile_template(json.loads('{"a": [1, NaN]}'))
+    with pytest.raises(ExpressionError, match="JSON cannot carry"):
+        compile_template({"a": "{{ params }}"})({"params": {"x": [float("inf")]}})
+    with pytest.raises(ExpressionError, match="JSON cannot carry"):
+        compile_template({"a": "{{ [1, x | float] }}"})({"x": "nan"})
+    text = "name: x\nactors:\n  alice: {}\nsteps:\n  - emit: {vendor: clerk, type: user.deleted, actor: alice}\n"
+    scenario = load_scenario_text(text, "x.yaml")  # which refuses NaN itself: a scenario made in Python
+    scenario.steps[0].params["fields"] = {"data": {"n": float("nan")}}
+    with pytest.raises(VendorError, match=r"x.yaml:5:\d+.*fields hold a number JSON cannot carry"):
+        list(render_events(scenario, "clerk", 1))
 
 
 def test_the_same_members_in_another_order_keep_their_order():

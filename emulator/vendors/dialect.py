@@ -17,6 +17,7 @@ from emulator.play.clock import epoch_ms, iso_utc
 from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
+from emulator.vendors.encoding import finite
 from emulator.vendors.registry import Vendor
 from emulator.vendors.templates import (
     OMIT,
@@ -255,5 +256,9 @@ class Dialect:
             raise VendorError(f"{self.vendor.name} template {template!r}: {_reason(exc)}", occ.location) from None
         fields = occ.context.get("fields") or {}
         if fields and isinstance(body, dict):
+            if not finite(fields):  # what the template would refuse (see encoding.event_json)
+                raise VendorError(
+                    f"{event_type}: fields hold a number JSON cannot carry (NaN or infinity)", occ.location
+                )
             body = deep_merge(body, fields)
         return [self._event(ev, body, occ, error)]

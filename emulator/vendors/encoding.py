@@ -20,18 +20,21 @@ from emulator.errors import VendorError
 _STANDARD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-def encode(value: Any) -> bytes:
-    """Compact UTF-8 JSON; raises ValueError or TypeError for what JSON cannot carry."""
+def encode(value: Any, finite_only: bool = False) -> bytes:
+    """Compact UTF-8 JSON; raises ValueError or TypeError for what JSON cannot carry.
+
+    ``finite_only``: the caller knows that no float in ``value`` is NaN or infinite, so a null in
+    the text is a null (not one of those, which orjson writes as null) and nothing need look."""
     try:
         out = orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME)  # a datetime is not JSON
     except TypeError:
         return _STANDARD(value).encode()
-    if b"null" in out and not _finite(value):  # orjson writes NaN and Infinity as null: refuse them
-        return _STANDARD(value).encode()
+    if not finite_only and b"null" in out and not finite(value):  # orjson writes NaN and Infinity as null
+        return _STANDARD(value).encode()  # which refuses them
     return out
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
     """Whether no float in ``value`` is NaN or infinite (a walk: cheaper than encoding again, which
     a vendor that sends null, as Clerk does, would otherwise pay for every event)."""
     kind = type(value)
@@ -48,15 +51,18 @@ def _finite(value: Any) -> bool:
         if kind is float:
             if not math.isfinite(item):
                 return False
-        elif not _finite(item):
+        elif not finite(item):
             return False
     return True
 
 
 def event_json(value: Any, vendor: str, event_type: str) -> bytes:
-    """``encode`` for an event or its body: a value JSON cannot carry is the template's fault, said so."""
+    """``encode`` for an event's body or record: a value JSON cannot carry is the template's fault,
+    said so. No float in an event is NaN or infinite: a template refuses to render one (its
+    constants when compiled, an expression's value when rendered), the dialect refuses a raw
+    event's fields holding one and an override reads one as text, so the walk is not needed."""
     try:
-        return encode(value)
+        return encode(value, finite_only=True)
     except (TypeError, ValueError, UnicodeError) as exc:
         raise VendorError(
             f"{vendor} template for {event_type}: the payload holds what JSON cannot carry ({exc})"

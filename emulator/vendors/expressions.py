@@ -47,6 +47,7 @@ from jinja2.runtime import new_context
 from jinja2.utils import _PassArg
 
 from emulator.errors import EmulatorError
+from emulator.vendors.encoding import finite
 
 MAX_TEXT = 1_000_000  # characters in one value
 INT_BOUND = 1 << 64  # an integer strictly within it has at most 64 bits, the most JSON consumers take
@@ -270,12 +271,12 @@ def _clean_skeleton(keys: list[Any], members: list[tuple[Fn, bool]]) -> Fn:
         out = skeleton.copy()
         for key, fn, built in dynamic:
             value = fn(ctx)
-            if type(value) in _SCALARS:
+            if type(value) in _WHOLE:
                 out[key] = value
             elif value is None or isinstance(value, Undefined):
                 del out[key]
             else:
-                out[key] = value if built else clean(value)
+                out[key] = value if built else carried(value)
         return out
 
     return build
@@ -288,10 +289,10 @@ def _clean_list(items: list[tuple[Fn, bool]]) -> Fn:
         out = []
         for fn, built in items:
             value = fn(ctx)
-            if type(value) in _SCALARS:
+            if type(value) in _WHOLE:
                 out.append(value)
             elif value is not None and not isinstance(value, Undefined):
-                out.append(value if built else clean(value))
+                out.append(value if built else carried(value))
         return out
 
     return build
@@ -335,7 +336,7 @@ def _truthy_list(items: list[tuple[Fn, bool]]) -> Fn:
         for fn, built in items:
             value = fn(ctx)
             if value:
-                out.append(value if built or type(value) in _SCALARS else clean(value))
+                out.append(value if built or type(value) in _WHOLE else carried(value))
         return out
 
     return build
@@ -869,6 +870,21 @@ def absent(value: Any) -> bool:
 
 
 _SCALARS = frozenset({str, int, float, bool})
+_WHOLE = frozenset({str, int, bool})  # what a literal built for the payload takes as it is
+
+
+def carried(value: Any) -> Any:
+    """A value as a payload carries it: a container as ``clean`` leaves it, and no float in it NaN
+    or infinite (JSON has neither): a rendered payload holds none, so encoding it need not look
+    (``encoding.event_json``). Values built for the payload hold none already."""
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+    else:
+        value = clean(value)
+        if type(value) not in (dict, list) or finite(value):
+            return value
+    raise ValueError("a number JSON cannot carry (NaN or infinity)")
 
 
 def _is_clean(value: Any) -> bool:

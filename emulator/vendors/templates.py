@@ -50,8 +50,8 @@ from emulator.vendors.expressions import (
     MAX_TEXT,
     PLAIN_TYPES,
     HandOverError,
+    carried,
     check_binop,
-    clean,
     compile_expression,
     compile_payload,
     compile_text,
@@ -272,7 +272,7 @@ def _finish(value: Any, source: str) -> Any:
     if kind is int and -INT_BOUND < value < INT_BOUND:
         return value
     if kind is dict or kind is list:
-        return clean(value)
+        return _carried(value, source)
     if value is None or isinstance(value, Undefined):
         return OMIT
     if isinstance(value, float) and not math.isfinite(value):
@@ -282,10 +282,18 @@ def _finish(value: Any, source: str) -> Any:
     if isinstance(value, str) and len(value) > MAX_TEXT:
         raise ExpressionError(f"{{{{ {source} }}}} gives a text longer than {MAX_TEXT:,} characters")
     if isinstance(value, dict | list | tuple):
-        value = clean(value)
+        value = _carried(value, source)
     elif not isinstance(value, _JSON_TYPES):
         raise ExpressionError(f"{{{{ {source} }}}} gives {type(value).__name__}, not a JSON value")
     return value
+
+
+def _carried(value: Any, source: str) -> Any:
+    """A container as a payload carries it (``expressions.carried``), or the template's fault."""
+    try:
+        return carried(value)
+    except ValueError as exc:
+        raise ExpressionError(f"{{{{ {source} }}}} gives {exc}") from None
 
 
 def _later(compile_: Callable[[], Renderer]) -> Renderer:
@@ -576,6 +584,8 @@ def _compile(node: Any, stable: frozenset[str]) -> Part:
         if part.names and part.names <= stable and not part.names & CHANGING and _costly(part.shape):
             return _memo(part, part.names, json.dumps(node), part.weight)
         return part
+    if isinstance(node, float) and not math.isfinite(node):
+        raise ExpressionError(f"{node} is a number JSON cannot carry")
     return _constant(OMIT if node is None else node)
 
 
