@@ -284,6 +284,9 @@ async def bench(args: argparse.Namespace, server: Server) -> bool:
         f"server: {server_cpu / took:.0%} of one CPU busy, RSS {server.rss_mb():,.0f} MB"
         f" (peak {server.rss_mb('VmHWM'):,.0f} MB)"
     )
+    # what a request costs the server whatever else the machine runs (its sinks' webhooks and the runs included)
+    per_request = server_cpu / max(1, requests) * 1000
+    print(f"server CPU per request: {per_request:.2f} ms  (load average {os.getloadavg()[0]:.1f})")
     complaints = [line for line in server.errors().splitlines() if line.strip()]
     if complaints:
         print(f"server stderr: {len(complaints)} lines, the first ones:")

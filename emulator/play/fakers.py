@@ -18,6 +18,8 @@ from collections import OrderedDict
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from faker.generator import Generator as FakerGenerator
+
 if TYPE_CHECKING:
     from faker import Faker
     from faker.generator import Generator
@@ -36,19 +38,18 @@ class _Pattern:
             if hasattr(provider, "_get_public_networks_and_weights"):
                 vars(provider).update(_public_networks())
         position = {id(p): i for i, p in enumerate(self.providers)}
-        self.formatters: list[tuple[str, Any, int]] = []  # (name, function, index of its provider)
+        # name -> (function, index of its provider): a copy binds a formatter when first asked for it
+        self.formatters: dict[str, tuple[Any, int]] = {}
         self.plain: dict[str, Any] = {}  # the generator's other attributes (its configuration, its random)
         for name, value in vars(self.generator).items():
             owner = getattr(value, "__self__", None)
             if isinstance(value, types.MethodType) and id(owner) in position:
-                self.formatters.append((name, value.__func__, position[id(owner)]))
+                self.formatters[name] = (value.__func__, position[id(owner)])
             elif name != "providers":
                 self.plain[name] = value
 
     def copy(self, seed: int | str) -> Faker:
-        from faker.generator import Generator
-
-        generator = Generator.__new__(Generator)
+        generator = _Copy.__new__(_Copy)
         providers = []
         for provider in self.providers:
             own = object.__new__(type(provider))
@@ -58,8 +59,7 @@ class _Pattern:
         state = vars(generator)
         state.update(self.plain)
         state["providers"] = providers
-        for name, function, index in self.formatters:
-            state[name] = types.MethodType(function, providers[index])
+        state["_pattern"] = self
         fake = object.__new__(type(self.faker))
         state = vars(fake)
         state.update(vars(self.faker))
@@ -69,6 +69,20 @@ class _Pattern:
         state["_optional_proxy"] = type(self.faker.optional)(fake)
         fake.seed_instance(seed)  # its own random (the pattern's generator was never seeded)
         return fake
+
+
+class _Copy(FakerGenerator):
+    """A copy's generator: a formatter is bound to the copy's provider when first asked for (a run
+    asks for a handful of the hundreds there are)."""
+
+    def __getattr__(self, name: str) -> Any:
+        found = self.__dict__["_pattern"].formatters.get(name)
+        if found is None:
+            raise AttributeError(name)
+        function, index = found
+        bound = types.MethodType(function, self.providers[index])
+        setattr(self, name, bound)
+        return bound
 
 
 @cache
