@@ -47,24 +47,24 @@ KSUID_EPOCH = 1_400_000_000  # KSUID time counts seconds from 2014-05-13T16:53:2
 
 def _ksuid(seconds: int, payload: int) -> str:
     value = ((seconds - KSUID_EPOCH) & 0xFFFFFFFF) << 128 | payload
-    # three 9-digit chunks (62**9 < 2**64), each as four pairs from a table and one digit
+    # three 9-digit chunks (62**9 < 2**64), each split into 4 digits and 5 (62**5 < 2**30: what is
+    # left is arithmetic on one-word integers), written as pairs from a table and one digit
     high, low = divmod(value, _CHUNK)
     top, middle = divmod(high, _CHUNK)
-    return _base62(top) + _base62(middle) + _base62(low)
+    t, tl = divmod(top, _FIVE)
+    m, ml = divmod(middle, _FIVE)
+    lo, ll = divmod(low, _FIVE)
+    p, d = _PAIRS, _BASE62
+    return (
+        f"{p[t // 3844]}{p[t % 3844]}{d[tl // 14776336]}{p[tl // 3844 % 3844]}{p[tl % 3844]}"
+        f"{p[m // 3844]}{p[m % 3844]}{d[ml // 14776336]}{p[ml // 3844 % 3844]}{p[ml % 3844]}"
+        f"{p[lo // 3844]}{p[lo % 3844]}{d[ll // 14776336]}{p[ll // 3844 % 3844]}{p[ll % 3844]}"
+    )
 
 
 _CHUNK = 62**9
+_FIVE = 62**5  # 14776336 is 62**4, 3844 is 62**2
 _PAIRS = [a + b for a in _BASE62 for b in _BASE62]
-
-
-def _base62(value: int) -> str:
-    """Nine base62 digits of ``value`` (< 62**9), most significant first."""
-    value, d = divmod(value, 3844)
-    value, c = divmod(value, 3844)
-    value, b = divmod(value, 3844)
-    first, a = divmod(value, 3844)
-    pairs = _PAIRS
-    return _BASE62[first] + pairs[a] + pairs[b] + pairs[c] + pairs[d]
 
 
 def ksuid(rng: random.Random, ms: int) -> str:

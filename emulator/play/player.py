@@ -115,6 +115,11 @@ class Player:
                         if i and step.every is not None:
                             self.clock.advance_to(first + step.every * i)
                         yield from self._steps(step.steps)
+                elif step.action == "emit" and self.vendor is not None and step.params.get("vendor") != self.vendor:
+                    # another vendor's raw event changes nothing else: what it would have drawn, and on
+                    self.rng.getrandbits(128)  # the auth session id its context would have drawn
+                    self._pass_over()
+                    self.clock.advance(self.gap)
                 else:
                     yield from self._act(step)
             except OverflowError:
@@ -122,11 +127,6 @@ class Player:
 
     def _act(self, step: ActionStep) -> Iterator[Occurrence]:
         params = step.params
-        if step.action == "emit" and self.vendor is not None and params.get("vendor") != self.vendor:
-            self.rng.getrandbits(128)  # the auth session id its context would have drawn
-            self._pass_over()
-            self.clock.advance(self.gap)
-            return
         actor_name = params.get("actor")
         if actor_name is None:
             actor: dict[str, Any] = {}

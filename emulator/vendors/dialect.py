@@ -132,15 +132,18 @@ class Dialect:
         self.event_id = id_maker(self.catalog.event_ids) or (lambda rng, ms: uuid4(rng))
         # what every event of this dialect reads the same: the vendor and its release's features
         self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
+        self.emitting: dict[tuple[str, bool], bool] = {}  # (action, failed): what ``emits`` found
 
     def emits(self, action: str, error: str | None) -> bool:
         """False when an occurrence of ``action`` that ended with ``error`` gives none of this
         vendor's events whatever else it holds (no catalog row for it, or every row's ``when:``
         false for it): the player need not make it (``Player``'s ``wants``)."""
-        if action == "emit":
-            return True
-        failed = bool(error)
-        return not all(row.silent[failed] for row in self.recipes.get(action, ()))
+        key = (action, bool(error))
+        found = self.emitting.get(key)
+        if found is None:
+            rows = self.recipes.get(action, ())
+            found = self.emitting[key] = action == "emit" or not all(row.silent[key[1]] for row in rows)
+        return found
 
     def events(self, occ: Occurrence) -> list[Event]:
         if occ.action == "emit":
