@@ -215,3 +215,40 @@ async def test_a_batch_leaves_after_its_linger_and_an_actors_next_events_wait_fo
     batcher.done(sent[0])  # alice's batch is final: her next event goes, at once while draining
     assert [m.id for m in sent[2].members] == [3]
     batcher.close()
+
+
+async def test_kill_9_while_a_batch_is_in_flight_then_resume_delivers_every_event(tmp_path):
+    """The command line's run (its store written by the writer thread) killed while its first batch
+    waits for an answer: every event was stored before that batch left, so ``resume`` sends each one."""
+    import os
+    import signal
+    import sqlite3
+    import sys
+
+    arrived = asyncio.Event()
+    scenario = tmp_path / "logins.yaml"
+    scenario.write_text(STORY.text.replace("count: 7", "count: 60").replace("count: 2", "count: 40"))
+    env = {**os.environ, "IDP_EMULATOR_SECRET": TOKEN}
+    async with WebhookReceiver("auth0", TOKEN, on_webhook=lambda hook: arrived.set()) as receiver:
+        receiver.respond("hang", per_event=False)  # the first request is never answered
+        db = tmp_path / "s.db"
+        run = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "emulator", "run", str(scenario), "--vendor", "auth0", "--target", receiver.url,
+            "--seed", "5", "--db", str(db), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        await asyncio.wait_for(arrived.wait(), 60)
+        run.send_signal(signal.SIGKILL)
+        assert await run.wait() == -signal.SIGKILL
+        resumed = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "emulator", "resume", "--db", str(db), "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(resumed.communicate(), 60)
+        assert resumed.returncode == 0, err.decode()
+        store = sqlite3.connect(db)
+        stored = {row[0] for row in store.execute("SELECT event_id FROM events")}
+        statuses = dict(store.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall())
+        assert len(stored) == 200 and statuses == {"delivered": 200}  # a login is two logs
+        answered = [hook for hook in receiver.received if hook.answered == 200]
+        assert {hook.id for hook in answered} == stored and max(hook.batch for hook in answered) > 1
+        assert all(hook.verdict.ok for hook in receiver.received)
