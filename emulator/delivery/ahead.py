@@ -6,12 +6,14 @@ registry, its compiled templates and Faker are already warm: nothing is loaded a
 finished events from a pipe, a chunk at a time. The pipe's buffer is the only queue: a child that
 is far ahead blocks until the run catches up, so memory stays flat.
 
-Forking is safe only while this process runs a single thread (a lock another thread holds at
-the fork would stay locked in the child forever), so the child is used only then, on platforms
-that fork, and for a play long enough to be worth a process (``AHEAD_FROM`` actions); otherwise
-the events are rendered inline, as they always were. Either way the run sees the same events,
-in the same order, as ``Played`` records. A problem the child meets (a template that cannot
-render) is raised here, as the same exception.
+Forking is safe only while no other thread may hold a lock the child needs (one held at the fork
+would stay locked in the child forever): while this process runs a single thread, or besides it
+only the store writer's commit thread once everything handed to it has committed (it then waits
+for work, holding nothing the child uses, and the child never writes to the store). So the child
+is used only then, on platforms that fork, and for a play long enough to be worth a process
+(``AHEAD_FROM`` actions); otherwise the events are rendered inline, as they always were. Either
+way the run sees the same events, in the same order, as ``Played`` records. A problem the child
+meets (a template that cannot render) is raised here, as the same exception.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from emulator.errors import EmulatorError
 from emulator.play.clock import epoch_ms
+from emulator.store.writer import Writer
 from emulator.vendors.dialect import Event
 from emulator.vendors.encoding import event_json
 
@@ -74,14 +77,25 @@ def fields(event: Event) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-async def rendered(events: Callable[[], Iterator[Event]], actions: int) -> AsyncIterator[list[Played]]:
-    """The play's events in chunks: from a child process when it is worth one and safe, else inline."""
-    if actions < AHEAD_FROM or not hasattr(os, "fork") or threading.active_count() > 1:
+async def rendered(
+    events: Callable[[], Iterator[Event]], actions: int, writer: Writer | None = None
+) -> AsyncIterator[list[Played]]:
+    """The play's events in chunks: from a child process when it is worth one and safe, else inline.
+    ``writer``: the run's store writer, whose commit thread is let be once it is idle."""
+    worth = actions >= AHEAD_FROM and hasattr(os, "fork")
+    if worth and writer is not None:
+        await writer.settled()  # its thread idle; nothing is handed to it before the fork (no await)
+    if not worth or other_threads(writer) > 0:
         for made in _in_chunks(events()):
             yield [Played(*f) for f in made]
         return
     async for chunk in _from_child(events):
         yield chunk
+
+
+def other_threads(writer: Writer | None = None) -> int:
+    """Threads besides this one that may hold a lock at a fork (the writer's idle thread is not one)."""
+    return threading.active_count() - 1 - (writer.threads if writer is not None else 0)
 
 
 async def _from_child(events: Callable[[], Iterator[Event]]) -> AsyncIterator[list[Played]]:

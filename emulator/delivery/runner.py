@@ -451,7 +451,7 @@ async def _produce(
             await admit()
         return refused
 
-    async for chunk in rendered(play.events, play.actions * len(play.vendors)):
+    async for chunk in rendered(play.events, play.actions * len(play.vendors), dispatcher.writer):
         for event in chunk:
             if (event.vendor, event.seq) == refused:
                 last.setdefault("not_sent", []).append(event.type)

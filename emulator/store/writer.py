@@ -72,6 +72,7 @@ class Writer:
         self._last: asyncio.Future[Any] | None = None  # writes finish in order: the latest is the last
         self.backlog = 0  # writes handed over, not yet done
         self.groups = 0  # transactions committed in groups (what grouping saves is one per write)
+        self.threads = 0  # threads started (its commit thread, from the first group synced there)
 
     async def write(self, work: Callable[[Store], T]) -> T:
         """``work(store)`` committed: its result once its group has committed (at once in memory)."""
@@ -183,6 +184,7 @@ class Writer:
         assert self._thread is not None
         self._syncing = group
         group.syncing = self._thread.submit(own.db.execute, "COMMIT")
+        self.threads = 1
         group.syncing.add_done_callback(lambda _: _call_on(loop, self._group_synced, loop, group))
 
     def _group_synced(self, loop: asyncio.AbstractEventLoop, group: _Group) -> None:

@@ -55,3 +55,30 @@ async def test_a_child_that_dies_is_an_error_not_a_short_run(registry):
 
     with pytest.raises(EmulatorError, match="stopped before its end"):
         await collect(ahead._from_child(dying))
+
+
+async def test_the_store_writers_idle_thread_does_not_keep_a_run_from_rendering_ahead(tmp_path):
+    """A file store commits on a thread of its own: once it is idle, a long run still forks its
+    render process (the writer's thread holds nothing the child needs); any other thread forbids it."""
+    import threading
+
+    from emulator.store import Store
+    from emulator.store.writer import writer_for
+
+    before = ahead.other_threads()
+    store = Store(tmp_path / "store.sqlite", background_writes=True)
+    try:
+        writer = writer_for(store)
+        await writer.write(lambda own: own.create_run("r", "s", ["keycloak"], 1, {}))  # its thread commits
+        assert writer.threads == 1 and ahead.other_threads() == before + 1
+        assert ahead.other_threads(writer) == before
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)
+        other.start()
+        try:
+            assert ahead.other_threads(writer) == before + 1
+        finally:
+            stop.set()
+            other.join()
+    finally:
+        store.close()
