@@ -48,6 +48,7 @@ class Service:
     config: Config | None = None
     max_actions: int = MAX_ACTIONS
     runs: dict[str, LiveRun] = field(default_factory=dict)
+    ended: dict[str, None] = field(default_factory=dict)  # runs whose task ended, the oldest first
     sinks: Sinks = field(default_factory=Sinks)
     keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # kid -> public JWK of a signing key used
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -127,7 +128,7 @@ class Service:
             created=live.created,
         )  # fmt: skip
         live.task = asyncio.create_task(coro)
-        live.task.add_done_callback(lambda task: self._done(live, task))
+        live.task.add_done_callback(lambda task: self._done(run_id, live, task))
         self.runs[run_id] = live
         return run_id
 
@@ -152,10 +153,15 @@ class Service:
         for jwk in signing_keys(targets):
             self.keys[jwk["kid"]] = jwk
 
-    def _done(self, live: LiveRun, task: asyncio.Task[Any]) -> None:
-        finished = [rid for rid, r in self.runs.items() if r.task.done()]
-        for rid in finished[: max(0, len(finished) - KEEP_FINISHED)]:  # the store keeps them; memory need not
-            del self.runs[rid]
+    def _done(self, run_id: str, live: LiveRun, task: asyncio.Task[Any]) -> None:
+        self.ended.pop(run_id, None)
+        self.ended[run_id] = None
+        while len(self.ended) > KEEP_FINISHED:  # the store keeps them; memory need not
+            oldest = next(iter(self.ended))
+            del self.ended[oldest]
+            kept = self.runs.get(oldest)
+            if kept is not None and kept.task.done():  # not one resumed or resent since
+                del self.runs[oldest]
         if task.cancelled():
             return
         exc = task.exception()
@@ -195,7 +201,7 @@ class Service:
         task = asyncio.create_task(resume(self.store, self.registry, config, time_scale=time_scale, run_id=run_id))
         live = LiveRun(task=task)
         self.runs[run_id] = live
-        task.add_done_callback(lambda done: self._done(live, done))
+        task.add_done_callback(lambda done: self._done(run_id, live, done))
         return await task
 
     def cancel(self, run_id: str) -> int:

@@ -176,3 +176,20 @@ def test_serve_beyond_loopback_needs_a_token(tmp_path):
     command = [sys.executable, "-m", "emulator", "serve", "--host", "0.0.0.0", "--port", "0", "--db", ":memory:"]
     refused = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "give --token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+async def test_the_server_keeps_the_details_of_the_last_finished_runs_only(registry, monkeypatch):
+    monkeypatch.setattr("emulator.server.service.KEEP_FINISHED", 2)
+    service = Service(Store(), registry)
+    target = build_target(
+        {"name": "down", "url": "http://127.0.0.1:9/", "vendor": "keycloak", "retry": "none"}, registry
+    )
+    login = load_scenario_text("name: one\nactors: {a: {}}\nsteps:\n  - login: a\n")
+    ended = []
+    for seed in range(4):
+        run_id = service.start_run(login, [target], seed, 0.0, None, [])
+        await asyncio.gather(service.runs[run_id].task, return_exceptions=True)
+        ended.append(run_id)
+    assert list(service.runs) == ended[-2:]  # the store keeps every run; memory only the last two
+    assert all(service.store.run(r) is not None for r in ended)
+    await service.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from emulator.server.serve import LATER, YOUNG_EVERY, collected_rarely
 from emulator.store import EventRow, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,3 +114,11 @@ async def test_serve_refuses_a_port_in_use_with_a_message(tmp_path, aiohttp_serv
     _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode != 0
     assert f"cannot listen on 127.0.0.1:{taken.port}" in err.decode() and "Traceback" not in err.decode()
+
+
+def test_serve_collects_cycles_rarely_and_gives_the_settings_back():
+    before = gc.get_threshold()
+    with collected_rarely():
+        assert gc.get_threshold() == (YOUNG_EVERY, *LATER)
+        assert gc.get_freeze_count() > 0  # what existed when the server got ready is never scanned again
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
