@@ -150,8 +150,9 @@ class Player:
                 "add a login before this step, or give it an error",
                 step.location,
             )
-        ctx = self._context(action, actor, params, error, step.location)
-        if not lockout and self.wants is not None and not self.wants(action, error):
+        made = lockout or self.wants is None or self.wants(action, error)
+        ctx = self._context(action, actor, params, error, step.location, made)
+        if not made:
             self._pass_over()
             self.clock.advance(self.gap)
             return
@@ -204,8 +205,16 @@ class Player:
 
     # -- the occurrence's context ----------------------------------------------------------
     def _context(
-        self, action: str, actor: dict[str, Any], params: dict[str, Any], error: str | None, where: Location
+        self,
+        action: str,
+        actor: dict[str, Any],
+        params: dict[str, Any],
+        error: str | None,
+        where: Location,
+        made: bool = True,
     ) -> dict[str, Any]:
+        """What a template may read of the occurrence; not ``made`` (no occurrence will carry it),
+        only what the step changes and draws, the rest of the context left out or unformatted."""
         rng = self.rng
         now_ms = epoch_ms(self.clock.now)
         client_name = (
@@ -217,13 +226,13 @@ class Player:
             **self.shared,
             "action": action,
             "error": error,
-            "params": self._params(params),
+            "params": self._params(params) if made else params,
             "actor": actor,
             "client": self._client(client_name),
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
             "user_agent": actor.get("user_agent"),
             "device": actor.get("device"),  # one object per actor for the whole run (copies share it)
-            "auth_session_id": uuid4(rng),
+            "auth_session_id": uuid4(rng) if made else rng.getrandbits(128),  # its draw, unformatted
             "time_ms": now_ms,
         }
         name = actor.get("name", "")
@@ -268,7 +277,7 @@ class Player:
             actor = self._update(name, first_name=first, last_name=last, full_name=f"{first} {last}")
             ctx["actor"] = actor
         previous = ctx.get("previous")
-        ctx["previous"] = (_without_nulls(previous) or None) if previous else None
+        ctx["previous"] = (_without_nulls(previous) or None) if previous and made else None
         if ok and (action == "verify_email" or (action == "required_action" and params["action"] == "verify_email")):
             actor = self._update(name, email_verified=True)
             ctx["actor"] = actor
@@ -279,7 +288,7 @@ class Player:
         ctx["last_login_ms"] = self.last_login.get(name)
         if ok and name in self.actors and (action == "update_password" or params.get("action") == "update_password"):
             actor = ctx["actor"] = self._update(name, password_ms=now_ms)
-        if actor.get("created_ms") is not None:
+        if made and actor.get("created_ms") is not None:
             ctx["registration"] = self._registration(actor, ctx["client"])
         ctx["session"] = session
         if session is not None and ok:

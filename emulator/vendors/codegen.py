@@ -3,7 +3,8 @@
 The plain renderer (``Part.render``, see ``parts.py``) is a tree of closures: a mapping calls one
 closure per member, a member its expression's closure, and so on; those calls are most of a
 render's time. This module writes each part that renders as a whole (a template, a memoized part)
-as the source of one Python function: mappings and lists are built in place, ``$if`` is an
+as the source of one Python function: mappings and lists are built in place (a mapping with
+several constants from a copy of its skeleton, as the plain renderer builds every one), ``$if`` is an
 ``if``, a memoized part's cache is read in place (``memo.py``'s rule, in caches of its own), and
 the commonest expressions are Python expressions: lookups such as ``actor.email``, constants,
 ``if``/``else``, ``and``, ``or``, ``not``, a comparison, ``~``, ``+``, ``-`` and ``/``, over the
@@ -99,6 +100,7 @@ class _Writer:
         self.namespace["SCALARS"] = SCALARS
         self.sources: list[str] = []
         self.count = 0
+        self.present: set[str] = set()  # names of values that are never OMIT (a mapping with a constant)
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
@@ -147,6 +149,7 @@ class _Writer:
             out.append(f"{pad}{kept} = {self.value(shape.inner, out, pad, depth)}")
             out.append(f"{pad}if {kept} is OMIT:")
             out.append(f"{pad}    {kept} = []")
+            self.present.add(kept)
             return kept
         assert isinstance(shape, Let)
         names = self.value(shape.names, out, pad, depth)
@@ -363,12 +366,21 @@ class _Writer:
         pad: str,
         depth: int,
     ) -> str:
-        """A mapping built in template key order; with ``steady``, those members come from ``shared``."""
+        """A mapping built in template key order; with ``steady``, those members come from ``shared``.
+        One with constants in it is never empty, and one with several starts as a copy of its
+        skeleton (the constants in place, the other keys holding theirs until filled or removed)."""
         result = self.fresh("m")
-        out.append(f"{pad}{result} = {{}}")
+        fixed = {k: m.shape.value for k, m in zip(keys, members, strict=True) if isinstance(m.shape, Const)}
+        present = [k for k, v in fixed.items() if v is not OMIT]
+        skeleton = len(present) >= 2
+        if skeleton:
+            layout = {k: fixed.get(k) for k in keys if fixed.get(k) is not OMIT}
+            out.append(f"{pad}{result} = {self.bind(layout, 'skeleton')}.copy()")
+        else:
+            out.append(f"{pad}{result} = {{}}")
         for key, member in zip(keys, members, strict=True):
             if isinstance(member.shape, Const):
-                if member.shape.value is not OMIT:
+                if member.shape.value is not OMIT and not skeleton:
                     out.append(f"{pad}{result}[{key!r}] = {self.literal(member.shape.value)}")
                 continue
             if steady is not None and key in steady:
@@ -376,9 +388,17 @@ class _Writer:
                 out.append(f"{pad}{value} = OMIT if {shared} is OMIT else {shared}.get({key!r}, OMIT)")
             else:
                 value = self.value(member, out, pad, depth)
+            if value in self.present:
+                out.append(f"{pad}{result}[{key!r}] = {value}")
+                continue
             out.append(f"{pad}if {value} is not OMIT:")
             out.append(f"{pad}    {result}[{key!r}] = {value}")
-        if keys:
+            if skeleton:
+                out.append(f"{pad}else:")
+                out.append(f"{pad}    del {result}[{key!r}]")
+        if present or not keys:
+            self.present.add(result)
+        else:
             out.append(f"{pad}if not {result}:")
             out.append(f"{pad}    {result} = OMIT")
         return result
@@ -392,9 +412,14 @@ class _Writer:
                     out.append(f"{pad}{result}.append({self.literal(item.shape.value)})")
                 continue
             value = self.value(item, out, pad, depth)
+            if value in self.present:
+                out.append(f"{pad}{result}.append({value})")
+                continue
             out.append(f"{pad}if {value} is not OMIT:")
             out.append(f"{pad}    {result}.append({value})")
-        if shape.items:
+        if not shape.items or any(isinstance(i.shape, Const) and i.shape.value is not OMIT for i in shape.items):
+            self.present.add(result)  # never empty (or an empty list as written)
+        else:
             out.append(f"{pad}if not {result}:")
             out.append(f"{pad}    {result} = OMIT")
         return result
