@@ -337,7 +337,7 @@ async def run(request: web.Request) -> web.Response:
             raise ApiError(404, "No run yet", "no run has been started on this server", "run")
         run_id = newest[0]["run"]
     await service.stored(run_id)
-    info = service.store.run(run_id)
+    info = service.store.run_state(run_id)
     if info is None:
         raise ApiError(404, "Unknown run", f"no run {run_id!r}", "run")
     live = service.runs.get(run_id)

@@ -23,6 +23,7 @@ from emulator.store.rows import (
     RunDelivery,
     RunInfo,
     RunListing,
+    RunState,
     StoredEvent,
 )
 
@@ -93,6 +94,17 @@ class Queries(Connection):
         info["options"] = json.loads(info["options"])
         _vendor_list(info)
         return cast(RunInfo, info)
+
+    def run_state(self, run_id: str) -> RunState | None:
+        """What a client polling a run reads: its facts and how many events it played (not the
+        options a resume reads, whose scenario text would be parsed at every poll)."""
+        info = self._row(
+            "SELECT scenario, vendors, seed, started_ms, finished_ms, status, played FROM runs WHERE id = ?", run_id
+        )
+        if info is None:
+            return None
+        _vendor_list(info)
+        return cast(RunState, info)
 
     def runs(self, limit: int = 100) -> list[RunListing]:
         """The newest runs first."""

@@ -65,6 +65,10 @@ class RunInfo(RunFacts):
     options: dict[str, Any]
 
 
+class RunState(RunFacts):
+    played: int
+
+
 class RunListing(RunFacts):
     run: str
 
