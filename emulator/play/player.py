@@ -25,6 +25,7 @@ _NEEDS_SESSION = {"refresh", "logout", "code_to_token", "background_login", "pro
 # actions whose success leaves the user with a session (a required action belongs to a login)
 _STARTS_SESSION = {"login", "sso_login", "api_login", "required_action"}
 _RESERVED = {"actor", "client", "error", "ip"}
+_REISSUES = {"refresh", "code_to_token", "background_login"}  # actions that issue the session's tokens anew
 _PROFILE = {"email", "first_name", "last_name", "full_name", "email_verified", "registered"}
 
 
@@ -150,12 +151,16 @@ class Player:
                 "add a login before this step, or give it an error",
                 step.location,
             )
-        made = lockout or self.wants is None or self.wants(action, error)
-        ctx = self._context(action, actor, params, error, step.location, made)
-        if not made:
+        if not (lockout or self.wants is None or self.wants(action, error)):
+            # the vendor has no event for it: played (what it changes and draws), not made
+            if error is None:
+                self._context(action, actor, params, error, step.location, made=False)
+            else:
+                self._failed_unmade(action, actor, params, session)
             self._pass_over()
             self.clock.advance(self.gap)
             return
+        ctx = self._context(action, actor, params, error, step.location)
         occurrence = self._occurrence(action, error, ctx, step.location)
         if step.faults:
             occurrence.faults = step.faults
@@ -202,6 +207,21 @@ class Player:
             self.locked_until[name] = now + self.lockout_for
             return error, True
         return error, False
+
+    def _failed_unmade(
+        self, action: str, actor: dict[str, Any], params: dict[str, Any], session: dict[str, Any] | None
+    ) -> None:
+        """What ``_context`` changes and draws for a failed step, without the context (no occurrence
+        will carry it): a failure starts, issues and updates nothing, so that is the auth session
+        id's draw, a provider's (its subject is linked even when the login fails) and a token
+        refresh's ids. tests/play/test_player.py holds the two equal for every action and error."""
+        self.rng.getrandbits(128)  # the auth session id
+        if action == "sso_login":
+            self._provider(actor, params["provider"], params.get("protocol", "oidc"))
+        elif action == "link_identity":
+            self._provider(actor, params["provider"], "oidc")
+        elif action in _REISSUES and session:
+            self._tokens(epoch_ms(self.clock.now), session.get("tokens"))
 
     # -- the occurrence's context ----------------------------------------------------------
     def _context(
@@ -258,7 +278,7 @@ class Player:
         if action == "link_identity":
             ctx["provider"] = self._provider(actor, params["provider"], "oidc")
             actor = ctx["actor"] = self.actors.get(name, actor)
-        if action in {"refresh", "code_to_token", "background_login"} and session:
+        if action in _REISSUES and session:
             ctx["tokens"] = self._tokens(now_ms, session.get("tokens"))
         if action == "propagate_session":
             ctx["source_client"] = ctx["client"]
