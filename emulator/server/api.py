@@ -324,6 +324,7 @@ def _run_view(run_id: str, info: RunFacts) -> dict[str, Any]:
 
 
 async def runs(request: web.Request) -> web.Response:
+    await _service(request).stored()  # runs just started are listed too
     return web.json_response({"runs": [_run_view(r["run"], r) for r in _service(request).store.runs(100)]})
 
 
@@ -332,6 +333,7 @@ async def run(request: web.Request) -> web.Response:
     service = _service(request)
     run_id = request.match_info["run"]
     if run_id == "latest":
+        await service.stored()
         newest = service.store.runs(1)
         if not newest:
             raise ApiError(404, "No run yet", "no run has been started on this server", "run")

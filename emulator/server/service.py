@@ -132,13 +132,14 @@ class Service:
         self.runs[run_id] = live
         return run_id
 
-    async def stored(self, run_id: str) -> None:
-        """Wait until a run just started is in the store. Its creation is committed off the event
-        loop, in the next group, and ``start_run`` answers without waiting for it; a client that
-        reads or cancels the run at once waits here for those few milliseconds."""
-        live = self.runs.get(run_id)
-        if live is not None and live.created is not None and not live.created.done():
-            await asyncio.wait([live.created])  # a creation that failed is the run's own error
+    async def stored(self, run_id: str | None = None) -> None:
+        """Wait until a run just started (any, without ``run_id``) is in the store. Its creation is
+        committed off the event loop, in the next group, and ``start_run`` answers without waiting
+        for it; a client that reads, lists or cancels runs at once waits here for those milliseconds."""
+        lives = [self.runs.get(run_id)] if run_id is not None else list(self.runs.values())
+        pending = [live.created for live in lives if live is not None and live.created and not live.created.done()]
+        if pending:
+            await asyncio.wait(pending)  # a creation that failed is the run's own error
 
     def remember_saved(self, name: str) -> None:
         """Publish a saved target's public key, once it has its secrets."""

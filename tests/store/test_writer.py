@@ -107,14 +107,21 @@ async def test_a_run_is_in_the_store_when_the_api_says_it_started(aiohttp_client
             response = await client.post("/api/runs", json=body)
             assert response.status == 202
             run_ids.append((await response.json())["run"])
-            # read at once, before the run's task has had a turn: the store already holds it
+            # read at once, before its creation's group has committed: the answer waits for it
             assert (await client.get(f"/api/runs/{run_ids[-1]}")).status == 200
+        response = await client.post("/api/runs", json=body)
+        run_ids.append((await response.json())["run"])
+        assert (await (await client.get("/api/runs/latest")).json())["run"] == run_ids[-1]
+        response = await client.post("/api/runs", json=body)
+        run_ids.append((await response.json())["run"])
+        listed = (await (await client.get("/api/runs")).json())["runs"]
+        assert {r["run"] for r in listed} == set(run_ids)
         for run_id in run_ids:
             await service.runs[run_id].task
             info = await (await client.get(f"/api/runs/{run_id}")).json()
             assert info["status"] == "finished" and info["deliveries"]["delivered"] == 3
         other = sqlite3.connect(store.path)
-        assert other.execute("SELECT count(*) FROM attempts").fetchone()[0] == 9
+        assert other.execute("SELECT count(*) FROM attempts").fetchone()[0] == 3 * len(run_ids)
         other.close()
     finally:
         await service.close()
