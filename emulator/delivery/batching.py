@@ -76,26 +76,12 @@ class Batch(DeliveryRow):
         count and waited time moved on as the batch's."""
         attempts: list[AttemptRow] = []
         outcomes: list[Outcome] = []
-        duration = round(result.duration_ms, 3)
-        injected = "; ".join(result.injected) or None
         if wait_ms is not None:
             self.elapsed_ms += wait_ms
         for member in self.members:
             member.attempts += 1
             attempts.append(
-                AttemptRow(
-                    delivery=member.id,
-                    number=member.attempts,
-                    at_ms=at,
-                    scenario_ms=member.time_ms + member.elapsed_ms,
-                    duration_ms=duration,
-                    status=result.status,
-                    error=result.error,
-                    response_headers=result.headers,
-                    response_body=result.body,
-                    next_delay_ms=wait_ms,
-                    injected=injected,
-                )
+                result.attempt_row(member.id, member.attempts, at, member.time_ms + member.elapsed_ms, wait_ms)
             )
             if wait_ms is not None:
                 member.elapsed_ms += wait_ms

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import random
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -412,44 +412,15 @@ class Dispatcher:
     ) -> DeliveryRow | None:
         """Record the attempt, then finish the delivery (returning the actor's next one that waited
         behind it, if any) or schedule its next attempt."""
-        target = lane.target
         status = "delivered" if result.ok else ("failed" if wait is None else "pending")
         wait_ms = None if wait is None else round(wait * 1000)
-        self._attempts.append(
-            AttemptRow(
-                delivery=row.id,
-                number=row.attempts,
-                at_ms=at,
-                scenario_ms=scenario_ms,
-                duration_ms=round(result.duration_ms, 3),
-                status=result.status,
-                error=result.error,
-                response_headers=result.headers,
-                response_body=result.body,
-                next_delay_ms=wait_ms,
-                injected="; ".join(result.injected) or None,
-            )
-        )
-        if self._verdicts:
-            verdict = self._verdicts.pop(row.id, None)
-            if verdict is not None and result.ok:
-                verdict["succeeded"] += 1
+        self._attempts.append(result.attempt_row(row.id, row.attempts, at, scenario_ms, wait_ms))
         if wait_ms is not None:
             row.elapsed_ms += wait_ms
-        if result.status == 410 and target.disable_on_gone:
-            self._disable(lane, "the receiver answered 410 Gone", row.run_id)
         self._outcomes.append(Outcome(row.id, status, row.attempts, row.elapsed_ms, result.status, result.error))
-        if len(self._attempts) >= FLUSH_ROWS:
-            self.flush()
-        if self.on_attempt is not None:
-            with contextlib.suppress(Exception):
-                self.on_attempt(row, result)
-        if status == "failed":
-            self.reasons[(target.name, result.error or "no reason given")] += 1
+        self._recorded(lane, (row,), result, status, row.run_id)
         if wait is None:
             return self._final(lane, row, status)
-        lane.tally.retrying += 1
-        self.total.retrying += 1
         self._later(wait * self.time_scale, lane, row)
         return None
 
@@ -458,7 +429,6 @@ class Dispatcher:
     ) -> None:
         """A batch's attempt is an attempt of each delivery it carries: recorded for each, then final for
         all of them at once (their actors' next events go into the next batch), or retried as a whole."""
-        target = lane.target
         status = "delivered" if result.ok else ("failed" if wait is None else "pending")
         attempts, outcomes = batch.record(result, at, None if wait is None else round(wait * 1000), status)
         self._attempts += attempts
@@ -466,32 +436,40 @@ class Dispatcher:
         more = len(batch.members) - 1  # the summary counts attempts per delivery, as the store does
         lane.tally.attempts += more
         self.total.attempts += more
-        if self._verdicts:
-            for member in batch.members:
-                verdict = self._verdicts.pop(member.id, None)
-                if verdict is not None and result.ok:
-                    verdict["succeeded"] += 1
-        if result.status == 410 and target.disable_on_gone:
-            self._disable(lane, "the receiver answered 410 Gone", batch.run_id)
-        if len(self._attempts) >= FLUSH_ROWS:
-            self.flush()
-        if self.on_attempt is not None:
-            for member in batch.members:
-                with contextlib.suppress(Exception):
-                    self.on_attempt(member, result)
-        if status == "failed":
-            self.reasons[(target.name, result.error or "no reason given")] += len(batch.members)
+        self._recorded(lane, batch.members, result, status, batch.run_id)
         if wait is None:
             for member in batch.members:
                 self._final(lane, member, status)
             assert lane.batcher is not None
             lane.batcher.done(batch)
             return
-        lane.tally.retrying += 1
-        self.total.retrying += 1
         self._later(wait * self.time_scale, lane, batch)
 
+    def _recorded(self, lane: _Lane, carried: Sequence[DeliveryRow], result: Result, status: str, run_id: str) -> None:
+        """What follows an attempt recorded for the deliveries it carried (one, or a batch's): the
+        verdicts of their transactions, a 410 Gone, a flush when enough wait, the listener, the reason
+        a failed delivery failed."""
+        target = lane.target
+        if self._verdicts:
+            for row in carried:
+                verdict = self._verdicts.pop(row.id, None)
+                if verdict is not None and result.ok:
+                    verdict["succeeded"] += 1
+        if result.status == 410 and target.disable_on_gone:
+            self._disable(lane, "the receiver answered 410 Gone", run_id)
+        if len(self._attempts) >= FLUSH_ROWS:
+            self.flush()
+        if self.on_attempt is not None:
+            for row in carried:
+                with contextlib.suppress(Exception):
+                    self.on_attempt(row, result)
+        if status == "failed":
+            self.reasons[(target.name, result.error or "no reason given")] += len(carried)
+
     def _later(self, seconds: float, lane: _Lane, row: DeliveryRow) -> None:
+        """Attempt ``row`` (a delivery or a batch) again after ``seconds``, counted as retrying meanwhile."""
+        lane.tally.retrying += 1
+        self.total.retrying += 1
         loop = asyncio.get_running_loop()
 
         def again() -> None:

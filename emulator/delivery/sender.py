@@ -21,7 +21,7 @@ from emulator.delivery.request import signed_request
 from emulator.delivery.retry import Failure
 from emulator.delivery.signing import Message, SigningError, scheme, sign
 from emulator.delivery.targets import Target, target_secrets
-from emulator.store import BODY_EXCERPT
+from emulator.store import BODY_EXCERPT, AttemptRow
 
 
 @dataclass(slots=True)
@@ -36,6 +36,22 @@ class Result:
     body: bytes | None = None
     failure: Failure | None = None
     injected: list[str] = field(default_factory=list)  # request faults applied to this attempt
+
+    def attempt_row(self, delivery: int, number: int, at: int, scenario_ms: int, wait_ms: int | None) -> AttemptRow:
+        """This attempt as the store records it for one delivery it carried (a batch carries several)."""
+        return AttemptRow(
+            delivery=delivery,
+            number=number,
+            at_ms=at,
+            scenario_ms=scenario_ms,
+            duration_ms=round(self.duration_ms, 3),
+            status=self.status,
+            error=self.error,
+            response_headers=self.headers,
+            response_body=self.body,
+            next_delay_ms=wait_ms,
+            injected="; ".join(self.injected) or None,
+        )
 
 
 class _Prepared:
