@@ -37,6 +37,18 @@ from emulator.vendors.registry import Registry
 T = TypeVar("T")
 
 
+# a target's settings the fixture hands to the target as given (the rest it builds itself)
+TARGET_OPTIONS = (
+    "retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth", "faults",
+    "disable_after", "disable_on_gone", "format", "batch",
+)  # fmt: skip
+# what a one-action call takes about delivering rather than about its action
+DELIVERY_OPTIONS = frozenset(
+    {*TARGET_OPTIONS, "seed", "start", "secret", "signing", "algorithm", "key_id", "time_scale", "transaction",
+     "timeout", "set", "unset"}
+)  # fmt: skip
+
+
 @dataclass
 class PlayResult:
     """A finished run: the summary, each event played, and each delivery's attempts."""
@@ -212,10 +224,7 @@ class Emulator:
             signing["secret"] = receiver.secrets[0]  # the receiver checks with this secret: sign with it
         if signing:
             spec["signing"] = signing
-        for key in (
-            "retry", "signed_time", "ordering", "events", "headers", "timeouts", "concurrency", "basic_auth", "faults",
-            "disable_after", "disable_on_gone", "format", "batch",
-        ):  # fmt: skip
+        for key in TARGET_OPTIONS:
             if key in options:
                 spec[key] = options[key]
         return build_target(spec, self.registry, vendor)
@@ -238,12 +247,8 @@ def _scenario(ref: str | Path) -> Scenario:
 
 
 def _one_action(action: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    delivery = {"seed", "start", "secret", "signing", "algorithm", "key_id", "retry", "time_scale", "signed_time",
-                "ordering", "events", "transaction", "faults", "disable_after", "disable_on_gone",
-                "headers", "timeouts", "concurrency", "basic_auth", "timeout", "set", "unset", "format",
-                "batch"}  # fmt: skip
-    rest = {k: v for k, v in options.items() if k in delivery}
-    params = {k: v for k, v in options.items() if k not in delivery and k != "actor"}
+    rest = {k: v for k, v in options.items() if k in DELIVERY_OPTIONS}
+    params = {k: v for k, v in options.items() if k not in DELIVERY_OPTIONS and k != "actor"}
     return single_action(action, params, options.get("actor")), rest
 
 
