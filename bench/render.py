@@ -18,7 +18,8 @@ FusionAuth's and Strivacity's larger ones.
 Machines are shared and noisy, so both run side by side in the same process, in interleaved
 rounds (the Faker loop, then each vendor, then again), timed by the process's CPU time (which
 other load disturbs less than the wall clock; ``--wall`` for the wall clock), and the median of
-the rounds is reported. If the rounds would take longer than ``--budget``, later rounds are
+the rounds is reported. The garbage collector is set as ``render`` sets it (``emulator/collector.py``)
+before the first round, for both. If the rounds would take longer than ``--budget``, later rounds are
 dropped; the event count never is.
 
 Memory is traced separately, since tracemalloc slows everything down: in one streamed render,
@@ -55,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faker import Faker
 
 from emulator.cli import write_events
+from emulator.collector import streaming
 from emulator.errors import EmulatorError
 from emulator.play.player import Player
 from emulator.render import load, render_events
@@ -331,60 +333,64 @@ def main(argv: list[str] | None = None) -> int:
     fake = Faker("en_US")
     fake.seed_instance(SEED)
     faker_loop(fake, 200, clock)  # warm Faker's providers up
-    baseline: list[float] = []
+    # the collector as ``render`` sets it once loaded; one process, so the Faker loop runs under it too
+    with streaming():
+        baseline: list[float] = []
 
-    done = 0
-    while done < rounds:
-        round_start = time.perf_counter()
-        baseline.append(events_wanted / faker_loop(fake, events_wanted, clock))
-        for subject in subjects:
-            subject.baseline.append(events_wanted / per_field_loop(fake, subject.recipe, events_wanted, clock))
-            count, size, seconds, wall = render_once(subject, registry, clock)
-            subject.rates.append(count / seconds)
-            subject.seconds.append(wall)
-            subject.events, subject.bytes = count, size
-        done += 1
-        took = time.perf_counter() - round_start
-        rates = " | ".join(f"{s.vendor} {s.rates[-1]:,.0f} (its Faker loop {s.baseline[-1]:,.0f})" for s in subjects)
-        print(f"  round {done}: fixed Faker loop {baseline[-1]:,.0f} ev/s | {rates} ({took:.1f}s)")
-        spent = time.perf_counter() - began
-        # Tracing memory makes a render about four times slower.
-        reserve = sum(TRACE_COST * s.seconds[-1] for s in traced)
-        if done < rounds and args.budget and spent + took + reserve > args.budget:
-            print(f"  stopping after {done} of {rounds} rounds to stay within --budget {args.budget:.0f}s")
-            break
-
-    base = statistics.median(baseline)
-    print()
-    print(f"median of {done} round{'s' if done != 1 else ''} (events per second):")
-    width = max(len(s.vendor) for s in subjects)
-    verdicts = []
-    for subject in subjects:
-        rate = statistics.median(subject.rates)
-        own = statistics.median(subject.baseline)
-        ratio = rate / base
-        verdict = "PASS" if ratio >= TARGET else "BELOW TARGET"
-        verdicts.append(verdict)
-        fields = sum(len(k) for k in subject.recipe) / len(subject.recipe)
-        print(
-            f"render {label} x {subject.vendor:<{width}}: {rate:>9,.0f} ev/s | bare Faker loop: {base:>9,.0f} ev/s"
-            f" | ratio {ratio:4.1f}x (target >= {TARGET:g}x) {verdict}"
-            f" | per-field loop ({fields:.1f} calls/event) {own:>8,.0f} ev/s, ratio {rate / own:4.1f}x"
-            f"   [{subject.events:,} events, {subject.bytes // subject.events:,} B/event]"
-        )
-
-    if traced:
-        mark = events_wanted // 10
-        print()
-        print(f"memory, streamed render (tracemalloc peak after {mark:,} events vs after all of them):")
-        for subject in traced:
-            early, late, count = memory(subject, registry, mark)
-            growth = late / early if early else float("inf")
-            flat = "flat" if growth <= FLAT_FACTOR else "GROWS"
-            print(
-                f"render {label} x {subject.vendor:<{width}}: {_kb(early):>10} at {mark:,} | "
-                f"{_kb(late):>10} at {count:,} | ratio {growth:.2f}x ({flat}; 10x would mean it grows per event)"
+        done = 0
+        while done < rounds:
+            round_start = time.perf_counter()
+            baseline.append(events_wanted / faker_loop(fake, events_wanted, clock))
+            for subject in subjects:
+                subject.baseline.append(events_wanted / per_field_loop(fake, subject.recipe, events_wanted, clock))
+                count, size, seconds, wall = render_once(subject, registry, clock)
+                subject.rates.append(count / seconds)
+                subject.seconds.append(wall)
+                subject.events, subject.bytes = count, size
+            done += 1
+            took = time.perf_counter() - round_start
+            rates = " | ".join(
+                f"{s.vendor} {s.rates[-1]:,.0f} (its Faker loop {s.baseline[-1]:,.0f})" for s in subjects
             )
+            print(f"  round {done}: fixed Faker loop {baseline[-1]:,.0f} ev/s | {rates} ({took:.1f}s)")
+            spent = time.perf_counter() - began
+            # Tracing memory makes a render about four times slower.
+            reserve = sum(TRACE_COST * s.seconds[-1] for s in traced)
+            if done < rounds and args.budget and spent + took + reserve > args.budget:
+                print(f"  stopping after {done} of {rounds} rounds to stay within --budget {args.budget:.0f}s")
+                break
+
+        base = statistics.median(baseline)
+        print()
+        print(f"median of {done} round{'s' if done != 1 else ''} (events per second):")
+        width = max(len(s.vendor) for s in subjects)
+        verdicts = []
+        for subject in subjects:
+            rate = statistics.median(subject.rates)
+            own = statistics.median(subject.baseline)
+            ratio = rate / base
+            verdict = "PASS" if ratio >= TARGET else "BELOW TARGET"
+            verdicts.append(verdict)
+            fields = sum(len(k) for k in subject.recipe) / len(subject.recipe)
+            print(
+                f"render {label} x {subject.vendor:<{width}}: {rate:>9,.0f} ev/s | bare Faker loop: {base:>9,.0f} ev/s"
+                f" | ratio {ratio:4.1f}x (target >= {TARGET:g}x) {verdict}"
+                f" | per-field loop ({fields:.1f} calls/event) {own:>8,.0f} ev/s, ratio {rate / own:4.1f}x"
+                f"   [{subject.events:,} events, {subject.bytes // subject.events:,} B/event]"
+            )
+
+        if traced:
+            mark = events_wanted // 10
+            print()
+            print(f"memory, streamed render (tracemalloc peak after {mark:,} events vs after all of them):")
+            for subject in traced:
+                early, late, count = memory(subject, registry, mark)
+                growth = late / early if early else float("inf")
+                flat = "flat" if growth <= FLAT_FACTOR else "GROWS"
+                print(
+                    f"render {label} x {subject.vendor:<{width}}: {_kb(early):>10} at {mark:,} | "
+                    f"{_kb(late):>10} at {count:,} | ratio {growth:.2f}x ({flat}; 10x would mean it grows per event)"
+                )
 
     overall = "PASS" if all(v == "PASS" for v in verdicts) else "BELOW TARGET"
     print()

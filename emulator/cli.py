@@ -287,6 +287,7 @@ def _seed_and_start(args: argparse.Namespace) -> tuple[int, Any]:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from emulator.collector import streaming
     from emulator.overrides import parse_overrides
     from emulator.render import load, render_events
     from emulator.vendors.registry import Registry
@@ -297,7 +298,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     seed, start = _seed_and_start(args)
     overrides = parse_overrides(args.sets, args.unsets)
     events = render_events(scenario, args.vendor, seed, start, registry, overrides)
-    write_events(events, sys.stdout, pretty=args.pretty, body_only=args.body_only)
+    with streaming():
+        write_events(events, sys.stdout, pretty=args.pretty, body_only=args.body_only)
     return 0
 
 
