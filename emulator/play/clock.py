@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 FIXED_START = datetime(2026, 1, 1, tzinfo=UTC)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -78,3 +79,24 @@ def iso_utc(moment: datetime, ms: bool = True) -> str:
         return text[:-6] + "Z"
     moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds" if ms else "seconds") + "Z"
+
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_TWO = tuple(f"{n:02d}" for n in range(100))
+_MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
+
+
+@lru_cache(maxsize=1024)
+def _day(days: int) -> str:
+    return date.fromordinal(_EPOCH_DAY + days).isoformat() + "T"
+
+
+def iso_of_ms(ms: int) -> str:
+    """``iso_utc`` of the moment ``ms`` milliseconds after 1970 (before it when negative), from the
+    integer alone: every event's time is written so, and formatting a datetime cost four times as
+    much. Exact for every millisecond of the years 1 to 9999."""
+    seconds, millis = divmod(ms, 1000)
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{_day(days)}{_TWO[hours]}:{_TWO[minutes]}:{_TWO[seconds]}{_MILLIS[millis]}"

@@ -13,7 +13,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from emulator.errors import UnknownNameError, VendorError
-from emulator.play.clock import epoch_ms, iso_utc
+from emulator.play.clock import epoch_ms, iso_of_ms
 from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
@@ -189,7 +189,7 @@ class Dialect:
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)
-        iso = iso_utc(time)
+        iso = iso_of_ms(ms)
         event_id = self.event_id(self.rng, ms)
         return {
             "type": event_type,

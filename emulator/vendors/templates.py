@@ -42,7 +42,7 @@ from jinja2 import ChainableUndefined, TemplateError, Undefined, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from emulator.errors import EmulatorError
-from emulator.play.clock import iso_utc
+from emulator.play.clock import iso_of_ms
 from emulator.play.ids import ksuid_of, stable_uuid
 from emulator.vendors.codegen import generate, generate_condition
 from emulator.vendors.expressions import (
@@ -106,7 +106,7 @@ def opaque_token(seed: Any, length: int = 40) -> str:
 
 def ms_iso(ms: Any) -> str:
     """Epoch milliseconds as ISO 8601 UTC with milliseconds and a ``Z``."""
-    return iso_utc(datetime.fromtimestamp(int(ms) / 1000, UTC))
+    return iso_of_ms(int(ms))
 
 
 def uuid5_of(value: Any, *more: Any) -> str:
