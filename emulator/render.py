@@ -43,7 +43,9 @@ def render_events(
 
 
 def _events(scenario: Scenario, dialect: Dialect, seed: int, start: datetime | None, tag: str = "") -> Iterator[Event]:
-    player = Player(scenario, seed, start, vendor=dialect.vendor.name, tag=tag, wants=dialect.emits)
+    player = Player(
+        scenario, seed, start, vendor=dialect.vendor.name, tag=tag, wants=dialect.emits, reads=dialect.reads
+    )
     for occurrence in player.occurrences():
         yield from dialect.events(occurrence)
 

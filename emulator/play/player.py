@@ -41,6 +41,7 @@ class Player:
         vendor: str | None = None,
         tag: str = "",
         wants: Callable[[str, str | None], bool] | None = None,
+        reads: Callable[[tuple[str, ...]], bool] | None = None,
     ) -> None:
         """``step_limit`` stops the play after that many steps (``validate`` checks a bounded prefix).
         ``tag`` makes this play's people its own (see ``make_actor``).
@@ -50,6 +51,9 @@ class Player:
         With ``wants`` (an action and its error: whether the vendor may make events of it), an
         occurrence it refuses is played (what it changes, what it draws) but not made or yielded:
         a vendor with no event for a failed login costs that login its bookkeeping only.
+        With ``reads`` (a context path: whether the vendor's templates may show what is there), the
+        token ids and auth session ids no template shows are drawn but not formatted as text (the
+        same draws: every other id stays as it was).
         """
         self.step_limit = step_limit
         self.vendor = vendor
@@ -83,6 +87,9 @@ class Player:
         self.lockout_for = lockout.get("duration", timedelta(minutes=15))
         self.seq = 0
         self.shared = self._shared(defaults)
+        shown = reads or _everything
+        self.token_id = uuid4 if shown(("tokens",)) or shown(("session", "tokens")) else _drawn
+        self.auth_session_id = uuid4 if shown(("auth_session_id",)) else _drawn
 
     @staticmethod
     def _shared(defaults: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +259,7 @@ class Player:
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
             "user_agent": actor.get("user_agent"),
             "device": actor.get("device"),  # one object per actor for the whole run (copies share it)
-            "auth_session_id": uuid4(rng) if made else rng.getrandbits(128),  # its draw, unformatted
+            "auth_session_id": self.auth_session_id(rng) if made else rng.getrandbits(128),  # its draw
             "time_ms": now_ms,
         }
         name = actor.get("name", "")
@@ -338,12 +345,12 @@ class Player:
         return actor
 
     def _tokens(self, now_ms: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-        rng = self.rng
+        rng, token_id = self.rng, self.token_id
         tokens = {
-            "code": uuid4(rng),
-            "access": uuid4(rng),
-            "refresh": uuid4(rng),
-            "id_token": uuid4(rng),
+            "code": token_id(rng),
+            "access": token_id(rng),
+            "refresh": token_id(rng),
+            "id_token": token_id(rng),
             "issued_ms": now_ms,
             "expires_in": ACCESS_TOKEN_SECONDS,
             "scope": SCOPE,
@@ -396,6 +403,15 @@ def _client(name: str, realm: str) -> dict[str, Any]:
         "name": name.replace("-", " ").title(),
         "redirect_uri": f"https://{name}.example.com/callback",
     }
+
+
+def _everything(path: tuple[str, ...]) -> bool:
+    return True
+
+
+def _drawn(rng: random.Random) -> Any:
+    """What ``uuid4`` draws, not formatted: an id no template shows."""
+    return rng.getrandbits(128)
 
 
 def _without_nulls(value: Any) -> Any:

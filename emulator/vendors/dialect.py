@@ -18,6 +18,7 @@ from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.encoding import finite
+from emulator.vendors.reads import Path, Paths, reaches, vendor_paths
 from emulator.vendors.registry import Vendor
 from emulator.vendors.templates import (
     OMIT,
@@ -121,6 +122,25 @@ def _recipes(vendor: Vendor) -> dict[str, list[_Row]]:
     return recipes
 
 
+_PATHS: WeakKeyDictionary[Vendor, Paths | None] = WeakKeyDictionary()
+
+
+def _paths(vendor: Vendor) -> Paths | None:
+    """What any of the vendor's events may read of an occurrence's context: its rows' templates,
+    conditions and ``with:``, and every template a raw event of one of its types renders."""
+    if vendor in _PATHS:
+        return _PATHS[vendor]
+    catalog = vendor.catalog
+    rows = [e for emissions in catalog.actions.values() for e in emissions]
+    templates = {e.template for e in rows if e.template} | {event.template for event in catalog.events.values()}
+    if vendor.registry.find(vendor.name, "templates/_raw.json") is not None:
+        templates.add("_raw")
+    conditions = [e.when for e in rows if e.when]
+    withs = [e.with_ for e in rows if e.with_ is not None]
+    found = _PATHS[vendor] = vendor_paths(vendor, sorted(templates), conditions, withs)
+    return found
+
+
 class Dialect:
     """Turns occurrences into one vendor's events."""
 
@@ -133,6 +153,12 @@ class Dialect:
         # what every event of this dialect reads the same: the vendor and its release's features
         self.stable = {"vendor": vendor.name, "version": vendor.version, "features": vendor.features}
         self.emitting: dict[tuple[str, bool], bool] = {}  # (action, failed): what ``emits`` found
+        self.paths = _paths(vendor)
+
+    def reads(self, path: Path) -> bool:
+        """Whether any of this vendor's events may show what is at ``path`` of a context (the
+        player formats only those of its ids)."""
+        return reaches(self.paths, path)
 
     def emits(self, action: str, error: str | None) -> bool:
         """False when an occurrence of ``action`` that ended with ``error`` gives none of this
