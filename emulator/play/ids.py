@@ -29,6 +29,12 @@ def uuid4(rng: random.Random) -> str:
     return _format((rng.getrandbits(128) & _VERSION_MASK) | _V4)
 
 
+def uuid4_unformatted(rng: random.Random) -> int:
+    """What ``uuid4`` draws, not made into text: an id no template shows costs its draw only, and
+    every id drawn after it stays as it was."""
+    return rng.getrandbits(128)
+
+
 def uuid7(rng: random.Random, ms: int) -> str:
     """A time-ordered UUIDv7 (RFC 9562) for the given epoch milliseconds."""
     value = (ms & ((1 << 48) - 1)) << 80 | rng.getrandbits(80)

@@ -14,7 +14,7 @@ from typing import Any
 from emulator.errors import Location, PlayError
 from emulator.play.actors import DEFAULT_LOCALE, make_actor, new_faker
 from emulator.play.clock import FIXED_START, VirtualClock, epoch_ms
-from emulator.play.ids import stable_uuid, uuid4
+from emulator.play.ids import stable_uuid, uuid4, uuid4_unformatted
 from emulator.play.occurrence import Occurrence
 from emulator.scenario.model import ActionStep, Repeat, Scenario, Step, Wait
 
@@ -88,8 +88,8 @@ class Player:
         self.seq = 0
         self.shared = self._shared(defaults)
         shown = reads or _everything
-        self.token_id = uuid4 if shown(("tokens",)) or shown(("session", "tokens")) else _drawn
-        self.auth_session_id = uuid4 if shown(("auth_session_id",)) else _drawn
+        self.token_id = uuid4 if shown(("tokens",)) or shown(("session", "tokens")) else uuid4_unformatted
+        self.auth_session_id = uuid4 if shown(("auth_session_id",)) else uuid4_unformatted
 
     @staticmethod
     def _shared(defaults: dict[str, Any]) -> dict[str, Any]:
@@ -407,11 +407,6 @@ def _client(name: str, realm: str) -> dict[str, Any]:
 
 def _everything(path: tuple[str, ...]) -> bool:
     return True
-
-
-def _drawn(rng: random.Random) -> Any:
-    """What ``uuid4`` draws, not formatted: an id no template shows."""
-    return rng.getrandbits(128)
 
 
 def _without_nulls(value: Any) -> Any:
