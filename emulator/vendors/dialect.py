@@ -7,20 +7,22 @@ data. A dialect is made per run so its id generator follows the run's seed.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from emulator.errors import UnknownNameError, VendorError
+from emulator.errors import EmulatorError, UnknownNameError, VendorError
 from emulator.play.clock import epoch_ms, iso_of_ms
 from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.encoding import finite
-from emulator.vendors.reads import Path, Paths, reaches, vendor_paths
+from emulator.vendors.reads import Path, Paths, expression_paths, reaches, template_paths
 from emulator.vendors.registry import Vendor
 from emulator.vendors.templates import (
+    ENV,
     OMIT,
     ExpressionError,
     compile_condition,
@@ -139,6 +141,24 @@ def _paths(vendor: Vendor) -> Paths | None:
     withs = [e.with_ for e in rows if e.with_ is not None]
     found = _PATHS[vendor] = vendor_paths(vendor, sorted(templates), conditions, withs)
     return found
+
+
+def vendor_paths(
+    vendor: Vendor, templates: Iterable[str], conditions: Iterable[str], withs: Iterable[Any]
+) -> Paths | None:
+    """The paths the vendor's ``templates`` (by name, ``$extends`` resolved), ``when:``
+    ``conditions`` and ``with:`` templates read; None when that cannot be told."""
+    try:
+        found: set[Path] = set()
+        for name in templates:
+            found |= template_paths(ENV, vendor.resolve(name, vendor.name, ()))
+        for source in conditions:
+            found |= expression_paths(ENV, source)
+        for node in withs:
+            found |= template_paths(ENV, node)
+    except (EmulatorError, RecursionError):  # UnknownReadsError among them
+        return None
+    return frozenset(found)
 
 
 class Dialect:

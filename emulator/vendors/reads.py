@@ -17,15 +17,13 @@ does not parse, a template that is missing) makes the answer "everything".
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from jinja2 import TemplateError, nodes
+from jinja2 import Environment, TemplateError, nodes
 
 from emulator.errors import EmulatorError
 from emulator.vendors.expressions import parse_expression, path_of
-from emulator.vendors.registry import Vendor
-from emulator.vendors.templates import ENV
 
 Path = tuple[str, ...]
 Paths = frozenset[Path]
@@ -70,16 +68,17 @@ def _paths_in(tree: nodes.Node, truth: bool = False) -> Iterator[Path]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _template_paths(source: str) -> Paths:
+def _template_paths(env: Environment, source: str) -> Paths:
     try:
-        return frozenset(_paths_in(ENV.parse(source)))
+        return frozenset(_paths_in(env.parse(source)))
     except (TemplateError, RecursionError):
         raise UnknownReadsError from None
 
 
 @functools.lru_cache(maxsize=1024)
-def _expression_paths(source: str) -> Paths:
-    tree = parse_expression(ENV, source)
+def expression_paths(env: Environment, source: str) -> Paths:
+    """The paths an expression (a ``when:`` condition) reads."""
+    tree = parse_expression(env, source)
     if tree is None:
         raise UnknownReadsError
     return frozenset(_paths_in(tree))
@@ -97,27 +96,9 @@ def _strings(node: Any) -> Iterator[str]:
         yield node
 
 
-def template_paths(node: Any) -> Paths:
+def template_paths(env: Environment, node: Any) -> Paths:
     """The paths a JSON-shaped template reads (raises ``UnknownReadsError`` when a string does not parse)."""
-    return frozenset().union(*(_template_paths(s) for s in _strings(node)))
-
-
-def vendor_paths(
-    vendor: Vendor, templates: Iterable[str], conditions: Iterable[str], withs: Iterable[Any]
-) -> Paths | None:
-    """The paths the vendor's ``templates`` (by name, ``$extends`` resolved), ``when:``
-    ``conditions`` and ``with:`` templates read; None when that cannot be told."""
-    try:
-        found: set[Path] = set()
-        for name in templates:
-            found |= template_paths(vendor.resolve(name, vendor.name, ()))
-        for source in conditions:
-            found |= _expression_paths(source)
-        for node in withs:
-            found |= template_paths(node)
-    except (EmulatorError, RecursionError):  # UnknownReadsError among them
-        return None
-    return frozenset(found)
+    return frozenset().union(*(_template_paths(env, s) for s in _strings(node)))
 
 
 def reaches(paths: Paths | None, path: Path) -> bool:

@@ -10,9 +10,10 @@ import pytest
 from emulator.play.player import Player
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names
-from emulator.vendors.dialect import Dialect
-from emulator.vendors.reads import TRUTH, reaches, template_paths, vendor_paths
+from emulator.vendors.dialect import Dialect, vendor_paths
+from emulator.vendors.reads import TRUTH, reaches, template_paths
 from emulator.vendors.registry import Registry
+from emulator.vendors.templates import ENV
 
 REGISTRY = Registry()
 # scenarios that issue, refresh and revoke tokens, link identities and fail
@@ -74,7 +75,7 @@ def test_a_path_reaches_what_is_under_it_and_a_name_read_whole_reaches_everythin
     ],
 )
 def test_what_a_template_string_reads(source: str, read: set[tuple[str, ...]]) -> None:
-    assert template_paths({"x": source}) == read
+    assert template_paths(ENV, {"x": source}) == read
 
 
 def test_a_user_template_that_reads_tokens_gets_them_formatted(tmp_path: Path) -> None:
