@@ -43,7 +43,7 @@ def parse_start(text: str) -> datetime:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)  # made once: every occurrence and event asks for its time in ms
+MILLISECOND = timedelta(milliseconds=1)  # made once: every occurrence and event asks for its time in ms
 _AGO = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+")
 _LEAP_SECOND = re.compile(r"(T\d\d:\d\d):60")
 
@@ -69,7 +69,7 @@ def parse_since(text: str) -> int:
 
 def epoch_ms(moment: datetime) -> int:
     """Milliseconds since 1970, exactly (no float rounding)."""
-    return (moment - EPOCH) // _MS
+    return (moment - EPOCH) // MILLISECOND
 
 
 def iso_utc(moment: datetime, ms: bool = True) -> str:

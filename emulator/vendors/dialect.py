@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from emulator.errors import EmulatorError, UnknownNameError, VendorError
-from emulator.play.clock import epoch_ms, iso_of_ms
+from emulator.play.clock import MILLISECOND, epoch_ms, iso_of_ms
 from emulator.play.ids import id_maker, uuid4
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
@@ -82,7 +82,17 @@ def _reason(exc: BaseException) -> str:
 
 
 class _Row:
-    __slots__ = ("emission", "error_type", "renderer", "silent", "success_type", "template", "when", "with_")
+    __slots__ = (
+        "emission",
+        "error_type",
+        "failure_only",
+        "renderer",
+        "silent",
+        "success_type",
+        "template",
+        "when",
+        "with_",
+    )
 
     def __init__(self, vendor: Vendor, emission: Emission) -> None:
         self.emission = emission
@@ -102,6 +112,8 @@ class _Row:
         self.renderer = vendor.renderer(self.template)
         self.success_type = vendor.catalog.success_type(emission.event)
         self.error_type = vendor.catalog.error_type(emission.event)
+        # an event that exists only as a failure (Strivacity's failure:account_lock) is one whatever the step
+        self.failure_only = not vendor.catalog.events[emission.event].success_variant
 
 
 _RECIPES: WeakKeyDictionary[Vendor, dict[str, list[_Row]]] = WeakKeyDictionary()
@@ -228,10 +240,9 @@ class Dialect:
     def _event_meta(self, occ: Occurrence, row: _Row, failed: bool, index: int) -> dict[str, Any]:
         time = occ.time
         if index:
-            time = time + timedelta(milliseconds=occ.offset_ms(index))
-        # an event that exists only as a failure (Strivacity's failure:account_lock) is one whatever the step
-        failing = failed or not self.catalog.events[row.emission.event].success_variant
-        return self._meta(row.error_type if failing else row.success_type, row.emission.event, time)
+            time = time + MILLISECOND * occ.offset_ms(index)
+        event_type = row.error_type if failed or row.failure_only else row.success_type
+        return self._meta(event_type, row.emission.event, time)
 
     def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
         ms = epoch_ms(time)

@@ -185,7 +185,7 @@ def b64url_text(value: Any) -> str:
 def ksuid_text(seed: Any, ms: Any) -> str:
     """``actor.id | ksuid(actor.created_ms)``: a KSUID of that time that depends only on the seed
     (Clerk's ``user_...``, ``sess_...``: one user keeps one id)."""
-    return ksuid_of(str(seed), int(ms))
+    return ksuid_of(seed if type(seed) is str else str(seed), ms if type(ms) is int else int(ms))
 
 
 _CUSTOM_FILTERS = {
