@@ -64,6 +64,8 @@ from emulator.vendors.parts import (
 Condition = Callable[[dict[str, Any]], bool]
 # A lookup that met something other than a mapping on its way: the plain renderer decides.
 _HAND_OVER: Any = object()
+# A name the context does not have (told apart from one that holds None).
+_MISSING: Any = object()
 # ``$if`` mappings nested deeper than this in one function start a function of their own (Python
 # allows 20 nested blocks in one).
 _DEPTH = 8
@@ -94,6 +96,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"OMIT": OMIT, "NULL": NULL, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
+        self.namespace["MISSING"] = _MISSING
         self.namespace["INT_BOUND"] = INT_BOUND
         self.namespace["SLOW"] = _slow
         self.namespace["MEMO_SIZE"] = MEMO_SIZE
@@ -101,6 +104,9 @@ class _Writer:
         self.sources: list[str] = []
         self.count = 0
         self.present: set[str] = set()  # names of values that are never OMIT (a mapping with a constant)
+        # per function being written, innermost last: the context names it reads, each once, into a
+        # local of its own at its start (``let`` excepted: a template's ``$let`` sets it on the way)
+        self.reads: list[dict[str, str]] = []
 
     def fresh(self, prefix: str) -> str:
         self.count += 1
@@ -120,9 +126,19 @@ class _Writer:
         """The name of a generated function that renders ``part``."""
         name = self.fresh("part")
         lines: list[str] = []
+        self.reads.append({})
         result = self.value(part, lines, "    ", 0)
-        self.sources.append(f"def {name}(ctx):\n" + "".join(f"{line}\n" for line in lines) + f"    return {result}\n")
+        reads = [f"    {local} = ctx.get({key!r}, MISSING)\n" for key, local in self.reads.pop().items()]
+        body = "".join(reads) + "".join(f"{line}\n" for line in lines)
+        self.sources.append(f"def {name}(ctx):\n{body}    return {result}\n")
         return name
+
+    def read(self, key: str) -> str | None:
+        """The local holding the context's ``key`` (MISSING when it has none), read once at the start
+        of the function being written; None outside one, or for ``let``."""
+        if not self.reads or key == "let":
+            return None
+        return self.reads[-1].setdefault(key, self.fresh("n"))
 
     def value(self, part: Part, out: list[str], pad: str, depth: int) -> str:
         """Statements that render ``part`` (appended to ``out``), and the expression for its value."""
@@ -163,7 +179,8 @@ class _Writer:
         inner = self.function(shape.inner)
         values = [self.fresh("k") for _ in shape.names]
         for value, name in zip(values, shape.names, strict=True):
-            out.append(f"{pad}{value} = ctx.get({name!r})")
+            local = self.read(name)  # MISSING for a name the context lacks: a key of its own
+            out.append(f"{pad}{value} = {local if local else f'ctx.get({name!r})'}")
         result, hit = self.fresh("v"), self.fresh("hit")
         if keyed_by_object(shape.names):
             (value,) = values
@@ -196,7 +213,9 @@ class _Writer:
         if shape.path is not None:
             # a lookup, inline for the values it usually finds: the plain renderer for anything else
             first, *rest = shape.path
-            out.append(f"{pad}{value} = ctx.get({first!r})")
+            local = self.read(first)
+            # a name the context lacks: MISSING, handed to the plain renderer (as anything but a text)
+            out.append(f"{pad}{value} = {local if local else f'ctx.get({first!r})'}")
             for key in rest:
                 out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
             # a text is sent as it is found (a "$null" in the context too: only a template writes null)
@@ -350,7 +369,8 @@ class _Writer:
         else:
             undefined = self.bind(make(hint=f"{'.'.join(keys)!r} is undefined"), "undefined")
         first, *rest = keys
-        code = f"ctx.get({first!r}, {undefined})"
+        local = self.read(first)
+        code = f"({undefined} if {local} is MISSING else {local})" if local else f"ctx.get({first!r}, {undefined})"
         for key in rest:
             held = self.fresh("t")
             code = f"({held}.get({key!r}, {undefined}) if type({held} := {code}) is dict else SLOW())"
