@@ -52,8 +52,8 @@ class Player:
         occurrence it refuses is played (what it changes, what it draws) but not made or yielded:
         a vendor with no event for a failed login costs that login its bookkeeping only.
         With ``reads`` (a context path: whether the vendor's templates may show what is there), the
-        token ids and auth session ids no template shows are drawn but not formatted as text (the
-        same draws: every other id stays as it was).
+        token ids, auth session ids and identity brokers' session ids no template shows are drawn
+        but not formatted as text (the same draws: every other id stays as it was).
         """
         self.step_limit = step_limit
         self.vendor = vendor
@@ -90,6 +90,7 @@ class Player:
         shown = reads or _everything
         self.token_id = uuid4 if shown(("tokens",)) or shown(("session", "tokens")) else uuid4_unformatted
         self.auth_session_id = uuid4 if shown(("auth_session_id",)) else uuid4_unformatted
+        self.shows_broker_session = shown(("provider", "broker_session_id"))
 
     @staticmethod
     def _shared(defaults: dict[str, Any]) -> dict[str, Any]:
@@ -376,7 +377,9 @@ class Player:
             "protocol": protocol,
             "subject": subject,
             "username": actor.get("email") or actor.get("username"),
-            "broker_session_id": f"{alias}.{uuid4(self.rng)}",
+            "broker_session_id": (
+                f"{alias}.{uuid4(self.rng)}" if self.shows_broker_session else uuid4_unformatted(self.rng)
+            ),
         }
 
     def _registration(self, actor: dict[str, Any], client: dict[str, Any]) -> dict[str, Any]:
