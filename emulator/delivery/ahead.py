@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.collector import streaming
 from emulator.errors import EmulatorError
 from emulator.play.clock import epoch_ms
 from emulator.store.writer import Writer
@@ -108,7 +109,8 @@ async def _from_child(events: Callable[[], Iterator[Event]]) -> AsyncIterator[li
         try:
             os.close(read)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-            _write_events(events(), write)
+            with streaming():  # the collector as a render sets it: the child only renders
+                _write_events(events(), write)
         except BaseException:
             code = 1
         finally:
