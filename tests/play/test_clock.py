@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.play.clock import EPOCH, epoch_ms, iso_of_ms, iso_utc
+from emulator.play.clock import EPOCH, MILLISECOND, epoch_ms, iso_of_ms, iso_utc
 
 MOMENTS = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999))
 
@@ -17,6 +17,13 @@ MOMENTS = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12,
 def test_a_time_in_milliseconds_is_written_as_its_datetime_is(moment: datetime) -> None:
     moment = moment.replace(tzinfo=UTC)
     assert iso_of_ms(epoch_ms(moment)) == iso_utc(moment)
+
+
+@settings(max_examples=400, derandomize=True)
+@given(MOMENTS)
+def test_milliseconds_since_the_epoch_are_the_timedelta_division(moment: datetime) -> None:
+    moment = moment.replace(tzinfo=UTC)
+    assert epoch_ms(moment) == (moment - EPOCH) // MILLISECOND
 
 
 def test_the_edges_of_days_years_and_the_epoch() -> None:
