@@ -57,6 +57,20 @@ def test_every_bundled_scenario_renders_for_every_vendor(scenario, vendor):
         assert isinstance(record["body"], dict) and record["body"]
 
 
+def test_an_event_carries_who_from_where_and_through_what_from_its_step():
+    """The columns of an event console (user, user id, username, ip, client), the step's, each in
+    its own field."""
+    scenario = load_scenario_text(
+        "name: columns\nactors:\n  alice: {username: alice, email: alice@example.com}\n"
+        "steps:\n  - login: {actor: alice, client: shop, ip: 203.0.113.9}\n"
+    )
+    event = next(iter(render_events(scenario, "keycloak", 1)))
+    assert (event.vendor, event.action, event.actor, event.error) == ("keycloak", "login", "alice", None)
+    assert (event.user, event.username, event.ip, event.client) == ("alice@example.com", "alice", "203.0.113.9", "shop")
+    assert event.user_id and event.user_id != event.id and event.time_iso.endswith("Z") and event.seq == 1
+    assert (event.faults, event.transaction) == ((), None) and event.body
+
+
 @pytest.mark.parametrize("vendor", vendor_names())
 def test_same_seed_gives_byte_identical_output(vendor):
     assert rendered("tour", vendor, seed=42) == rendered("tour", vendor, seed=42)
