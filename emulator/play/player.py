@@ -126,7 +126,7 @@ class Player:
                         yield from self._steps(step.steps)
                 elif step.action == "emit" and self.vendor is not None and step.params.get("vendor") != self.vendor:
                     # another vendor's raw event changes nothing else: what it would have drawn, and on
-                    self.rng.getrandbits(128)  # the auth session id its context would have drawn
+                    uuid4_unformatted(self.rng)  # the auth session id its context would have drawn
                     self._pass_over()
                     self.clock.advance(self.gap)
                 else:
@@ -223,7 +223,7 @@ class Player:
         will carry it): a failure starts, issues and updates nothing, so that is the auth session
         id's draw, a provider's (its subject is linked even when the login fails) and a token
         refresh's ids. tests/play/test_player.py holds the two equal for every action and error."""
-        self.rng.getrandbits(128)  # the auth session id
+        uuid4_unformatted(self.rng)  # the auth session id
         if action == "sso_login":
             self._provider(actor, params["provider"], params.get("protocol", "oidc"))
         elif action == "link_identity":
@@ -260,7 +260,7 @@ class Player:
             "ip": params.get("ip") or actor.get("ip") or "127.0.0.1",
             "user_agent": actor.get("user_agent"),
             "device": actor.get("device"),  # one object per actor for the whole run (copies share it)
-            "auth_session_id": self.auth_session_id(rng) if made else rng.getrandbits(128),  # its draw
+            "auth_session_id": (self.auth_session_id if made else uuid4_unformatted)(rng),
             "time_ms": now_ms,
         }
         name = actor.get("name", "")
