@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from emulator.store import bulk
 from emulator.store.connection import Connection, Where, now_ms
 from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
 
@@ -92,34 +93,19 @@ class Outbox(Connection):
             event_id = cur.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
             delivery_id = cur.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
             stamp = now_ms()
-            events: list[tuple[Any, ...]] = []
-            rows: list[tuple[Any, ...]] = []
+            events: list[Any] = []  # the rows' values, one after the other (``bulk.insert``)
+            rows: list[Any] = []
             out: list[DeliveryRow] = []
             for event, routes in batch:
                 event_id += 1
-                events.append(
-                    (
-                        event_id,
-                        run_id,
-                        event["vendor"],
-                        event["event_id"],
-                        event["type"],
-                        event["time_ms"],
-                        event["action"],
-                        event["actor"],
-                        event["error"],
-                        event["body"],
-                        event["faults"],
-                        event["user"],
-                        event["user_id"],
-                        event["username"],
-                        event["ip"],
-                        event["client"],
-                    )
-                )
+                events += (
+                    event_id, run_id, event["vendor"], event["event_id"], event["type"], event["time_ms"],
+                    event["action"], event["actor"], event["error"], event["body"], event["faults"], event["user"],
+                    event["user_id"], event["username"], event["ip"], event["client"],
+                )  # fmt: skip
                 for target, key in routes:
                     delivery_id += 1
-                    rows.append((delivery_id, run_id, event_id, target, key, stamp))
+                    rows += (delivery_id, run_id, event_id, target, key, "pending", stamp)
                     row = DeliveryRow(
                         delivery_id,
                         run_id,
@@ -132,15 +118,18 @@ class Outbox(Connection):
                     )
                     row.event_faults = event["faults"]
                     out.append(row)
-            cur.executemany(
+            bulk.insert(
+                cur,
                 "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
-                " user, user_id, username, ip, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " user, user_id, username, ip, client) VALUES",
+                16,
                 events,
             )
-            cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(events), run_id))
-            cur.executemany(
-                "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(batch), run_id))
+            bulk.insert(
+                cur,
+                "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms) VALUES",
+                7,
                 rows,
             )
             return out
@@ -173,25 +162,19 @@ class Outbox(Connection):
             return written[1]
 
         def work(cur: sqlite3.Cursor) -> None:
-            cur.executemany(
+            values: list[Any] = []
+            for a in attempts:
+                values += (
+                    a["delivery"], a["number"], a["at_ms"], a["scenario_ms"], a["duration_ms"], a["status"],
+                    a["error"], headers_json(a["response_headers"]), a["response_body"], a["next_delay_ms"],
+                    a["injected"],
+                )  # fmt: skip
+            bulk.insert(
+                cur,
                 "INSERT INTO attempts (delivery, number, at_ms, scenario_ms, duration_ms, status, error,"
-                " response_headers, response_body, next_delay_ms, injected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        a["delivery"],
-                        a["number"],
-                        a["at_ms"],
-                        a["scenario_ms"],
-                        a["duration_ms"],
-                        a["status"],
-                        a["error"],
-                        headers_json(a["response_headers"]),
-                        a["response_body"],
-                        a["next_delay_ms"],
-                        a["injected"],
-                    )
-                    for a in attempts
-                ],
+                " response_headers, response_body, next_delay_ms, injected) VALUES",
+                11,
+                values,
             )
             cur.executemany(
                 "UPDATE deliveries SET status = ?, attempts = ?, elapsed_ms = ?, last_status = ?, last_error = ?,"

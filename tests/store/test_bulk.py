@@ -1,0 +1,60 @@
+"""Many rows per statement store exactly what one statement per row stores."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.store import bulk
+
+POOL = (None, 0, -1, 2**63 - 1, -(2**63), 1.5, "", "é", "pending", b"", b"\x00body")
+
+
+def _table(width: int, limit: int | None) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    if limit is not None:
+        db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    db.execute(f"CREATE TABLE t (n INTEGER PRIMARY KEY, {columns})")
+    return db
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(
+    width=st.integers(1, 6),
+    rows=st.integers(0, 150),
+    limit=st.sampled_from([None, 7, 40, 999]),
+    seed=st.integers(0, 2**32),
+)
+def test_a_batch_in_a_few_statements_stores_what_one_statement_per_row_stores(
+    width: int, rows: int, limit: int | None, seed: int
+) -> None:
+    limit = None if limit is not None and limit < width else limit
+    draw = random.Random(seed)
+    table = [tuple(draw.choice(POOL) for _ in range(width)) for _ in range(rows)]
+    columns = ", ".join(f"c{i}" for i in range(width))
+    head = f"INSERT INTO t ({columns}) VALUES"
+    one_by_one, together = _table(width, None), _table(width, limit)
+    one_by_one.executemany(f"{head} ({', '.join('?' * width)})", table)
+    bulk.insert(together.cursor(), head, width, [value for row in table for value in row])
+    read = "SELECT * FROM t ORDER BY n"
+    assert together.execute(read).fetchall() == one_by_one.execute(read).fetchall()
+
+
+def test_statements_come_in_a_few_sizes_within_what_the_build_allows() -> None:
+    db = sqlite3.connect(":memory:")
+    assert bulk.sizes(db, 16) == (64, 16, 4, 1)
+    db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    assert bulk.sizes(db, 16) == (62, 16, 4, 1)
+    db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 20)
+    assert bulk.sizes(db, 16) == (1,)
+
+
+def test_values_that_do_not_make_whole_rows_are_refused() -> None:
+    db = _table(3, None)
+    with pytest.raises(ValueError, match="7 values do not make rows of 3"):
+        bulk.insert(db.cursor(), "INSERT INTO t (c0, c1, c2) VALUES", 3, list(range(7)))
