@@ -16,6 +16,9 @@ from emulator.store import bulk
 from emulator.store.connection import Connection, Where, now_ms
 from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
 
+# what an attempt changes in its delivery, as ``record`` writes it
+OUTCOME_COLUMNS = ("status", "attempts", "elapsed_ms", "last_status", "last_error", "updated_ms")
+
 
 class Outbox(Connection):
     """Writing runs, events, deliveries and attempts; reading back what is still owed."""
@@ -147,7 +150,8 @@ class Outbox(Connection):
             self._tell("event", {"run": run_id, **record})
 
     def record(self, attempts: Sequence[AttemptRow], rows: Sequence[Outcome]) -> None:
-        """Write finished attempts and the deliveries' new state in one transaction."""
+        """Write finished attempts and the deliveries' new state in one transaction (each delivery's
+        outcome once: the dispatcher hands on only the latest of each)."""
         stamp = now_ms()
         written: tuple[list[tuple[str, str]], str] = ([], "")  # the last headers (in order) and their JSON
 
@@ -176,11 +180,10 @@ class Outbox(Connection):
                 11,
                 values,
             )
-            cur.executemany(
-                "UPDATE deliveries SET status = ?, attempts = ?, elapsed_ms = ?, last_status = ?, last_error = ?,"
-                " updated_ms = ? WHERE id = ?",
-                [(o.status, o.attempts, o.elapsed_ms, o.last_status, o.last_error, stamp, o.delivery) for o in rows],
-            )
+            changes: list[Any] = []
+            for o in rows:
+                changes += (o.delivery, o.status, o.attempts, o.elapsed_ms, o.last_status, o.last_error, stamp)
+            bulk.update(cur, "deliveries", OUTCOME_COLUMNS, changes)
 
         self._write(work)
         self.tell_attempts(attempts, rows)
