@@ -15,6 +15,7 @@ JWTEncoder.java, Header.java; fusionauth-java-client Key.java).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -54,9 +55,11 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
     return {"X-FusionAuth-Signature-JWT": token}
 
 
+@functools.lru_cache(maxsize=64)
 def hmac_key_id(secret: str) -> str:
     """A kid for an HMAC key given none: stable for the secret, and telling nothing the JWT's own
-    signature does not (FusionAuth's kids are base64url text of this length)."""
+    signature does not (FusionAuth's kids are base64url text of this length). Kept per secret: every
+    delivery's JWT carries it."""
     if is_pem(secret):
         return key_id_for(secret)
     return b64(mac(secret.encode(), b"idp-emulator key id")[:20]).rstrip("=").replace("+", "-").replace("/", "_")
