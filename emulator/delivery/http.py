@@ -189,6 +189,10 @@ class _Connection(asyncio.Protocol):
         self.fresh_tls = False  # a TLS connection whose first request is under way
         self.paused = False  # the transport's buffer is full: wait before writing more of a body
         self.resumed: asyncio.Future[None] | None = None
+        # the exchange under way's timeouts, and the one timer that watches them (see ``_watch``)
+        self.read_timeout = 0.0
+        self.deadline = 0.0
+        self.timer: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -221,6 +225,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._unwatch()
         if self.resumed is not None and not self.resumed.done():
             self.resumed.set_result(None)
         waiter = self.waiter
@@ -326,6 +331,7 @@ class _Connection(asyncio.Protocol):
 
     def _close(self) -> None:
         self.closed = True
+        self._unwatch()
         if self.transport is not None:
             self.transport.close()
 
@@ -344,13 +350,12 @@ class _Connection(asyncio.Protocol):
         self.last_activity = loop.time()
         assert self.transport is not None
         self.transport.write(request)
-        handle = loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
+        self._watch(loop, read_timeout, deadline)
         try:
             if body:
                 await self._write_body(body, self.waiter)
             return await self.waiter
         finally:
-            handle.cancel()
             self.waiter = None
             self.parser = None
             self.fresh_tls = False
@@ -369,19 +374,42 @@ class _Connection(asyncio.Protocol):
             self.transport.write(view[start : start + BODY_CHUNK])
             start += BODY_CHUNK
 
-    def _check(self, read_timeout: float, deadline: float) -> None:
-        """Fires when the answer may be overdue: a silence longer than the read timeout, or the cap."""
+    def _watch(self, loop: asyncio.AbstractEventLoop, read_timeout: float, deadline: float) -> None:
+        """Have the answer watched for a silence longer than ``read_timeout`` and for ``deadline``.
+
+        One timer per connection rather than one per request: it stays armed from one exchange to
+        the next, and when it fires during a later exchange it only checks that exchange and arms
+        itself again for when that one could be overdue. A connection sending back to back thus
+        sets a timer about once per read timeout, not for every request; one is set sooner only
+        when an exchange could be overdue before the armed timer fires."""
+        self.read_timeout, self.deadline = read_timeout, deadline
+        due = min(self.last_activity + read_timeout, deadline)
+        if self.timer is not None:
+            if self.timer.when() <= due:
+                return
+            self.timer.cancel()
+        self.timer = loop.call_at(due, self._check)
+
+    def _unwatch(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _check(self) -> None:
+        """Fires when the answer under way may be overdue: a silence longer than the read timeout,
+        or the cap (and idles when no exchange is under way: the next one arms it again)."""
+        self.timer = None
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if now >= deadline:
+        if now >= self.deadline:
             self._fail("timeout", "no complete answer in time (total timeout)")
-        elif now - self.last_activity >= read_timeout:
-            self._fail("timeout", f"no answer within {read_timeout:g} s (read timeout)")
+        elif now - self.last_activity >= self.read_timeout:
+            self._fail("timeout", f"no answer within {self.read_timeout:g} s (read timeout)")
         else:
-            loop.call_at(min(self.last_activity + read_timeout, deadline), self._check, read_timeout, deadline)
+            self.timer = loop.call_at(min(self.last_activity + self.read_timeout, self.deadline), self._check)
 
 
 class _Tunnel(asyncio.Protocol):

@@ -17,7 +17,7 @@ class RawServer:
     """A TCP server that reads one request at a time and writes back the next scripted answer."""
 
     def __init__(self, answers: list[bytes | None], host: str = "127.0.0.1") -> None:
-        self.answers = answers  # None: close the connection without answering
+        self.answers = answers  # None: close the connection without answering; b"": never answer
         self.host = host
         self.requests: list[bytes] = []
         self.connections = 0
@@ -63,13 +63,13 @@ class RawServer:
         writer.close()
 
 
-async def post(pool: Pool, url: str, read: float = 2.0):
+async def post(pool: Pool, url: str, read: float = 2.0, total: float = 5.0):
     endpoint = Endpoint.parse(url)
     request = endpoint.head + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%b" % (
         len(REQUEST_BODY),
         REQUEST_BODY,
     )
-    return await pool.post(endpoint, request, 1.0, read, 5.0, 4096)
+    return await pool.post(endpoint, request, 1.0, read, total, 4096)
 
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -162,6 +162,30 @@ async def test_ipv6_loopback():
         assert server.requests[0].split(b"\r\n")[1].startswith(b"Host: [::1]:")
     finally:
         await server.__aexit__()
+
+
+async def test_a_kept_connection_times_out_each_request_by_its_own_timeouts():
+    """A connection's one timer, armed by a request with a long read timeout, does not delay the
+    timeout of a later request with a short one, nor cut short a later request's own."""
+    async with RawServer([OK, b"", OK, b""]) as server:
+        pool = Pool()
+        await post(pool, server.url, read=30.0, total=60.0)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        with pytest.raises(TransportError, match="no answer within 0.3 s"):
+            await post(pool, server.url, read=0.3)
+        assert 0.3 <= loop.time() - began < 5
+        assert server.connections == 1  # the same connection: its timer was armed for 30 s
+
+    async with RawServer([OK, b"", OK]) as server:
+        pool = Pool()
+        await post(pool, server.url, read=0.3)  # arms the timer for 0.3 s from now
+        began = loop.time()  # later: the timer fires before this request is overdue, and waits on
+        with pytest.raises(TransportError, match="no answer within 0.3 s"):
+            await post(pool, server.url, read=0.3)
+        assert loop.time() - began >= 0.3
+        assert server.connections == 1
+        pool.close()
 
 
 async def test_a_trickling_answer_hits_the_total_timeout():
