@@ -210,7 +210,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
         self.last_activity = asyncio.get_running_loop().time()
-        if self.waiter is None or self.waiter.done() or self.parser is None:
+        if self.parser is None or self.waiter is None or self.waiter.done():
             self._close()  # bytes nobody asked for: this connection cannot be trusted again
             return
         try:
@@ -345,8 +345,7 @@ class _Connection(asyncio.Protocol):
         self._reset_message()
         self.limit = limit
         self.got_bytes = False
-        if self.parser is None:  # one per connection: a kept connection is reused only after a whole answer
-            self.parser = httptools.HttpResponseParser(self)
+        self.parser = httptools.HttpResponseParser(self)
         self.waiter = loop.create_future()
         self.last_activity = loop.time()
         assert self.transport is not None
@@ -358,6 +357,7 @@ class _Connection(asyncio.Protocol):
             return await self.waiter
         finally:
             self.waiter = None
+            self.parser = None
             self.fresh_tls = False
 
     async def _write_body(self, body: bytes, answer: asyncio.Future[Response]) -> None:
