@@ -3,9 +3,9 @@
 ``executemany`` runs its statement once per row: a reset, a round of binding and a step each
 time. One ``INSERT ... VALUES (...), (...), ...`` of many rows does that work once, and values
 are handed over in the forms SQLite binds without an adapter lookup (``bindable``). Together
-they take the instructions spent inside the outbox's statements from 124,000 to 72,000 per
-delivery (callgrind; events, deliveries, attempts and outcomes), and those statements are about
-a quarter of what the event loop does in a run.
+they took the instructions spent inside the outbox's statements from 124,000 to 72,000 per
+delivery (callgrind; events, deliveries, attempts and outcomes, COMMIT included), statements that
+were a quarter of what the event loop did in a run.
 
 A batch is cut into statements of a few fixed sizes (64, 16, 4 and 1 rows, fewer where the
 SQLite build allows fewer variables), so only a handful of statement texts exist per table and

@@ -1,0 +1,128 @@
+"""Instructions per delivery of ``idp-emulator run``'s sending process, counted by valgrind's callgrind.
+
+On a shared machine the delivery benchmark's rates swing by a fifth from round to round; the
+number of instructions a delivery costs does not. This runs ``bench/deliver.py``'s default path
+(the command line's defaults for ``--case``, 50 actors, a SQLite store file, one local receiver)
+once with ``--small`` and once with ``--large`` deliveries under callgrind, and divides the
+difference in instructions by the difference in deliveries: what one more delivery costs the
+process that stores, signs, sends and records (its event loop and the store writer's thread).
+Start-up, imports and the scenario's parsing cancel out. The render process is forked and left
+out (its cost per event is ``bench/render.py``'s): both runs must be long enough to render in it
+(1,000 actions, about 3,000 deliveries), or the shorter one counts its rendering here.
+
+``--against REV`` measures a git revision the same way, from a temporary worktree, side by side,
+and prints the ratio (the revision's ``bench/deliver.py`` must have the default path's helpers).
+
+Needs valgrind (Debian: ``apt-get install valgrind``); each measurement takes about a minute.
+
+    .venv/bin/python bench/instructions.py                         # keycloak, 4,000 and 12,000 deliveries
+    .venv/bin/python bench/instructions.py --case fusionauth --against d366e92
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CASES = ("keycloak", "fusionauth", "idaas", "standard-webhooks")
+
+
+def one_run(source: Path, case: str, deliveries: int) -> int:
+    """One default run of ``case`` with the emulator and benchmark helpers of ``source``."""
+    sys.path.insert(0, str(source / "bench"))
+    import deliver  # the source's own: it puts its emulator first on the path
+
+    async def go(receiver: deliver.Receiver) -> int:
+        registry = deliver.Registry()
+        with tempfile.TemporaryDirectory(prefix="bench-instructions-") as folder:
+            scenario = deliver.scenario_for(deliver.ACTORS, deliveries, deliver.CASES[case].vendor, registry)
+            path = deliver.path_for("default", deliver.CASES[case], receiver.url, scenario, registry)
+            summary, _ = await deliver.run(path, registry, Path(folder))
+        return int(summary.delivered)
+
+    with deliver.Receiver() as receiver:
+        return asyncio.run(go(receiver))
+
+
+def counted(source: Path, case: str, deliveries: int, folder: Path) -> tuple[int, int]:
+    """Instructions of the sending process for one run, and the deliveries it made."""
+    out = folder / f"callgrind.{source.name}.{deliveries}.%p"
+    command = [
+        "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+        sys.executable, str(Path(__file__).resolve()),
+        "--one", str(deliveries), "--case", case, "--source", str(source),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    delivered = [line for line in done.stdout.splitlines() if line.startswith("delivered ")]
+    if done.returncode != 0 or not delivered:
+        raise SystemExit(f"the run under callgrind failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    mine = folder / out.name.replace("%p", str(sending_pid(done)))
+    for line in mine.read_text().splitlines():
+        if line.startswith("summary:"):
+            return int(line.split()[1]), int(delivered[0].split()[1])
+    raise SystemExit(f"{mine}: no summary line")
+
+
+def sending_pid(done: subprocess.CompletedProcess[str]) -> int:
+    """The sending process's pid: the one valgrind started (its children write files of their own)."""
+    for line in done.stderr.splitlines():
+        if line.startswith("==") and "Command:" in line:
+            return int(line.split("==")[1])
+    raise SystemExit("valgrind did not say which process it ran")
+
+
+def per_delivery(source: Path, case: str, small: int, large: int, folder: Path) -> float:
+    few, made_few = counted(source, case, small, folder)
+    many, made_many = counted(source, case, large, folder)
+    return (many - few) / (made_many - made_few)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--case", choices=CASES, default="keycloak", help="a case of bench/deliver.py (default keycloak)"
+    )
+    parser.add_argument("--small", type=int, default=4_000, help="deliveries of the shorter run (default 4,000)")
+    parser.add_argument("--large", type=int, default=12_000, help="deliveries of the longer run (default 12,000)")
+    parser.add_argument("--against", metavar="REV", help="a git revision to measure the same way, side by side")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # inside callgrind: one run of this many
+    parser.add_argument("--source", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one is not None:
+        print(f"delivered {one_run(args.source, args.case, args.one)}")
+        return 0
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
+    if args.large <= args.small:
+        parser.error("--large must be more than --small")
+    with tempfile.TemporaryDirectory(prefix="bench-instructions-") as name:
+        folder = Path(name)
+        print(f"{args.case}: instructions per delivery of the sending process ({args.small:,} and {args.large:,})")
+        now = per_delivery(ROOT, args.case, args.small, args.large, folder)
+        print(f"  this tree: {now:,.0f}")
+        if args.against:
+            tree = folder / "against"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "-q", "--detach", str(tree), args.against], check=True
+            )
+            try:
+                then = per_delivery(tree, args.case, args.small, args.large, folder)
+            finally:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+            print(f"  {args.against}: {then:,.0f}")
+            print(f"  ratio this tree / {args.against}: {now / then:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
