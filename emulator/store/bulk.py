@@ -37,9 +37,9 @@ def sizes(connection: sqlite3.Connection, width: int) -> tuple[int, ...]:
     return tuple(dict.fromkeys(min(size, most) for size in SIZES))
 
 
-def insert(cur: sqlite3.Cursor, head: str, width: int, values: list[Any]) -> None:
-    """Insert rows given as one flat list (``width`` values per row, in ``head``'s column order)."""
-    _run(cur, head, "", width, values)
+def insert(cur: sqlite3.Cursor, table: str, columns: tuple[str, ...], values: list[Any]) -> None:
+    """Insert rows into ``table`` given as one flat list: each row's values in ``columns``' order."""
+    _run(cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES", "", len(columns), values)
 
 
 # UPDATE ... FROM arrived in SQLite 3.33 (2020); an older library updates one row per statement

@@ -16,7 +16,17 @@ from emulator.store import bulk
 from emulator.store.connection import Connection, Where, now_ms
 from emulator.store.rows import AttemptRow, DeliveryRow, EventRow, Outcome
 
-# what an attempt changes in its delivery, as ``record`` writes it
+# the columns the outbox writes a batch's rows into (its values come in this order), and what an
+# attempt changes in its delivery
+EVENT_COLUMNS = (
+    "id", "run_id", "vendor", "event_id", "type", "time_ms", "action", "actor", "error", "body", "faults", "user",
+    "user_id", "username", "ip", "client",
+)  # fmt: skip
+DELIVERY_COLUMNS = ("id", "run_id", "event", "target", "key", "status", "updated_ms")
+ATTEMPT_COLUMNS = (
+    "delivery", "number", "at_ms", "scenario_ms", "duration_ms", "status", "error", "response_headers",
+    "response_body", "next_delay_ms", "injected",
+)  # fmt: skip
 OUTCOME_COLUMNS = ("status", "attempts", "elapsed_ms", "last_status", "last_error", "updated_ms")
 
 
@@ -121,20 +131,9 @@ class Outbox(Connection):
                     )
                     row.event_faults = event["faults"]
                     out.append(row)
-            bulk.insert(
-                cur,
-                "INSERT INTO events (id, run_id, vendor, event_id, type, time_ms, action, actor, error, body, faults,"
-                " user, user_id, username, ip, client) VALUES",
-                16,
-                events,
-            )
+            bulk.insert(cur, "events", EVENT_COLUMNS, events)
             cur.execute("UPDATE runs SET played = played + ? WHERE id = ?", (len(batch), run_id))
-            bulk.insert(
-                cur,
-                "INSERT INTO deliveries (id, run_id, event, target, key, status, updated_ms) VALUES",
-                7,
-                rows,
-            )
+            bulk.insert(cur, "deliveries", DELIVERY_COLUMNS, rows)
             return out
 
         rows = self._write(work)
@@ -173,13 +172,7 @@ class Outbox(Connection):
                     a["error"], headers_json(a["response_headers"]), a["response_body"], a["next_delay_ms"],
                     a["injected"],
                 )  # fmt: skip
-            bulk.insert(
-                cur,
-                "INSERT INTO attempts (delivery, number, at_ms, scenario_ms, duration_ms, status, error,"
-                " response_headers, response_body, next_delay_ms, injected) VALUES",
-                11,
-                values,
-            )
+            bulk.insert(cur, "attempts", ATTEMPT_COLUMNS, values)
             changes: list[Any] = []
             for o in rows:
                 changes += (o.delivery, o.status, o.attempts, o.elapsed_ms, o.last_status, o.last_error, stamp)

@@ -40,7 +40,8 @@ def test_a_batch_in_a_few_statements_stores_what_one_statement_per_row_stores(
     head = f"INSERT INTO t ({columns}) VALUES"
     one_by_one, together = _table(width, None), _table(width, limit)
     one_by_one.executemany(f"{head} ({', '.join('?' * width)})", table)
-    bulk.insert(together.cursor(), head, width, [value for row in table for value in row])
+    names = tuple(f"c{i}" for i in range(width))
+    bulk.insert(together.cursor(), "t", names, [value for row in table for value in row])
     read = "SELECT * FROM t ORDER BY id"
     assert together.execute(read).fetchall() == one_by_one.execute(read).fetchall()
 
@@ -57,7 +58,7 @@ def test_statements_come_in_a_few_sizes_within_what_the_build_allows() -> None:
 def test_values_that_do_not_make_whole_rows_are_refused() -> None:
     db = _table(3, None)
     with pytest.raises(ValueError, match="7 values do not make rows of 3"):
-        bulk.insert(db.cursor(), "INSERT INTO t (c0, c1, c2) VALUES", 3, list(range(7)))
+        bulk.insert(db.cursor(), "t", ("c0", "c1", "c2"), list(range(7)))
 
 
 @settings(max_examples=100, derandomize=True, deadline=None)
