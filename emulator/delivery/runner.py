@@ -421,12 +421,12 @@ async def _produce(
         bound = [
             (t.name, actor if t.ordering == "actor" else None) for t in routes[event.vendor] if t.wants(event.type)
         ]
-        row = EventRow(
-            vendor=event.vendor, event_id=event.id, type=event.type, time_ms=event.time_ms, action=event.action,
-            actor=actor, error=event.error, body=event.body,
-            faults=_step_faults(event.faults) if event.faults else None, user=event.user, user_id=event.user_id,
-            username=event.username, ip=event.ip, client=event.client,
-        )  # fmt: skip
+        row: EventRow = {  # a literal: calling the TypedDict takes three times as long, for every event
+            "vendor": event.vendor, "event_id": event.id, "type": event.type, "time_ms": event.time_ms,
+            "action": event.action, "actor": actor, "error": event.error, "body": event.body,
+            "faults": _step_faults(event.faults) if event.faults else None, "user": event.user,
+            "user_id": event.user_id, "username": event.username, "ip": event.ip, "client": event.client,
+        }  # fmt: skip
         rules = transactions.get(event.vendor)
         if event.transaction:
             rules = step_transaction(event.transaction, vendor_delivery(play.registry, event.vendor))

@@ -39,19 +39,19 @@ class Result:
 
     def attempt_row(self, delivery: int, number: int, at: int, scenario_ms: int, wait_ms: int | None) -> AttemptRow:
         """This attempt as the store records it for one delivery it carried (a batch carries several)."""
-        return AttemptRow(
-            delivery=delivery,
-            number=number,
-            at_ms=at,
-            scenario_ms=scenario_ms,
-            duration_ms=round(self.duration_ms, 3),
-            status=self.status,
-            error=self.error,
-            response_headers=self.headers,
-            response_body=self.body,
-            next_delay_ms=wait_ms,
-            injected="; ".join(self.injected) or None,
-        )
+        return {  # a literal: calling the TypedDict takes three times as long, for every attempt
+            "delivery": delivery,
+            "number": number,
+            "at_ms": at,
+            "scenario_ms": scenario_ms,
+            "duration_ms": round(self.duration_ms, 3),
+            "status": self.status,
+            "error": self.error,
+            "response_headers": self.headers,
+            "response_body": self.body,
+            "next_delay_ms": wait_ms,
+            "injected": "; ".join(self.injected) or None,
+        }
 
 
 class _Prepared:
