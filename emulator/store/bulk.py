@@ -25,10 +25,10 @@ NULL = math.nan  # binds as NULL: SQLite stores no NaN (see ``bindable``)
 
 
 @cache
-def statement(head: str, width: int, rows: int) -> str:
-    """``head`` (``INSERT INTO t (a, b) VALUES``) and ``rows`` groups of ``width`` placeholders."""
+def statement(head: str, width: int, rows: int, tail: str = "") -> str:
+    """``head`` (``INSERT INTO t (a, b) VALUES``), ``rows`` groups of ``width`` placeholders, ``tail``."""
     group = "(" + ", ".join("?" * width) + ")"
-    return f"{head} {', '.join([group] * rows)}"
+    return f"{head} {', '.join([group] * rows)}{tail}"
 
 
 def sizes(connection: sqlite3.Connection, width: int) -> tuple[int, ...]:
@@ -88,7 +88,7 @@ def _run(cur: sqlite3.Cursor, head: str, tail: str, width: int, values: list[Any
         span = size * width
         if end - start < span:
             continue
-        text = statement(head, width, size) + tail
+        text = statement(head, width, size, tail)
         while end - start >= span:
             cur.execute(text, values[start : start + span])
             start += span
