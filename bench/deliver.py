@@ -24,9 +24,10 @@ Signature HMAC, Keycloak's retry policy), ``fusionauth`` (a JWT per request, tra
 Targets: the default and tuned paths at 1.0 times bare c8 or better, single at 0.8 times bare c1
 or better (medians of the rounds). One receiver in a separate process (a bare aiohttp server
 whose ``POST /hook`` reads the body and answers 200) serves both sides, so its work is charged to
-neither. Each round also shows the CPU time per delivery (this process and its render process) and how busy they and the
-receiver were: a side near 100% was bound by its own CPU; both well below it means waiting on each
-other or on another load on the machine.
+neither. Each round also shows the CPU time per delivery (this process and its render process), split into
+the event loop, the other threads, the render process and the receiver, how busy this process and
+the receiver were (a side near 100% was bound by its own CPU; both well below it means waiting on
+each other or on another load on the machine), and how long the loop waited for a core.
 
 ``--profile [ROWS]`` profiles one more default run per case with cProfile and prints the functions
 with the most own time and the microseconds per delivery of each stage of the path.
@@ -67,7 +68,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiohttp
-from procstat import status_kb
+from procstat import status_kb, thread_times
 from receiver import ReceiverProcess
 
 from emulator.cli import _parser
@@ -263,33 +264,44 @@ async def run(
 
 @dataclass
 class Round:
-    """One timed pass of one side: its rate, and how busy this process and the receiver were."""
+    """One timed pass of one side: its rate, and where its CPU went."""
 
     deliveries: int
     seconds: float
-    cpu: float  # this process's CPU seconds
+    cpu: float  # this process's CPU seconds (its threads and its finished children)
     receiver_cpu: float
+    loop_cpu: float  # the main thread's: the event loop
+    children_cpu: float  # finished children's: a run's render process
+    waited: float  # seconds the main thread was runnable but had no core
 
     @property
     def rate(self) -> float:
         return self.deliveries / self.seconds
 
     def line(self, label: str) -> str:
-        per_delivery = self.cpu / self.deliveries * 1e6
+        def us(seconds: float) -> str:
+            return f"{seconds / self.deliveries * 1e6:.0f}"
+
+        threads = max(0.0, self.cpu - self.loop_cpu - self.children_cpu)  # a run's store writer thread
         busy, receiver = self.cpu / self.seconds, self.receiver_cpu / self.seconds
         return (
-            f"{label:<8} {self.rate:>7,.0f}/s in {self.seconds:4.1f}s | {per_delivery:4.0f} us CPU per delivery"
-            f" | this process {busy:4.0%} busy, receiver {receiver:4.0%}"
+            f"{label:<8} {self.rate:>7,.0f}/s in {self.seconds:4.1f}s | {us(self.cpu):>4} us CPU per delivery"
+            f" (loop {us(self.loop_cpu)}, threads {us(threads)}, render {us(self.children_cpu)};"
+            f" receiver {us(self.receiver_cpu)}) | this process {busy:4.0%} busy, receiver {receiver:4.0%},"
+            f" loop waited for a core {self.waited / self.seconds:3.0%}"
         )
 
 
 class Meter:
-    """CPU of this process and of the receiver over a stretch of wall time."""
+    """CPU of this process (its loop, its other threads, its finished children) and of the receiver
+    over a stretch of wall time."""
 
     def __init__(self, receiver: Receiver) -> None:
         self.receiver = receiver
         gc.collect()
         self.cpu, self.receiver_cpu = self.own(), receiver.cpu_seconds()
+        self.children = self.reaped()
+        self.loop, self.waited = thread_times()
 
     @staticmethod
     def own() -> float:
@@ -298,9 +310,17 @@ class Meter:
         t = os.times()
         return t.user + t.system + t.children_user + t.children_system
 
+    @staticmethod
+    def reaped() -> float:
+        """CPU seconds of this process's finished children."""
+        t = os.times()
+        return t.children_user + t.children_system
+
     def round(self, deliveries: int, seconds: float) -> Round:
         cpu, receiver_cpu = self.own() - self.cpu, self.receiver.cpu_seconds() - self.receiver_cpu
-        return Round(deliveries, seconds, cpu, receiver_cpu)
+        loop, waited = thread_times()
+        children = self.reaped() - self.children
+        return Round(deliveries, seconds, cpu, receiver_cpu, loop - self.loop, children, waited - self.waited)
 
 
 @dataclass

@@ -27,3 +27,13 @@ def status_kb(key: str, pid: int | str = "self") -> float:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return math.nan
+
+
+def thread_times(tid: int | str | None = None) -> tuple[float, float]:
+    """CPU seconds a thread of this process has run, and seconds it has waited, runnable, for a core
+    (``/proc/self/task/TID/schedstat``; the main thread by default); NaN when it cannot be read."""
+    try:
+        ran, waited = Path(f"/proc/self/task/{tid or os.getpid()}/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return math.nan, math.nan
+    return int(ran) / 1e9, int(waited) / 1e9

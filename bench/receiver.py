@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Self
 
 from procstat import process_cpu
 
@@ -33,7 +34,7 @@ class ReceiverProcess:
         self.url = f"http://{HOST}:{self.port}{path}"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> ReceiverProcess:
+    def __enter__(self) -> Self:
         command = [sys.executable, "-c", self.program, HOST, str(self.port), *self.args]
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
