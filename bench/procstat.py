@@ -29,11 +29,11 @@ def status_kb(key: str, pid: int | str = "self") -> float:
     return math.nan
 
 
-def thread_times(tid: int | str | None = None) -> tuple[float, float]:
-    """CPU seconds a thread of this process has run, and seconds it has waited, runnable, for a core
-    (``/proc/self/task/TID/schedstat``; the main thread by default); NaN when it cannot be read."""
+def thread_times() -> tuple[float, float]:
+    """CPU seconds this process's main thread has run, and seconds it has waited, runnable, for a
+    core (``/proc/self/task/PID/schedstat``); NaN when they cannot be read."""
     try:
-        ran, waited = Path(f"/proc/self/task/{tid or os.getpid()}/schedstat").read_text().split()[:2]
+        ran, waited = Path(f"/proc/self/task/{os.getpid()}/schedstat").read_text().split()[:2]
     except (OSError, ValueError):
         return math.nan, math.nan
     return int(ran) / 1e9, int(waited) / 1e9
