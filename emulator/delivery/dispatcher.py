@@ -253,7 +253,6 @@ class Dispatcher:
             return
         attempts, outcomes = self._attempts, self._outcomes
         self._attempts, self._outcomes = [], []
-        latest = list({o.delivery: o for o in outcomes}.values())  # a retry's later outcome replaces its earlier
 
         def failed(exc: BaseException) -> None:
             self._attempts[:0], self._outcomes[:0] = attempts, outcomes
@@ -262,7 +261,7 @@ class Dispatcher:
             self._idle.set()
             self._room.set()
 
-        self.writer.record(attempts, latest, failed)
+        self.writer.record(attempts, outcomes, failed)
 
     # inside -------------------------------------------------------------------------------
 

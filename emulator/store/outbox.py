@@ -149,8 +149,10 @@ class Outbox(Connection):
             self._tell("event", {"run": run_id, **record})
 
     def record(self, attempts: Sequence[AttemptRow], rows: Sequence[Outcome]) -> None:
-        """Write finished attempts and the deliveries' new state in one transaction (each delivery's
-        outcome once: the dispatcher hands on only the latest of each)."""
+        """Write finished attempts and the deliveries' new state in one transaction; of two outcomes
+        of one delivery (a retry that ended before the flush) the later one stands: one statement
+        updates them all, and SQLite says which of two rows for one id it takes is arbitrary."""
+        rows = list({o.delivery: o for o in rows}.values())
         stamp = now_ms()
         written: tuple[list[tuple[str, str]], str] = ([], "")  # the last headers (in order) and their JSON
 

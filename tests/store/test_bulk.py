@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.store import bulk
+from emulator.store import EventRow, Outcome, Store, bulk
 
 POOL = (None, 0, -1, 2**63 - 1, -(2**63), 1.5, "", "é", "pending", b"", b"\x00body")
 
@@ -82,3 +82,31 @@ def test_an_update_of_many_rows_sets_what_one_statement_per_row_sets(
     bulk.update(together.cursor(), "t", ("c0", "c1", "c2"), [v for c in changes for v in c], joined=joined)
     read = "SELECT * FROM t ORDER BY id"
     assert together.execute(read).fetchall() == one_by_one.execute(read).fetchall()
+
+
+def test_of_two_outcomes_of_one_delivery_in_one_record_the_later_stands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A retry that ends before the flush gives its delivery two outcomes. One statement updates
+    every delivery of a record, and which of two rows for one id SQLite takes is arbitrary, so the
+    store hands each delivery over once, with its later outcome (either order)."""
+    updated: list[list[object]] = []
+    real = bulk.update
+
+    def update(cur: sqlite3.Cursor, table: str, columns: tuple[str, ...], values: list[object]) -> None:
+        updated.append(values[:: len(columns) + 1])  # the ids
+        real(cur, table, columns, values)
+
+    monkeypatch.setattr(bulk, "update", update)
+    store = Store()
+    store.create_run("r", "login", ["keycloak"], 1, {})
+    event: EventRow = {
+        "vendor": "keycloak", "event_id": "e1", "type": "LOGIN", "time_ms": 0, "action": "login", "actor": "a",
+        "error": None, "body": b"{}", "faults": None, "user": None, "user_id": None, "username": None, "ip": None,
+        "client": None,
+    }  # fmt: skip
+    first, second = store.add("r", [(event, [("hook", None)]), ({**event, "event_id": "e2"}, [("hook", None)])])
+    retried = Outcome(first.id, "pending", 1, 500, 503, None)
+    store.record([], [retried, Outcome(first.id, "delivered", 2, 500, 200, None)])
+    store.record([], [Outcome(second.id, "delivered", 1, 0, 200, None), Outcome(second.id, "failed", 2, 0, 410, None)])
+    rows = store.db.execute("SELECT id, status, attempts, last_status FROM deliveries ORDER BY id").fetchall()
+    assert rows == [(first.id, "delivered", 2, 200), (second.id, "failed", 2, 410)]
+    assert updated == [[first.id], [second.id]]
