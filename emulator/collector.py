@@ -19,11 +19,17 @@ YOUNG = 50_000  # allocations between young collections (Python's default is 700
 
 
 @contextlib.contextmanager
-def streaming() -> Iterator[None]:
+def streaming(collect: bool = True) -> Iterator[None]:
     """The collector set for a stream of short-lived events, from once what the stream needs is
-    loaded (registry, scenario) to its end; then as it was (a command may run inside a test)."""
+    loaded (registry, scenario) to its end; then as it was (a command may run inside a test).
+
+    ``collect``: collect what is garbage before freezing the rest. Not in a process just forked: a
+    full collection writes to every object it walks, so the child would copy each page of the
+    parent's heap it shares (tens of milliseconds before its first event, for garbage that costs a
+    short-lived child nothing to keep)."""
     thresholds = gc.get_threshold()
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG, 20, 20)
     try:

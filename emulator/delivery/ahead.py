@@ -109,7 +109,7 @@ async def _from_child(events: Callable[[], Iterator[Event]]) -> AsyncIterator[li
         try:
             os.close(read)
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-            with streaming():  # the collector as a render sets it: the child only renders
+            with streaming(collect=False):  # as a render sets it, without copying the parent's heap
                 _write_events(events(), write)
         except BaseException:
             code = 1
