@@ -88,7 +88,13 @@ class Player:
         self.seq = 0
         self.shared = self._shared(defaults)
         shown = reads or _everything
-        self.token_id = uuid4 if shown(("tokens",)) or shown(("session", "tokens")) else uuid4_unformatted
+        # each token id formatted only where a template may show it (a refresh token's also shows as the
+        # next refresh's ``previous_refresh``)
+        self.token_ids = tuple(
+            uuid4 if any(shown((*at, name)) for at in (("tokens",), ("session", "tokens")) for name in names)
+            else uuid4_unformatted
+            for names in (("code",), ("access",), ("refresh", "previous_refresh"), ("id_token",))
+        )  # fmt: skip
         self.auth_session_id = uuid4 if shown(("auth_session_id",)) else uuid4_unformatted
         self.shows_broker_session = shown(("provider", "broker_session_id"))
 
@@ -346,12 +352,13 @@ class Player:
         return actor
 
     def _tokens(self, now_ms: int, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-        rng, token_id = self.rng, self.token_id
+        rng = self.rng
+        code, access, refresh, id_token = self.token_ids
         tokens = {
-            "code": token_id(rng),
-            "access": token_id(rng),
-            "refresh": token_id(rng),
-            "id_token": token_id(rng),
+            "code": code(rng),
+            "access": access(rng),
+            "refresh": refresh(rng),
+            "id_token": id_token(rng),
             "issued_ms": now_ms,
             "expires_in": ACCESS_TOKEN_SECONDS,
             "scope": SCOPE,

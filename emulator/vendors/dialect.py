@@ -15,7 +15,7 @@ from weakref import WeakKeyDictionary
 
 from emulator.errors import EmulatorError, UnknownNameError, VendorError
 from emulator.play.clock import MILLISECOND, epoch_ms, iso_of_ms
-from emulator.play.ids import id_maker, uuid4
+from emulator.play.ids import id_maker, uuid4, uuid4_unformatted
 from emulator.play.occurrence import Occurrence
 from emulator.vendors.catalog import Emission
 from emulator.vendors.encoding import finite
@@ -87,6 +87,7 @@ class _Row:
         "error_type",
         "failure_only",
         "renderer",
+        "shows_uid",
         "silent",
         "success_type",
         "template",
@@ -110,6 +111,10 @@ class _Row:
             raise VendorError(f"{where}: {_reason(exc)}") from None
         self.template = emission.template or vendor.catalog.events[emission.event].template
         self.renderer = vendor.renderer(self.template)
+        # whether this row's event may show ``event.uid``: drawn for every event, formatted only then
+        withs = [emission.with_] if emission.with_ is not None else []
+        read = vendor_paths(vendor, [self.template], [emission.when] if emission.when else [], withs)
+        self.shows_uid = reaches(read, ("event", "uid"))
         self.success_type = vendor.catalog.success_type(emission.event)
         self.error_type = vendor.catalog.error_type(emission.event)
         # an event that exists only as a failure (Strivacity's failure:account_lock) is one whatever the step
@@ -242,9 +247,9 @@ class Dialect:
         if index:
             time = time + MILLISECOND * occ.offset_ms(index)
         event_type = row.error_type if failed or row.failure_only else row.success_type
-        return self._meta(event_type, row.emission.event, time)
+        return self._meta(event_type, row.emission.event, time, row.shows_uid)
 
-    def _meta(self, event_type: str, base: str, time: datetime) -> dict[str, Any]:
+    def _meta(self, event_type: str, base: str, time: datetime, shows_uid: bool = True) -> dict[str, Any]:
         ms = epoch_ms(time)
         iso = iso_of_ms(ms)
         event_id = self.event_id(self.rng, ms)
@@ -252,7 +257,7 @@ class Dialect:
             "type": event_type,
             "base_type": base,
             "id": event_id,
-            "uid": uuid4(self.rng),
+            "uid": uuid4(self.rng) if shows_uid else uuid4_unformatted(self.rng),
             "time": time,
             "time_ms": ms,
             "time_iso": iso,

@@ -1,7 +1,9 @@
-"""Ids no template shows are drawn but not formatted, and that changes no event of any vendor."""
+"""Ids no template shows are drawn but not formatted, and that changes no event of any vendor: the
+player's (read by any of a vendor's templates) and the dialect's ``event.uid`` (read by the row's own)."""
 
 from __future__ import annotations
 
+import copy as copy_module
 import json
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from emulator.play.player import Player
 from emulator.render import load
 from emulator.scenario.bundled import bundled_names
-from emulator.vendors.dialect import Dialect, vendor_paths
+from emulator.vendors.dialect import Dialect, _Row, vendor_paths
 from emulator.vendors.reads import TRUTH, reaches, template_paths
 from emulator.vendors.registry import Registry
 from emulator.vendors.templates import ENV
@@ -24,6 +26,8 @@ def events(vendor: str, scenario: str, everything: bool, registry: Registry = RE
     """The events as ``render`` makes them, or with every id of the context formatted."""
     loaded = load(scenario)
     dialect = Dialect(registry.vendor(vendor), 1, loaded.name)
+    if everything:
+        dialect.recipes = {action: [_formatting_uid(row) for row in rows] for action, rows in dialect.recipes.items()}
     reads = None if everything else dialect.reads
     player = Player(loaded, 1, vendor=vendor, wants=dialect.emits, reads=reads)
     return [
@@ -31,6 +35,13 @@ def events(vendor: str, scenario: str, everything: bool, registry: Registry = RE
         for occurrence in player.occurrences()
         for e in dialect.events(occurrence)
     ]
+
+
+def _formatting_uid(row: _Row) -> _Row:
+    """A copy of a catalog row (they are shared by every dialect of a vendor) that formats ``event.uid``."""
+    copy = copy_module.copy(row)
+    copy.shows_uid = True
+    return copy
 
 
 @pytest.mark.parametrize("vendor", REGISTRY.names)
@@ -47,6 +58,16 @@ def test_vendors_that_show_no_tokens_are_told_so_and_those_that_do_are_not() -> 
 
     assert not shows_tokens("clerk") and not shows_tokens("okta")  # the fast path is taken
     assert shows_tokens("keycloak") and shows_tokens("fusionauth")  # code_id, refresh token ids
+
+
+def test_only_the_rows_whose_templates_show_event_uid_format_it() -> None:
+    rows = {
+        row.template: row.shows_uid
+        for rows in Dialect(REGISTRY.vendor("fusionauth"), 1).recipes.values()
+        for row in rows
+    }
+    assert rows["user.login.success"] is False
+    assert rows["jwt.refresh"] is True  # its token's jti falls back to the uid
 
 
 def test_a_path_reaches_what_is_under_it_and_a_name_read_whole_reaches_everything() -> None:
