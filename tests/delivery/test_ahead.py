@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sys
 from datetime import UTC, datetime
 from itertools import chain, islice
 
@@ -82,3 +84,27 @@ async def test_the_store_writers_idle_thread_does_not_keep_a_run_from_rendering_
             other.join()
     finally:
         store.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are a Linux setting")
+def test_the_pipe_has_room_for_whole_chunks_where_the_system_allows():
+    read, write = ahead.wide_pipe()
+    try:
+        assert fcntl.fcntl(write, fcntl.F_GETPIPE_SZ) >= ahead.PIPE_BYTES  # Linux's default is 64 KiB
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_pipe_the_system_will_not_widen_is_used_as_it_is(monkeypatch):
+    def refuse(fd, command, arg=0):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(fcntl, "fcntl", refuse)
+    read, write = ahead.wide_pipe()
+    try:
+        os.write(write, b"still a pipe")
+        assert os.read(read, 100) == b"still a pipe"
+    finally:
+        os.close(read)
+        os.close(write)
