@@ -14,7 +14,7 @@ JWTEncoder.java, Header.java; fusionauth-java-client Key.java).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
 import hashlib
 import json
@@ -46,7 +46,7 @@ def _sign(signing: Signing, m: Message) -> dict[str, str]:
 
     algorithm = signing.algorithm or "HS256"
     # json.dumps of {"request_body_sha256": hash} with compact separators: base64 needs no escaping
-    claims = b'{"request_body_sha256":"%b"}' % base64.b64encode(hashlib.sha256(m.body).digest())
+    claims = b'{"request_body_sha256":"%b"}' % binascii.b2a_base64(hashlib.sha256(m.body).digest(), newline=False)
     kid = signing.key_id or hmac_key_id(signing.secrets[0])
     try:
         token = compact_jws(algorithm, kid, signing.secrets[0], claims)

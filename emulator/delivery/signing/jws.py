@@ -7,9 +7,18 @@ call, which costs more than an HMAC signature and a good part of an RSA one; her
 
 from __future__ import annotations
 
+import binascii
 import functools
 import json
 from typing import Any
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def base64url(data: bytes) -> bytes:
+    """PyJWT's ``base64url_encode`` (URL-safe base64, no padding) in one call into C and two byte
+    methods rather than three Python calls: it runs twice for every FusionAuth delivery."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 def compact_jws(algorithm: str, kid: str, key: Any, payload: bytes) -> str:
@@ -17,12 +26,10 @@ def compact_jws(algorithm: str, kid: str, key: Any, payload: bytes) -> str:
     ``{"alg", "kid", "typ": "JWT"}``, byte for byte (a property test holds them equal), signed by
     PyJWT's own algorithm with its prepared key (``key``: a secret, a PEM key or a key object). The
     header's segment is the same for every token of a key, so it is encoded once, not per token."""
-    from jwt.utils import base64url_encode
-
     head, algorithm_object = _header(algorithm, kid)
-    signing_input = head + base64url_encode(payload)
+    signing_input = head + base64url(payload)
     signature = algorithm_object.sign(signing_input, algorithm_object.prepare_key(key))
-    return (signing_input + b"." + base64url_encode(signature)).decode()
+    return (signing_input + b"." + base64url(signature)).decode()
 
 
 @functools.lru_cache(maxsize=64)
