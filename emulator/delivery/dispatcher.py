@@ -32,6 +32,13 @@ FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
 MAX_OPEN = 10_000  # deliveries held in memory at once; the producer waits beyond this
 
 
+def room_again() -> int:
+    """Open deliveries at which a producer held at ``MAX_OPEN`` goes on: a tenth below it, so that
+    it wakes once for many finished deliveries, not for every one (a play longer than ``MAX_OPEN``
+    woke it, and stored one more, after each delivery; 1.1x on 30,000 deliveries once it did not)."""
+    return MAX_OPEN - max(1, MAX_OPEN // 10)
+
+
 @dataclass
 class Tally:
     """What a progress bar and a summary need, per target and in all."""
@@ -512,7 +519,7 @@ class Dispatcher:
             else:
                 lane.busy.pop(key, None)
         self._open -= 1
-        if self._open < MAX_OPEN:
+        if self._open <= room_again():
             self._room.set()
         if self._open == 0:
             self._idle.set()

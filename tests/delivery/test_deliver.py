@@ -388,3 +388,33 @@ async def test_signing_ahead_sends_exactly_what_signing_at_the_attempt_sends(reg
         assert [body for body, _ in wire[True]] == [body for body, _ in wire[False]] and len(wire[True]) > 5
         return
     assert wire[True] == wire[False] and len(wire[True]) > 5
+
+
+async def test_a_producer_held_at_the_open_limit_goes_on_for_many_deliveries_at_once(
+    aiohttp_server, registry, monkeypatch
+):
+    """A play longer than the deliveries held in memory waits for room, and is woken once a tenth of
+    them is final, not after each one (a wake-up, and one more stored, for every delivery)."""
+    import asyncio
+
+    from emulator.delivery import dispatcher
+
+    monkeypatch.setattr(dispatcher, "MAX_OPEN", 40)
+    receiver = await start_receiver(aiohttp_server)
+    woken = 0
+
+    class Counted(asyncio.Event):
+        async def wait(self) -> bool:
+            nonlocal woken
+            await super().wait()
+            woken += 1
+            return True
+
+    def watch(d: dispatcher.Dispatcher) -> None:
+        d._room = Counted()
+        d._room.set()
+
+    t = target(registry, receiver.url, ordering="unordered", concurrency=1)
+    summary, _ = await play(registry, [t], logins(300), watch=watch)
+    assert summary.ok and summary.delivered == len(receiver.requests) > 10 * dispatcher.MAX_OPEN
+    assert 0 < woken <= summary.delivered // 4  # each wake makes room for 4 of 40; one per delivery before
