@@ -35,7 +35,7 @@ MAX_OPEN = 10_000  # deliveries held in memory at once; the producer waits beyon
 def room_again() -> int:
     """Open deliveries at which a producer held at ``MAX_OPEN`` goes on: a tenth below it, so that
     it wakes once for many finished deliveries, not for every one (a play longer than ``MAX_OPEN``
-    woke it, and stored one more, after each delivery; 1.1x on 30,000 deliveries once it did not)."""
+    woke it, and stored one more, after each delivery that ended)."""
     return MAX_OPEN - max(1, MAX_OPEN // 10)
 
 
