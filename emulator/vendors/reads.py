@@ -56,6 +56,9 @@ def _paths_in(tree: nodes.Node, truth: bool = False) -> Iterator[Path]:
     elif isinstance(tree, nodes.And):  # ``a and b`` gives ``a`` only when it is false: empty, nothing
         yield from _paths_in(tree.left, True)
         yield from _paths_in(tree.right, truth)
+    elif isinstance(tree, nodes.Or) and truth:  # only whether ``a or b`` is true is read: so of each
+        yield from _paths_in(tree.left, True)
+        yield from _paths_in(tree.right, True)
     elif isinstance(tree, nodes.Test) and tree.name in _TRUTH_TESTS and not tree.args and not tree.kwargs:
         yield from _paths_in(tree.node, True)
     elif isinstance(tree, nodes.If):

@@ -70,6 +70,14 @@ def test_only_the_rows_whose_templates_show_event_uid_format_it() -> None:
     assert rows["jwt.refresh"] is True  # its token's jti falls back to the uid
 
 
+def test_an_or_that_only_decides_reads_its_sides_for_their_truth() -> None:
+    decided = template_paths(ENV, "{{ client.uuid if session or not actor.id }}")
+    assert reaches(decided, ("session",)) and not reaches(decided, ("session", "tokens"))
+    # an ``or`` whose value is shown shows either side whole
+    shown = template_paths(ENV, "{{ session or actor }}")
+    assert reaches(shown, ("session", "tokens")) and reaches(shown, ("actor", "email"))
+
+
 def test_a_path_reaches_what_is_under_it_and_a_name_read_whole_reaches_everything() -> None:
     paths = frozenset({("session", "id"), ("actor",), ("tokens", "scope"), ("client", TRUTH), ("a", "b", TRUTH)})
     assert reaches(paths, ("session", "id")) and not reaches(paths, ("session", "tokens"))
