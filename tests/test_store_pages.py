@@ -106,10 +106,41 @@ def test_a_version_3_store_gets_the_index(tmp_path):
     db.executescript("DROP INDEX deliveries_by_event; PRAGMA user_version=3;")
     db.close()
     store = Store(path)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "deliveries_by_event" in names
     store.close()
+
+
+def test_a_version_4_store_drops_the_index_of_every_runs_pending_deliveries(tmp_path):
+    # kept up at every delivery's insert and outcome; resume finds a run's pending ones through deliveries_by_run
+    path = tmp_path / "v4.db"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE INDEX deliveries_pending ON deliveries(id) WHERE status = 'pending'; PRAGMA user_version=4;"
+    )
+    db.close()
+    store = Store(path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    names = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "deliveries_pending" not in names and "deliveries_by_run" in names
+    store.close()
+
+
+def test_resume_finds_pending_deliveries_through_each_runs_index():
+    store = Store(":memory:")
+    fill(store, runs=3, per_run=50)
+    store.db.execute("UPDATE deliveries SET status = 'pending' WHERE run_id = 'run_1' AND id % 2 = 0")
+    store.db.execute("UPDATE runs SET play_done = 1, status = 'finished'")
+    pending = plans(store, lambda: list(store.pending("run_1")))
+    assert pending and all("USING INDEX deliveries_by_run" in p and "SCAN d" not in p for p in pending), pending
+    owed = store.db.execute("SELECT id FROM deliveries WHERE run_id = 'run_1' AND id % 2 = 0 ORDER BY id").fetchall()
+    assert [row.id for row in store.pending("run_1")] == [i for (i,) in owed] and len(owed) > 10
+    assert list(store.pending("run_0")) == []
+    unfinished = plans(store, store.unfinished_runs)
+    assert all("SCAN d " not in p and "SCAN deliveries" not in p for p in unfinished), unfinished
+    assert store.unfinished_runs() == ["run_1"]
 
 
 def test_each_attempt_keeps_its_own_answers_headers_in_their_order():

@@ -219,7 +219,8 @@ class Outbox(Connection):
         """Runs with pending deliveries, or whose play stopped without finishing (a crash)."""
         rows = self.db.execute(
             "SELECT id FROM runs WHERE status != 'cancelled' AND (status IN ('running', 'interrupted') OR play_done = 0"
-            " OR id IN (SELECT DISTINCT run_id FROM deliveries WHERE status = 'pending')) ORDER BY started_ms, id"
+            " OR EXISTS (SELECT 1 FROM deliveries d WHERE d.run_id = runs.id AND d.status = 'pending'))"
+            " ORDER BY started_ms, id"
         )
         return [r[0] for r in rows]
 

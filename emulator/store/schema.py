@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emulator.errors import EmulatorError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_DB = ".idp-emulator/emulator.db"
 TABLES = ("runs", "targets", "events", "deliveries", "attempts", "scenarios", "saved_targets")
 
@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT,
     updated_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(id) WHERE status = 'pending';
+-- a run's deliveries by status: its counts, and what resume sends (its pending ones, in id order)
 CREATE INDEX IF NOT EXISTS deliveries_by_run ON deliveries(run_id, status);
 -- an event's deliveries (the console's status per event) without a scan of every delivery
 CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries(event);
@@ -115,6 +115,9 @@ UPGRADES: dict[int, tuple[str, ...]] = {
     # deliveries_by_event, the index that finds an event's deliveries (the console's status per event):
     # an index adds no column, so SCHEMA, which runs after the upgrades, makes it
     4: (),
+    # the pending deliveries of every run in one index: kept up at every delivery's insert and first
+    # outcome (a tenth of what the store's statements cost), for what deliveries_by_run finds per run
+    5: ("DROP INDEX IF EXISTS deliveries_pending",),
 }
 
 
