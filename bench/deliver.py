@@ -278,11 +278,16 @@ class Round:
     def rate(self) -> float:
         return self.deliveries / self.seconds
 
+    @property
+    def threads_cpu(self) -> float:
+        """CPU seconds of this process's other threads: a run's store writer."""
+        return max(0.0, self.cpu - self.loop_cpu - self.children_cpu)
+
     def line(self, label: str) -> str:
         def us(seconds: float) -> str:
             return f"{seconds / self.deliveries * 1e6:.0f}"
 
-        threads = max(0.0, self.cpu - self.loop_cpu - self.children_cpu)  # a run's store writer thread
+        threads = self.threads_cpu
         busy, receiver = self.cpu / self.seconds, self.receiver_cpu / self.seconds
         return (
             f"{label:<8} {self.rate:>7,.0f}/s in {self.seconds:4.1f}s | {us(self.cpu):>4} us CPU per delivery"

@@ -37,7 +37,7 @@ def cpu_parts(rounds: list[bench.Round]) -> str:
         return statistics.median(part(r) / r.deliveries * 1e6 for r in rounds)
 
     loop = us(lambda r: r.loop_cpu)
-    threads = us(lambda r: r.cpu - r.loop_cpu - r.children_cpu)
+    threads = us(lambda r: r.threads_cpu)
     render = us(lambda r: r.children_cpu)
     return f"loop {loop:.1f} us, threads {threads:.1f} us, render {render:.1f} us per delivery"
 

@@ -109,6 +109,7 @@ class Dispatcher:
         self._idle.set()
         self._room = asyncio.Event()
         self._room.set()
+        self._resume_at = room_again()  # read once: it is checked as every delivery ends
         self._timers: set[asyncio.TimerHandle] = set()
         self._retries: set[asyncio.TimerHandle] = set()  # the timers of attempts waiting to be retried
         # why deliveries failed, by target and last reason: what the summary explains
@@ -519,7 +520,7 @@ class Dispatcher:
             else:
                 lane.busy.pop(key, None)
         self._open -= 1
-        if self._open <= room_again():
+        if self._open <= self._resume_at:
             self._room.set()
         if self._open == 0:
             self._idle.set()
