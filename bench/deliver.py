@@ -72,6 +72,7 @@ from procstat import status_kb, thread_times
 from receiver import ReceiverProcess
 
 from emulator.cli import _parser
+from emulator.collector import streaming
 from emulator.delivery.commands import _time_scale, command_targets
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.runner import Summary, body_bytes, deliver_run
@@ -248,9 +249,10 @@ async def run(
     store = Store(file, background_writes=True)  # as the run command opens it
     try:
         began = time.perf_counter()
-        summary = await deliver_run(
-            path.scenario, path.targets, store, SEED, START, path.time_scale, path.pace, registry, watch=watch
-        )
+        with streaming(collect=False):  # the collector as the run command sets it
+            summary = await deliver_run(
+                path.scenario, path.targets, store, SEED, START, path.time_scale, path.pace, registry, watch=watch
+            )
         took = time.perf_counter() - began
     finally:
         store.close()

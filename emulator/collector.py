@@ -26,7 +26,8 @@ def streaming(collect: bool = True) -> Iterator[None]:
     ``collect``: collect what is garbage before freezing the rest. Not in a process just forked: a
     full collection writes to every object it walks, so the child would copy each page of the
     parent's heap it shares (tens of milliseconds before its first event, for garbage that costs a
-    short-lived child nothing to keep)."""
+    short-lived child nothing to keep). Nor before a delivery run: its first attempt would wait as
+    long, for the little garbage that loading left."""
     thresholds = gc.get_threshold()
     if collect:
         gc.collect()

@@ -48,3 +48,31 @@ def test_a_failing_stream_restores_the_collector_too():
         raise RuntimeError("stopped")
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+def test_a_delivery_run_streams_without_a_collection_first_and_restores_the_collector(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, capsys: pytest.CaptureFixture[str]
+):
+    from emulator.delivery import commands
+
+    seen: list[tuple[int, int, int]] = []
+    real = commands.deliver_run
+
+    def watched(*args, **kwargs):  # the real run, with the collector as the run finds it noted
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count(), gc.get_stats()[2]["collections"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commands, "deliver_run", watched)
+    before = gc.get_threshold()
+    full = gc.get_stats()[2]["collections"]
+    code = main([
+        "run", "login", "--vendor", "keycloak", "--target", "http://127.0.0.1:9/hook", "--retry", "none",
+        "--db", str(tmp_path / "s.db"), "--seed", "1", "--json",
+    ])  # fmt: skip
+    assert code == 1  # nothing listens there: every delivery fails, and the run says so
+    assert json.loads(capsys.readouterr().out)["failed"] == 3
+    young, frozen, collections = seen[0]
+    assert young == YOUNG and frozen > 0
+    assert collections == full  # no full collection made the run wait before its first event
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

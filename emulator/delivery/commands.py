@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from emulator.collector import streaming
 from emulator.delivery.config import Config, load_config
 from emulator.delivery.dispatcher import Dispatcher
 from emulator.delivery.flags import secret, target_spec, url_name
@@ -104,7 +105,10 @@ def _execute(
         async with progress(box, sys.stderr, sys.stderr.isatty() and not args.json):
             return await work(store, watch)
 
-    with _open_store(args, config) as store:
+    # the collector as a stream sets it: what the command loaded (registry, scenario) is left out of
+    # every collection, young ones are rare (a run makes a few short-lived objects per delivery);
+    # nothing is collected first, so the run starts at once
+    with _open_store(args, config) as store, streaming(collect=False):
         try:
             summaries = asyncio.run(main(store))
         except KeyboardInterrupt:

@@ -172,6 +172,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, pool: Pool, key: tuple[Hashable, ...]) -> None:
         self.pool = pool
         self.key = key
+        # the loop it is made in, and used on: asked once (Python 3.11 asks the system for the
+        # process id each time the running loop is asked for, several times per request otherwise)
+        self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.waiter: asyncio.Future[Response] | None = None
@@ -203,13 +206,13 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.paused = False
-        self.last_activity = asyncio.get_running_loop().time()  # the receiver is taking the body: not silent
+        self.last_activity = self.loop.time()  # the receiver is taking the body: not silent
         if self.resumed is not None and not self.resumed.done():
             self.resumed.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         self.got_bytes = True
-        self.last_activity = asyncio.get_running_loop().time()
+        self.last_activity = self.loop.time()
         if self.parser is None or self.waiter is None or self.waiter.done():
             self._close()  # bytes nobody asked for: this connection cannot be trusted again
             return
@@ -338,7 +341,7 @@ class _Connection(asyncio.Protocol):
     async def exchange(
         self, request: bytes, limit: int, read_timeout: float, deadline: float, body: bytes = b""
     ) -> Response:
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         if loop.time() >= deadline:  # the last moment to decide: a request written now might be answered too late
             self._close()
             raise TransportError("timeout", "the total timeout was up before writing the request; nothing was sent")
@@ -499,7 +502,7 @@ class Pool:
     ) -> Response:
         response = await conn.exchange(request, limit, read_timeout, deadline, body)
         if not conn.closed and len(idle) < MAX_IDLE:
-            conn.idle_since = asyncio.get_running_loop().time()
+            conn.idle_since = conn.loop.time()
             idle.append(conn)
         elif not conn.closed:
             conn._close()
