@@ -8,9 +8,10 @@ patches the emulator (a constant, a function, a pragma), and ``undo()``, which p
 A runs as the tree is, side B with the change applied; both render, store, sign and send exactly
 as ``deliver.py``'s default path does, against the same receiver process.
 
-Prints each pair's rates and ratio, then per side the median rate and the median CPU per delivery
-of the event loop, the other threads (the store writer) and the render process, and the median
-of the pairs' ratios (above 1: the change is faster).
+Prints each run as ``deliver.py`` prints a round (CPU per delivery by part, how busy, how long
+the loop waited for a core), each pair's rates and ratio, then per side the median rate and the
+median CPU per delivery of the event loop, the other threads (the store writer) and the render
+process, and the median of the pairs' ratios (above 1: the change is faster).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ async def pairs(args: argparse.Namespace) -> None:
                     if side == "B":
                         change.undo()
             a, b = sides["A"][-1], sides["B"][-1]
+            print(f"  {a.line('A')}\n  {b.line('B')}")
             print(f"pair {n + 1}: A {a.rate:,.0f}/s, B {b.rate:,.0f}/s, ratio {b.rate / a.rate:.3f}", flush=True)
         for side, label in (("A", "the tree"), ("B", f"with {args.change}")):
             rate = statistics.median(r.rate for r in sides[side])
