@@ -1,5 +1,6 @@
-"""The garbage collector set for a stream: what a command loaded is left alone, young objects are
-collected less often.
+"""The garbage collector set for a stream (a render, a delivery run) or a server: what is loaded is
+left alone, young objects are collected less often (``frozen``; ``serve`` sets it with numbers of
+its own, ``emulator/server/serve.py``).
 
 A render makes a few dicts and texts per event and drops them: reference counting frees them, and
 none of them form cycles. Python's cyclic collector still runs every 700 allocations and, now and
@@ -19,9 +20,10 @@ YOUNG = 50_000  # allocations between young collections (Python's default is 700
 
 
 @contextlib.contextmanager
-def streaming(collect: bool = True) -> Iterator[None]:
-    """The collector set for a stream of short-lived events, from once what the stream needs is
-    loaded (registry, scenario) to its end; then as it was (a command may run inside a test).
+def frozen(young: int, later: tuple[int, int] = (20, 20), collect: bool = True) -> Iterator[None]:
+    """What exists now frozen out of every collection, ``young`` new objects between young
+    collections and ``later`` (young ones per middle one, middle ones per full one) after; then
+    the collector as it was (a command or a server may run inside a test).
 
     ``collect``: collect what is garbage before freezing the rest. Not in a process just forked: a
     full collection writes to every object it walks, so the child would copy each page of the
@@ -32,9 +34,15 @@ def streaming(collect: bool = True) -> Iterator[None]:
     if collect:
         gc.collect()
     gc.freeze()
-    gc.set_threshold(YOUNG, 20, 20)
+    gc.set_threshold(young, *later)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def streaming(collect: bool = True) -> contextlib.AbstractContextManager[None]:
+    """The collector set for a stream of short-lived events, from once what the stream needs is
+    loaded (registry, scenario) to its end (``frozen``, young collections every ``YOUNG``)."""
+    return frozen(YOUNG, collect=collect)

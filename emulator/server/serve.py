@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from aiohttp import web
 
 from emulator import __version__
+from emulator.collector import frozen
 from emulator.errors import Problem
 from emulator.scenario.model import MAX_ACTIONS
 from emulator.server.app import make_app
@@ -81,20 +80,11 @@ YOUNG_EVERY = 20_000  # new objects between young collections (Python's default:
 LATER = (50, 20)  # young collections per middle one, middle ones per full one (Python's: 10, 10)
 
 
-@contextmanager
-def collected_rarely() -> Iterator[None]:
+def collected_rarely() -> AbstractContextManager[None]:
     """Python's cycle collector, tuned for a server: by default it runs a young collection every
     700 new objects, and a full one, which holds every request for 100 ms and more, each time the
     heap grows by a quarter. A server answering hundreds of requests a second, each making
     thousands of short-lived objects, spent a fifth of its time there. What exists once the server
     is ready is frozen (never scanned again) and collections run less often; what memory holds is
     bounded as before (runs kept, requests per sink). The previous settings come back after."""
-    before = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_EVERY, *LATER)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
+    return frozen(YOUNG_EVERY, LATER)
