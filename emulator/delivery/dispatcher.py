@@ -27,8 +27,8 @@ from emulator.delivery.targets import Target
 from emulator.store import AttemptRow, DeliveryRow, Outcome, Store, StoreError, now_ms
 from emulator.store.writer import MAX_BACKLOG, writer_for
 
-FLUSH_ROWS = 500  # attempts written per transaction at most
-FLUSH_SECONDS = 0.1  # and at least this often while attempts finish
+FLUSH_SECONDS = 0.1  # finished attempts are written at least this often while attempts finish
+FLUSH_ROWS = 5_000  # and at most this many per transaction (at the rates a run reaches, time comes first)
 MAX_OPEN = 10_000  # deliveries held in memory at once; the producer waits beyond this
 
 

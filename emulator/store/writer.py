@@ -20,7 +20,7 @@ What a crash can lose, and why that is correct:
   hold, so ``resume`` finds every one. A run is the same: ``write`` returns after its commit, and
   the API answers that a run started only once it is stored.
 - Attempts: the record of those not yet committed (the dispatcher flushes them at least every
-  0.1 s, or 500 at a time, and groups commit in order). Their deliveries are still ``pending`` in
+  0.1 s, or 5,000 at a time, and groups commit in order). Their deliveries are still ``pending`` in
   the store, so ``resume`` sends them again, with the same event ids: a consumer may see such an
   event twice, never miss one. That is the at-least-once promise every webhook sender makes and
   every consumer dedupes for; a record written before the attempt happened would instead claim

@@ -418,3 +418,27 @@ async def test_a_producer_held_at_the_open_limit_goes_on_for_many_deliveries_at_
     summary, _ = await play(registry, [t], logins(300), watch=watch)
     assert summary.ok and summary.delivered == len(receiver.requests) > 10 * dispatcher.MAX_OPEN
     assert 0 < woken <= summary.delivered // 4  # each wake makes room for 4 of 40; one per delivery before
+
+
+async def test_the_play_stores_few_events_first_then_more_in_each_transaction(aiohttp_server, registry, monkeypatch):
+    """The first attempt waits only for a small first transaction; later ones store more events each,
+    up to a limit, since every transaction has a cost of its own."""
+    from emulator.delivery import runner
+
+    monkeypatch.setattr(runner, "FIRST_STORED", 4)
+    monkeypatch.setattr(runner, "MOST_STORED", 32)
+    receiver = await start_receiver(aiohttp_server)
+    stored: list[int] = []
+
+    def watch(d) -> None:
+        add = d.writer.add
+
+        async def counted(run_id, batch):
+            stored.append(len(batch))
+            return await add(run_id, batch)
+
+        d.writer.add = counted
+
+    summary, _ = await play(registry, [target(registry, receiver.url)], logins(100), watch=watch)
+    assert summary.ok and sum(stored) == summary.events == len(receiver.requests) > 4 * 32
+    assert stored[:5] == [4, 8, 16, 32, 32] and max(stored) == 32
