@@ -102,6 +102,25 @@ async def test_actor_ordering_keeps_each_actors_events_in_order(aiohttp_server, 
             seen[actor] = order[request.event_id]
 
 
+async def test_actors_take_turns_so_events_leave_in_about_the_order_they_happened(aiohttp_server, registry):
+    """An actor's next event joins the back of the queue, behind the other actors' ready ones (one
+    worker that went on with the same actor sent all of alice's events before bob's first)."""
+    receiver = await start_receiver(aiohttp_server)
+    text = (
+        "name: turns\nactors: {alice: {}, bob: {}, carol: {}}\nsteps:\n"
+        "  - repeat: {count: 4, every: 3s, steps: [{login: {actor: alice}}, {login: {actor: bob}}, {login: {actor: carol}}]}\n"
+    )
+    await play(registry, [target(registry, receiver.url, concurrency=1, ordering="actor")], text)
+    expected = list(render_events(load_scenario_text(text), "keycloak", 7, NOW, registry))
+    actor_of = {e.id: e.actor for e in expected}
+    arrived = [actor_of[r.event_id] for r in receiver.requests]
+    assert len(arrived) == len(expected) > 12
+    assert arrived[:6] == ["alice", "bob", "carol"] * 2  # in turns, not one actor's events after another's
+    for actor in ("alice", "bob", "carol"):  # and each actor's own in order
+        mine = [e.id for e in expected if e.actor == actor]
+        assert [r.event_id for r in receiver.requests if actor_of[r.event_id] == actor] == mine
+
+
 async def test_event_type_filters_and_fan_out(aiohttp_server, registry):
     a = await start_receiver(aiohttp_server)
     b = await start_receiver(aiohttp_server)
