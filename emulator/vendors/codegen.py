@@ -91,6 +91,42 @@ def _slow() -> Any:
 _SMALL_INT = "(type({value}) is int and -INT_BOUND < {value} < INT_BOUND)"
 
 
+_STEADY: Any = object()  # in a run's layout: the member comes from the shared mapping
+
+
+class Runs:
+    """The runs of a split mapping's steady and constant members, as mappings in key order, made once
+    per shared value (the memoized part gives the same object until its context changes) and kept
+    for the last ``MEMO_SIZE`` of them. A steady member the shared value lacks, and a constant
+    that is left out, are not in its run."""
+
+    __slots__ = ("layouts", "made")
+
+    def __init__(self, layouts: tuple[tuple[tuple[str, Any], ...], ...]) -> None:
+        self.layouts = layouts
+        self.made: dict[int, tuple[Any, tuple[dict[str, Any], ...]]] = {}
+
+    def __call__(self, shared: Any) -> tuple[dict[str, Any], ...]:
+        hit = self.made.get(id(shared))
+        if hit is not None and hit[0] is shared:
+            return hit[1]
+        runs = tuple(self._run(layout, shared) for layout in self.layouts)
+        if len(self.made) >= MEMO_SIZE:
+            self.made.clear()
+        self.made[id(shared)] = (shared, runs)  # the shared value held: its id cannot be reused meanwhile
+        return runs
+
+    @staticmethod
+    def _run(layout: tuple[tuple[str, Any], ...], shared: Any) -> dict[str, Any]:
+        run: dict[str, Any] = {}
+        for key, value in layout:
+            if value is _STEADY:
+                value = OMIT if shared is OMIT else shared.get(key, OMIT)
+            if value is not OMIT:
+                run[key] = value
+        return run
+
+
 class _Writer:
     """Writes the functions for one template into one namespace."""
 
@@ -150,10 +186,10 @@ class _Writer:
         if isinstance(shape, Memo):
             return self.memo(shape, out, pad)
         if isinstance(shape, Mapping):
-            return self.mapping(shape.keys, shape.members, None, None, out, pad, depth)
+            return self.mapping(shape.keys, shape.members, out, pad, depth)
         if isinstance(shape, Split):
             shared = self.value(shape.shared, out, pad, depth)
-            return self.mapping(shape.keys, shape.members, shape.steady, shared, out, pad, depth)
+            return self.split(shape, shared, out, pad, depth)
         if isinstance(shape, Sequence):
             return self.sequence(shape, out, pad, depth)
         if isinstance(shape, Conditional):
@@ -376,19 +412,10 @@ class _Writer:
             code = f"({held}.get({key!r}, {undefined}) if type({held} := {code}) is dict else SLOW())"
         return code
 
-    def mapping(
-        self,
-        keys: tuple[str, ...],
-        members: tuple[Part, ...],
-        steady: frozenset[str] | None,
-        shared: str | None,
-        out: list[str],
-        pad: str,
-        depth: int,
-    ) -> str:
-        """A mapping built in template key order; with ``steady``, those members come from ``shared``.
-        One with constants in it is never empty, and one with several starts as a copy of its
-        skeleton (the constants in place, the other keys holding theirs until filled or removed)."""
+    def mapping(self, keys: tuple[str, ...], members: tuple[Part, ...], out: list[str], pad: str, depth: int) -> str:
+        """A mapping built in template key order. One with constants in it is never empty, and one with
+        several starts as a copy of its skeleton (the constants in place, the other keys holding
+        theirs until filled or removed)."""
         result = self.fresh("m")
         fixed = {k: m.shape.value for k, m in zip(keys, members, strict=True) if isinstance(m.shape, Const)}
         present = [k for k, v in fixed.items() if v is not OMIT]
@@ -403,11 +430,7 @@ class _Writer:
                 if member.shape.value is not OMIT and not skeleton:
                     out.append(f"{pad}{result}[{key!r}] = {self.literal(member.shape.value)}")
                 continue
-            if steady is not None and key in steady:
-                value = self.fresh("v")
-                out.append(f"{pad}{value} = OMIT if {shared} is OMIT else {shared}.get({key!r}, OMIT)")
-            else:
-                value = self.value(member, out, pad, depth)
+            value = self.value(member, out, pad, depth)
             if value in self.present:
                 out.append(f"{pad}{result}[{key!r}] = {value}")
                 continue
@@ -417,6 +440,56 @@ class _Writer:
                 out.append(f"{pad}else:")
                 out.append(f"{pad}    del {result}[{key!r}]")
         if present or not keys:
+            self.present.add(result)
+        else:
+            out.append(f"{pad}if not {result}:")
+            out.append(f"{pad}    {result} = OMIT")
+        return result
+
+    def split(self, shape: Split, shared: str, out: list[str], pad: str, depth: int) -> str:
+        """A mapping most of whose members come from the memoized ``shared``: each run of those and of
+        constants between two changing members is added whole, from mappings made once per shared
+        value (``Runs``), and the changing members are rendered in their places, so the keys keep the
+        template's order. Copying each member on its own cost a FusionAuth login event 3.6% more
+        instructions to render (callgrind: 272,900 against 263,000)."""
+        segments: list[int | tuple[str, Part]] = []  # a run's index, or a changing member (key, part)
+        layouts: list[tuple[tuple[str, Any], ...]] = []
+        run: list[tuple[str, Any]] = []
+        for key, member in zip(shape.keys, shape.members, strict=True):
+            if isinstance(member.shape, Const) or key in shape.steady:
+                run.append((key, member.shape.value if isinstance(member.shape, Const) else _STEADY))
+                continue
+            if run:
+                segments.append(len(layouts))
+                layouts.append(tuple(run))
+                run = []
+            segments.append((key, member))
+        if run:
+            segments.append(len(layouts))
+            layouts.append(tuple(run))
+        result, runs = self.fresh("m"), self.fresh("r")
+        out.append(f"{pad}{runs} = {self.bind(Runs(tuple(layouts)), 'runs')}({shared})")
+        made = False  # whether ``result`` exists yet
+        for segment in segments:
+            if isinstance(segment, int):
+                start = f"{result} = {runs}[{segment}].copy()"
+                out.append(f"{pad}{result}.update({runs}[{segment}])" if made else f"{pad}{start}")
+                made = True
+                continue
+            if not made:
+                out.append(f"{pad}{result} = {{}}")
+                made = True
+            key, member = segment
+            value = self.value(member, out, pad, depth)
+            if value in self.present:
+                out.append(f"{pad}{result}[{key!r}] = {value}")
+                continue
+            out.append(f"{pad}if {value} is not OMIT:")
+            out.append(f"{pad}    {result}[{key!r}] = {value}")
+        if not made:
+            out.append(f"{pad}{result} = {{}}")
+        fixed = [m.shape.value for m in shape.members if isinstance(m.shape, Const)]
+        if any(v is not OMIT for v in fixed) or not shape.keys:
             self.present.add(result)
         else:
             out.append(f"{pad}if not {result}:")
