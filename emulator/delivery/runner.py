@@ -68,14 +68,23 @@ class Steps(list[dict[str, Any]]):
         self.total = 0
         self.not_committed = 0  # among all, listed or not
 
+    @property
+    def full(self) -> bool:
+        """Whether the list is full: from now on a verdict is only counted (``tally``): none need be made."""
+        return len(self) >= STEPS_LISTED
+
+    def tally(self, committed: bool) -> None:
+        """Count an event (listed or not): all a verdict past the list is kept as."""
+        self.total += 1
+        self.not_committed += not committed
+
     def record(self, verdict: dict[str, Any]) -> bool:
         """Count a verdict (final but for a None type's ``succeeded``); whether it is listed."""
-        self.total += 1
-        self.not_committed += not verdict["committed"]
-        if len(self) < STEPS_LISTED:
-            self.append(verdict)
-            return True
-        return False
+        self.tally(verdict["committed"])
+        if self.full:
+            return False
+        self.append(verdict)
+        return True
 
     @property
     def unlisted(self) -> dict[str, int]:
@@ -451,9 +460,12 @@ async def _produce(
         if rules is not None and bound and rules.applies(event.type) and not rules.waits:
             # None: the IdP waits on nothing, so neither does the play; the webhooks go with the batch
             # (in each actor's order) and the verdict counts their first attempts as they end
-            verdict = _verdict(rules, event, len(bound), 0)
-            if steps.record(verdict):  # only a listed one is worth counting attempts into
-                counted[event.id] = verdict
+            if steps.full:  # past the listed ones: counted, and no verdict made (FusionAuth's every login)
+                steps.tally(rules.holds(0, len(bound)))
+            else:
+                verdict = _verdict(rules, event, len(bound), 0)
+                if steps.record(verdict):  # only a listed one is worth counting attempts into
+                    counted[event.id] = verdict
         elif rules is not None and bound and rules.applies(event.type):
             # the IdP waits for these webhooks before it answers: send them now, together
             if batch:
