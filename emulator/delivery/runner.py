@@ -39,15 +39,15 @@ from emulator.vendors.registry import Registry
 
 PENDING_PAGE = 256  # pending deliveries read back at a time when a run resumes
 FIRST_STORED = 128  # events the play stores in its first transaction; each next one stores twice as many,
-MOST_STORED = 4_096  # up to this many
+MOST_STORED = 2_048  # up to this many (4,096 held 42 MB more at the peak of a 1,000,000-delivery run)
 
 
 def stored_sizes() -> Iterator[int]:
     """How many events each of the play's transactions stores: few at first, so the first attempt
     goes out soon, then more, since every transaction costs the loop and the store writer's thread
     work of its own (its statements' set-up, the pages it writes again, the commit). Transactions of
-    4,096 events rather than 256, with attempts flushed by time rather than 500 at a time, made a run
-    6 to 12% faster (``bench/pairs.py``, keycloak and fusionauth)."""
+    up to 2,048 events rather than 256, with attempts flushed by time rather than 500 at a time, made a
+    run 7 to 9% faster (``bench/pairs.py``, keycloak and fusionauth)."""
     size = FIRST_STORED
     while True:
         yield size
