@@ -42,7 +42,7 @@ CONTEXTS = 6  # contexts each template renders in
 # stable names (memoized parts read only these), one that changes at every login, and the rest
 STABLE_NAMES = ["actor", "client", "realm", "params", "features", "device", "error", "ip", "before"]
 NAMES = [*STABLE_NAMES, "last_login_ms", "event", "tokens", "session", "n", "let"]
-MEMBERS = ["id", "email", "name", "x", "items", "created_ms", "flag"]
+MEMBERS = ["id", "email", "name", "x", "items", "created_ms", "flag", "year"]  # a datetime has a year
 EXPRESSIONS = [  # what templates write; the risky ones (errors for some values) less often
     "{name}.{member} if {name}.{member2}",
     "{name}.{member} or {name}.{member2}",
@@ -138,7 +138,9 @@ def template(r: random.Random) -> Any:
     body = {f"t{i}": node(r, 3) for i in range(r.randint(1, 5))}
     pick = r.random()
     if pick < 0.3:
-        body["$let"] = {"x": leaf(r), "y": node(r, 1)}
+        # a mapping $let made is finished already: its "$null" stays the vendor's null when read back
+        x = leaf(r) if r.random() < 0.7 else f"{{{{ {{'k': '$null', 'v': {_path(r)}}} }}}}"
+        body["$let"] = {"x": x, "y": node(r, 1)}
         body["from_let"] = "{{ let.x }}"
     elif pick < 0.45:  # constant names: what reads them may be memoized with the stable context
         body["$let"] = {"x": constant(r), "y": r.choice(["a", "$null", 1])}
@@ -168,14 +170,22 @@ def value(r: random.Random, depth: int = 2) -> Any:
 LONG = "y" * (MAX_TEXT + 1)  # a text over the limit: an error on both paths
 
 
+def context_value(r: random.Random, name: str) -> Any:
+    """A value for ``name``; ``let`` holds only what a payload can carry (a ``$let`` renders it so)."""
+    drawn = value(r)
+    while name == "let" and not finite(drawn):
+        drawn = value(r)
+    return drawn
+
+
 def contexts(r: random.Random) -> list[dict[str, Any]]:
     """Contexts as a run makes them: most values shared with the one before, a few new."""
     out = []
-    ctx = {name: value(r) for name in NAMES if r.random() < 0.85}
+    ctx = {name: context_value(r, name) for name in NAMES if r.random() < 0.85}
     for _ in range(CONTEXTS):
         ctx = dict(ctx)
         for name in r.sample(NAMES, r.randint(1, 3)):
-            ctx[name] = value(r)
+            ctx[name] = context_value(r, name)
         if r.random() < 0.05:
             ctx["n"] = LONG
         out.append(ctx)
