@@ -29,7 +29,7 @@ from emulator.store.writer import MAX_BACKLOG, writer_for
 
 FLUSH_SECONDS = 0.1  # finished attempts are written at least this often while attempts finish
 FLUSH_ROWS = 5_000  # and at most this many per transaction (at the rates a run reaches, time comes first)
-MAX_OPEN = 10_000  # deliveries held in memory at once; the producer waits beyond this
+MAX_OPEN = 10_000  # deliveries held in memory at once (and one stored batch); the producer waits beyond this
 
 
 def room_again() -> int:

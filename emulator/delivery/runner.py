@@ -1,7 +1,7 @@
 """A run: play a scenario, store each event's deliveries, and deliver them; or resume a store.
 
 This is the glue between the two halves of the flow. Events are rendered ahead (a long play in a
-child process, ``emulator.delivery.ahead``) and stored in small batches, each batch committed
+child process, ``emulator.delivery.ahead``) and stored in batches (``stored_sizes``), each committed
 before any of its deliveries is attempted, so memory stays flat however long the scenario and
 nothing is lost however the process ends.
 """
@@ -485,6 +485,8 @@ async def _produce(
         for event in chunk:
             if (event.vendor, event.seq) == refused:
                 last.setdefault("not_sent", []).append(event.type)
+                if batch:  # the events played before it are stored first: a resumed play skips a prefix
+                    await admit()
                 await dispatcher.writer.write(lambda own: own.skip(run_id))  # played, so a resumed play stays in step
                 continue
             count += 1

@@ -96,9 +96,9 @@ _STEADY: Any = object()  # in a run's layout: the member comes from the shared m
 
 class Runs:
     """The runs of a split mapping's steady and constant members, as mappings in key order, made once
-    per shared value (the memoized part gives the same object until its context changes) and kept
-    for the last ``MEMO_SIZE`` of them. A steady member the shared value lacks, and a constant
-    that is left out, are not in its run."""
+    per shared value (the memoized part gives the same object until its context changes); up to
+    ``MEMO_SIZE`` of them are kept, all let go at once when full, as the memo does. A steady member
+    the shared value lacks, and a constant that is left out, are not in its run."""
 
     __slots__ = ("layouts", "made")
 

@@ -164,3 +164,54 @@ async def test_a_long_run_lists_the_first_transactions_and_counts_the_rest(regis
     else:
         assert out["transactions_unlisted"] == {"events": 4, "not_committed": 4}
         assert "and 4 more transactional events not committed" in report.summary_table([summary])
+
+
+MIXED = """
+name: guarded-logins
+actors: {alice: {}, bob: {}}
+steps:
+  - login: {actor: alice}
+    transaction: AbsoluteMajority
+  - login: {actor: bob}
+    transaction: AbsoluteMajority
+"""
+
+
+async def test_a_refused_action_is_counted_played_only_after_what_was_played_before_it_is_stored(
+    registry, receivers, monkeypatch
+):
+    """A resumed play skips the first ``played`` events: each event the IdP never sent is counted only
+    once every event before it (another vendor's, waiting in a batch) is stored."""
+    from emulator.delivery.runner import _Play
+    from emulator.scenario.loader import load_scenario_text
+    from emulator.store.outbox import Outbox
+
+    refusing, answering = receivers[0], receivers[1]
+    refusing.respond(then=500)
+    answering.respond(then=200)
+    scenario = load_scenario_text(MIXED)
+    targets = [
+        build_target({"name": "kc", "url": refusing.url, "vendor": "keycloak", "retry": "none"}, registry),
+        # FusionAuth's logins go to no target: stored with the batch, in between Keycloak's events
+        build_target(
+            {"name": "fa", "url": answering.url, "vendor": "fusionauth", "events": ["user.login.failed"]}, registry
+        ),
+    ]
+    seen: list[tuple[int, set[str]]] = []  # at each skip: played, and the events stored
+    skip = Outbox.skip
+
+    def recording(self: Outbox, run_id: str, count: int = 1) -> None:
+        skip(self, run_id, count)
+        [(played,)] = self.db.execute("SELECT played FROM runs WHERE id = ?", (run_id,)).fetchall()
+        seen.append((played, {row[0] for row in self.db.execute("SELECT event_id FROM events")}))
+
+    monkeypatch.setattr(Outbox, "skip", recording)
+    store = Store()
+    summary = await deliver_run(scenario, targets, store, 1, NOW, 0, registry=registry)
+    [info] = [store.run(summary.run)]
+    merged = [e.id for e in _Play(scenario, info["vendors"], 1, NOW, registry, pace=False, skip=0).events()]
+    stored = {row["event_id"] for row in store.events(summary.run)}
+    never = [e for e in merged if e not in stored]  # the refused actions' events
+    assert seen and len(seen) == len(never)
+    for played, held in seen:
+        assert set(merged[:played]) == held | (set(never) & set(merged[:played]))
