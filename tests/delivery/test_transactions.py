@@ -208,7 +208,8 @@ async def test_a_refused_action_is_counted_played_only_after_what_was_played_bef
     monkeypatch.setattr(Outbox, "skip", recording)
     store = Store()
     summary = await deliver_run(scenario, targets, store, 1, NOW, 0, registry=registry)
-    [info] = [store.run(summary.run)]
+    info = store.run(summary.run)
+    assert info is not None
     merged = [e.id for e in _Play(scenario, info["vendors"], 1, NOW, registry, pace=False, skip=0).events()]
     stored = {row["event_id"] for row in store.events(summary.run)}
     never = [e for e in merged if e not in stored]  # the refused actions' events
