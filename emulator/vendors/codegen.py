@@ -44,7 +44,7 @@ from emulator.vendors.expressions import (
     sliced,
     subscript,
 )
-from emulator.vendors.memo import MEMO_SIZE, SCALARS, cache, keyed_by_object
+from emulator.vendors.memo import MEMO_SIZE, MISSING, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import (
     NULL,
     OMIT,
@@ -64,8 +64,6 @@ from emulator.vendors.parts import (
 Condition = Callable[[dict[str, Any]], bool]
 # A lookup that met something other than a mapping on its way: the plain renderer decides.
 _HAND_OVER: Any = object()
-# A name the context does not have (told apart from one that holds None).
-_MISSING: Any = object()
 # ``$if`` mappings nested deeper than this in one function start a function of their own (Python
 # allows 20 nested blocks in one).
 _DEPTH = 8
@@ -132,7 +130,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"OMIT": OMIT, "NULL": NULL, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
-        self.namespace["MISSING"] = _MISSING
+        self.namespace["MISSING"] = MISSING
         self.namespace["INT_BOUND"] = INT_BOUND
         self.namespace["SLOW"] = _slow
         self.namespace["MEMO_SIZE"] = MEMO_SIZE

@@ -353,3 +353,18 @@ def test_a_condition_decided_by_the_error_alone_gives_that_answer() -> None:
                 decided += 1
                 assert compile_condition(source)(dict(ctx)) is answer, f"when: {source}\nwith {ctx!r}"
     assert decided > 300
+
+
+@pytest.mark.parametrize("text", ["id-{{ features }}", "id-{{ features }}:{{ realm }}"])
+def test_a_memoized_part_tells_a_name_the_context_lacks_from_one_holding_none(text: str) -> None:
+    # undefined renders as nothing, None as "None": a memo keyed on the name's value must not take
+    # one for the other, whichever came first (a part reading one object name, or several names)
+    tree = {"k": text}
+    lacking, holding = {"realm": "r"}, {"features": None, "realm": "r"}
+    for first, then in ((holding, lacking), (lacking, holding)):
+        part = templates.compile_part(tree)
+        fast = generate(part)
+        assert fast is not None
+        for render in (part.render, fast):
+            rendered = [render(dict(first))["k"], render(dict(then))["k"]]
+            assert [value.startswith("id-None") for value in rendered] == [first is holding, then is holding]
