@@ -44,7 +44,7 @@ from emulator.vendors.expressions import (
     sliced,
     subscript,
 )
-from emulator.vendors.memo import MEMO_SIZE, MISSING, SCALARS, cache, keyed_by_object
+from emulator.vendors.memo import ABSENT, MEMO_SIZE, SCALARS, cache, keyed_by_object
 from emulator.vendors.parts import (
     NULL,
     OMIT,
@@ -130,7 +130,7 @@ class _Writer:
 
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {"OMIT": OMIT, "NULL": NULL, "HAND_OVER": _HAND_OVER, "MAX_TEXT": MAX_TEXT}
-        self.namespace["MISSING"] = MISSING
+        self.namespace["ABSENT"] = ABSENT
         self.namespace["INT_BOUND"] = INT_BOUND
         self.namespace["SLOW"] = _slow
         self.namespace["MEMO_SIZE"] = MEMO_SIZE
@@ -162,13 +162,13 @@ class _Writer:
         lines: list[str] = []
         self.reads.append({})
         result = self.value(part, lines, "    ", 0)
-        reads = [f"    {local} = ctx.get({key!r}, MISSING)\n" for key, local in self.reads.pop().items()]
+        reads = [f"    {local} = ctx.get({key!r}, ABSENT)\n" for key, local in self.reads.pop().items()]
         body = "".join(reads) + "".join(f"{line}\n" for line in lines)
         self.sources.append(f"def {name}(ctx):\n{body}    return {result}\n")
         return name
 
     def read(self, key: str) -> str | None:
-        """The local holding the context's ``key`` (MISSING when it has none), read once at the start
+        """The local holding the context's ``key`` (ABSENT when it has none), read once at the start
         of the function being written; None outside one, or for ``let``."""
         if not self.reads or key == "let":
             return None
@@ -213,8 +213,8 @@ class _Writer:
         inner = self.function(shape.inner)
         values = [self.fresh("k") for _ in shape.names]
         for value, name in zip(values, shape.names, strict=True):
-            local = self.read(name)  # MISSING for a name the context lacks: a key of its own
-            out.append(f"{pad}{value} = {local if local else f'ctx.get({name!r})'}")
+            local = self.read(name)  # ABSENT for a name the context lacks: a key of its own
+            out.append(f"{pad}{value} = {local if local else f'ctx.get({name!r}, ABSENT)'}")
         result, hit = self.fresh("v"), self.fresh("hit")
         if keyed_by_object(shape.names):
             (value,) = values
@@ -248,7 +248,7 @@ class _Writer:
             # a lookup, inline for the values it usually finds: the plain renderer for anything else
             first, *rest = shape.path
             local = self.read(first)
-            # a name the context lacks: MISSING, handed to the plain renderer (as anything but a text)
+            # a name the context lacks: ABSENT, handed to the plain renderer (as anything but a text)
             out.append(f"{pad}{value} = {local if local else f'ctx.get({first!r})'}")
             for key in rest:
                 out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
@@ -404,7 +404,7 @@ class _Writer:
             undefined = self.bind(make(hint=f"{'.'.join(keys)!r} is undefined"), "undefined")
         first, *rest = keys
         local = self.read(first)
-        code = f"({undefined} if {local} is MISSING else {local})" if local else f"ctx.get({first!r}, {undefined})"
+        code = f"({undefined} if {local} is ABSENT else {local})" if local else f"ctx.get({first!r}, {undefined})"
         for key in rest:
             held = self.fresh("t")
             code = f"({held}.get({key!r}, {undefined}) if type({held} := {code}) is dict else SLOW())"

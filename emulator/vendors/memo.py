@@ -18,8 +18,9 @@ from emulator.vendors.parts import Renderer
 
 MEMO_SIZE = 256  # entries per part; a full cache starts again (a run's actors are few)
 # A name the context does not have: a key of its own, told apart from one that holds None (the two
-# render differently: an undefined name as nothing, None as "None")
-MISSING: Any = object()
+# render differently: an undefined name as nothing, None as "None"). Not ``expressions.MISSING``,
+# the undefined an expression's lookup gives.
+ABSENT: Any = object()
 SCALARS = frozenset({str, int, float, bool})  # keyed by value and type; anything else by identity
 # One cache per distinct template part and path, shared by every template that contains it (the
 # FusionAuth user object appears in most of its templates through $extends).
@@ -49,7 +50,7 @@ def memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Render
         return _memoized_on(render, names[0], cache_)
 
     def run(ctx: dict[str, Any]) -> Any:
-        values = tuple(map(ctx.get, names, repeat(MISSING)))
+        values = tuple(map(ctx.get, names, repeat(ABSENT)))
         # objects by identity (an entry holds them, so no id is reused while it lives); numbers and
         # texts by value, with their type (1, 1.0 and True differ): a time computed anew is the same
         key = tuple([(type(v), v) if type(v) in SCALARS else id(v) for v in values])
@@ -67,7 +68,7 @@ def memoized(render: Renderer, names: tuple[str, ...], signature: str) -> Render
 
 def _memoized_on(render: Renderer, name: str, cache: dict[Any, tuple[Any, Any]]) -> Renderer:
     def run(ctx: dict[str, Any]) -> Any:
-        value = ctx.get(name, MISSING)
+        value = ctx.get(name, ABSENT)
         hit = cache.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
