@@ -270,7 +270,8 @@ async def resume(
 
 @dataclass
 class _Play:
-    """What to play: the scenario's events for each vendor, skipping those already stored."""
+    """What to play: the scenario's events for each vendor, skipping those already played (stored, or
+    passed over in an action the IdP refused)."""
 
     scenario: Scenario
     vendors: Sequence[str]  # in the run's order: events at the same time interleave the same way on replay
@@ -481,7 +482,16 @@ async def _produce(
             await admit()
         return refused
 
-    async for chunk in rendered(play.events, play.actions * len(play.vendors), dispatcher.writer):
+    chunks = aiter(rendered(play.events, play.actions * len(play.vendors), dispatcher.writer))
+    while True:
+        try:
+            chunk = await anext(chunks)
+        except StopAsyncIteration:
+            break
+        except EmulatorError:  # the play cannot go on: what it played before is stored, then delivered
+            if batch:
+                await admit()
+            raise
         for event in chunk:
             if (event.vendor, event.seq) == refused:
                 last.setdefault("not_sent", []).append(event.type)

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS runs (
     started_ms INTEGER NOT NULL,
     finished_ms INTEGER,
     status TEXT NOT NULL,            -- running (or crashed while running), interrupted, finished, failed, cancelled
-    played INTEGER NOT NULL DEFAULT 0,        -- events stored so far: where a resumed play goes on
+    played INTEGER NOT NULL DEFAULT 0,        -- events stored or passed over (refused): where a resumed play goes on
     play_done INTEGER NOT NULL DEFAULT 0,     -- 1 once every event is stored (or the play cannot go on)
     options TEXT NOT NULL DEFAULT '{}'        -- what replaying needs: scenario text, start, templates
 );

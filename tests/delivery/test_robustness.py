@@ -182,6 +182,33 @@ async def test_replay_after_a_crash_skips_exactly_what_was_stored(aiohttp_server
     assert len(a.requests) + len(b.requests) == summary.events - 101
 
 
+async def test_the_events_played_before_a_play_fails_are_stored_and_delivered(aiohttp_server, registry, monkeypatch):
+    """A play that cannot go on (a template that cannot render) ends the run; what it played before
+    is stored, waiting in the last batch or not, and a resume delivers it."""
+    from emulator.delivery.runner import _Play
+
+    played = _Play.events
+
+    def failing(self):
+        for n, event in enumerate(played(self)):
+            if n == 5:
+                raise Problem("the 6th event cannot render")
+            yield event
+
+    monkeypatch.setattr(_Play, "events", failing)
+    receiver = await start_receiver(aiohttp_server)
+    store = Store()
+    scenario = load_scenario_text(LOGINS)
+    with pytest.raises(Problem, match="the 6th event cannot render"):
+        await deliver_run(scenario, [target(registry, receiver.url)], store, 3, NOW, 0, registry=registry)
+    first = [e.id for e in render_events(scenario, "keycloak", 3, NOW, registry)][:5]
+    assert [r[0] for r in store.db.execute("SELECT event_id FROM events ORDER BY id")] == first
+    assert store.db.execute("SELECT played, play_done FROM runs").fetchone() == (5, 1)
+    [resumed] = await resume(store, registry, time_scale=0)
+    assert {r.event_id for r in receiver.requests} == set(first)  # at least once: one cut short goes again
+    assert store.counts(resumed.run)["delivered"] == 5
+
+
 async def test_a_cancelled_run_plays_on_when_resumed(aiohttp_server, registry):
     got_some = asyncio.Event()
     receiver = await start_receiver(aiohttp_server, Receiver(on_request=lambda r: got_some.set()))
