@@ -185,6 +185,29 @@ def test_an_event_opens_on_its_payload_headers_and_attempts(served, page):
     expect(rows.nth(1)).to_be_focused()  # back where the person was
 
 
+def test_the_deliveries_page_shows_what_failed_before_its_live_stream_opened(served, page):
+    """The page's first load, then failures, then its live stream: on opening, the stream brings the
+    page up to date (no attempt will come to tell it)."""
+    held = []
+    page.route("**/api/stream", lambda route: held.append(route))  # the page's stream waits until let through
+    with page.expect_response(lambda r: "/api/deliveries?status=failed" in r.url):
+        page.goto(f"{served.url}/#/deliveries")
+    with urllib.request.urlopen(served.url + "/api/stream?kind=attempt", timeout=WAIT / 1000) as stream:
+        assert stream.readline().startswith(b": idp-emulator live stream")  # listening before the run
+        run_id = start(served, "login", {"name": "before-the-stream", "url": closed_port(), "retry": "none"})
+        failed: set[int] = set()
+        while len(failed) < 3:  # each of the run's 3 deliveries failed, committed: the stream said so
+            line = stream.readline()
+            if line.startswith(b"data: ") and json.loads(line[6:])["delivery_status"] == "failed":
+                failed.add(json.loads(line[6:])["delivery"])
+                failed &= {d["id"] for d in call(served, f"/api/deliveries?run={run_id}")["deliveries"]}
+    rows = page.locator("#failed-table tbody tr", has_text="before-the-stream")
+    expect(rows).to_have_count(0)  # the page loaded before any of them
+    [opening] = held
+    opening.continue_()
+    expect(rows).to_have_count(3)
+
+
 def test_a_failed_delivery_is_resent(served, page):
     run_id = start(served, "login", {"name": "closed-port", "url": closed_port(), "retry": "none"})
     page.goto(f"{served.url}/#/deliveries")

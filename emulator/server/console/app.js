@@ -1113,6 +1113,7 @@
     $('#pending-table').classList.add('cards');
     const refresh = throttle(() => { if (current === 'deliveries') loadDeliveries().catch(() => {}); }, 1000);
     heard.attempt.push(refresh);
+    heard.open.push(refresh); // what failed while the stream was away: no attempt will come to say so
     $('#replay-form').addEventListener('submit', async (event) => {
       event.preventDefault();
       try {
