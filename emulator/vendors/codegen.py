@@ -249,7 +249,7 @@ class _Writer:
             first, *rest = shape.path
             local = self.read(first)
             # a name the context lacks: ABSENT, handed to the plain renderer (as anything but a text)
-            out.append(f"{pad}{value} = {local if local else f'ctx.get({first!r})'}")
+            out.append(f"{pad}{value} = {local if local else f'ctx.get({first!r}, ABSENT)'}")
             for key in rest:
                 out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
             # a text is sent as it is found (a "$null" in the context too: only a template writes null)

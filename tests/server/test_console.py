@@ -198,8 +198,9 @@ def test_the_deliveries_page_shows_what_failed_before_its_live_stream_opened(ser
         failed: set[int] = set()
         while len(failed) < 3:  # each of the run's 3 deliveries failed, committed: the stream said so
             line = stream.readline()
-            if line.startswith(b"data: ") and json.loads(line[6:])["delivery_status"] == "failed":
-                failed.add(json.loads(line[6:])["delivery"])
+            attempt = json.loads(line[6:]) if line.startswith(b"data: ") else {}
+            if attempt.get("delivery_status") == "failed":
+                failed.add(attempt["delivery"])
                 failed &= {d["id"] for d in call(served, f"/api/deliveries?run={run_id}")["deliveries"]}
     rows = page.locator("#failed-table tbody tr", has_text="before-the-stream")
     expect(rows).to_have_count(0)  # the page loaded before any of them
