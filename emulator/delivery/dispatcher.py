@@ -392,8 +392,11 @@ class Dispatcher:
         at = now_ms()
         scenario_ms = row.time_ms + row.elapsed_ms
         signed_at = _signed_at(target, row, at)
-        if row.key is not None and target.ordering == "actor" and lane.busy.get(row.key):
-            # runs once this attempt waits on the network: the actor's next delivery, signed meanwhile
+        if row.key is not None and target.ordering == "actor" and lane.busy.get(row.key) and lane.ready.empty():
+            # runs once this attempt waits on the network: the actor's next delivery, signed meanwhile.
+            # Only when nothing else is ready: the loop would wait then (one actor's events, each
+            # behind the one before); with other deliveries ready it has work, and signing ahead
+            # would only add the scheduling, and a signature made twice when a second passes
             asyncio.get_running_loop().call_soon(self._sign_ahead, lane, lane.busy[row.key][0])
         try:
             faults = self._request_faults.get(row.id, ())

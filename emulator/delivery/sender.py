@@ -228,11 +228,10 @@ class Sender:
 
     def sign_ahead(self, target: Target, event_id: str, body: bytes, timestamp: int) -> None:
         """Sign a delivery's next attempt now, while the loop would wait on the network anyway (the
-        dispatcher asks for an actor's next delivery as the one before it is sent), so the attempt
-        itself usually only writes. ``timestamp`` is the time the attempt will sign: the scenario's,
-        or this second (an attempt made in a later second, as one that waits its turn behind other
-        actors may be, finds nothing kept for its own time and signs again: the work ahead is lost,
-        never the answer).
+        dispatcher asks for an actor's next delivery as the one before it is sent, when no other
+        delivery is ready), so the attempt itself usually only writes. ``timestamp`` is the time the
+        attempt will sign: the scenario's, or this second (an attempt made in a later second finds
+        nothing kept for its own time and signs again: the work ahead is lost, never the answer).
         A target not yet attempted, or a delivery that cannot be signed, is left to its attempt
         (which says why)."""
         prepared = self._prepared.get(id(target))

@@ -409,6 +409,24 @@ async def test_signing_ahead_sends_exactly_what_signing_at_the_attempt_sends(reg
     assert wire[True] == wire[False] and len(wire[True]) > 5
 
 
+async def test_nothing_is_signed_ahead_while_other_deliveries_are_ready(aiohttp_server, registry, monkeypatch):
+    """Signing ahead is for a loop that would wait: with another actor's delivery ready, the worker
+    has work, so each delivery is signed at its attempt (signing ahead then cost 5% of a delivery's
+    instructions for nothing) and every request still verifies."""
+    from emulator.delivery.sender import Sender
+
+    ahead = []
+    monkeypatch.setattr(Sender, "sign_ahead", lambda self, target, event_id, *rest: ahead.append(event_id))
+    two = "name: two\nactors: {a: {}, b: {}}\nsteps:\n  - repeat: {count: 6, every: 1s, steps: [{login: {actor: a}}, {login: {actor: b}}]}\n"
+    receiver = await start_receiver(aiohttp_server)
+    t = target(registry, receiver.url, signing={"secret": "kc-secret"}, concurrency=1)
+    summary, _ = await play(registry, [t], two)
+    assert summary.ok and summary.delivered == len(receiver.requests) >= 12
+    for request in receiver.requests:
+        check_keycloak(request.body, request.headers, request.method, request.url)
+    assert ahead == []  # each actor's next delivery waited behind the other actor's, which was ready
+
+
 async def test_a_producer_held_at_the_open_limit_goes_on_for_many_deliveries_at_once(
     aiohttp_server, registry, monkeypatch
 ):
