@@ -257,9 +257,13 @@ class Writer:
 
     @staticmethod
     def _settle(group: _Group) -> None:
-        """Hand each write's result (or error) to whoever awaits it."""
+        """Hand each write's result (or error) to whoever awaits it, then let go of what the group
+        holds. Its COMMIT's callback holds the group, and the group held the COMMIT: a reference
+        cycle, which kept every row of the group (events, deliveries, attempts) alive until the
+        cycle collector came by, so a run's memory grew with how rarely it does."""
         group.settled = True
-        for future, ok, value in group.outcomes:
+        outcomes, group.outcomes, group.jobs, group.syncing = group.outcomes, [], [], None
+        for future, ok, value in outcomes:
             if future.done():
                 continue
             try:

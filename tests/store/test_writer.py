@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
+import weakref
 
 import pytest
 
@@ -39,6 +41,25 @@ async def test_writes_handed_over_together_commit_in_one_group(store):
     await asyncio.gather(*(writer.write(save(n)) for n in names))
     assert committed(store) == names  # each caller heard only once its write was committed
     assert writer.groups == 2  # the first went at once; the 19 handed over while it synced went together
+
+
+class Made:
+    """A write's result that can be watched (a weak reference) while it lives."""
+
+
+async def test_what_a_committed_group_held_is_let_go_without_the_cycle_collector(store):
+    """A group's COMMIT called back into the group, and the group held its COMMIT: every row a
+    group wrote (a run's events, deliveries and attempts) then lived on until the cycle collector
+    came by, and a run's memory grew with how rarely it does (1,000,000 deliveries: 18 MB)."""
+    writer = writer_for(store)
+    gc.disable()
+    try:
+        first = weakref.ref(await writer.write(lambda own: Made()))
+        await writer.write(save("next"))  # the writer keeps only the latest write's future
+        await writer.settled()
+        assert first() is None  # freed as its group settled: no cycle kept it
+    finally:
+        gc.enable()
 
 
 async def test_a_failing_write_is_undone_alone(store):
