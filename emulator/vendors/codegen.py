@@ -37,6 +37,7 @@ from emulator.vendors.expressions import (
     MAX_TEXT,
     NO_ELSE,
     NO_PREFIX,
+    PLAIN_TYPES,
     Compiler,
     OutsideFastPathError,
     clean,
@@ -135,6 +136,7 @@ class _Writer:
         self.namespace["SLOW"] = _slow
         self.namespace["MEMO_SIZE"] = MEMO_SIZE
         self.namespace["SCALARS"] = SCALARS
+        self.namespace["PLAIN_TYPES"] = PLAIN_TYPES
         self.sources: list[str] = []
         self.count = 0
         self.present: set[str] = set()  # names of values that are never OMIT (a mapping with a constant)
@@ -251,7 +253,12 @@ class _Writer:
             # a name the context lacks: ABSENT, handed to the plain renderer (as anything but a text)
             out.append(f"{pad}{value} = {local if local else f'ctx.get({first!r}, ABSENT)'}")
             for key in rest:
-                out.append(f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict else HAND_OVER")
+                # past a value of a plain type other than a mapping the member is missing: None, so
+                # OMIT at the end, as the plain lookup answers (``vars.idp.id`` with no idp)
+                out.append(
+                    f"{pad}{value} = {value}.get({key!r}) if type({value}) is dict"
+                    f" else (None if type({value}) in PLAIN_TYPES else HAND_OVER)"
+                )
             # a text is sent as it is found (a "$null" in the context too: only a template writes null)
             out.append(f"{pad}if type({value}) is not str or len({value}) > MAX_TEXT:")
             out.append(f"{pad}    if {value} is None:")

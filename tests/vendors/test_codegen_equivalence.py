@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -367,3 +368,27 @@ def test_a_memoized_part_tells_a_name_the_context_lacks_from_one_holding_none(te
         for render in (part.render, fast):
             rendered = [render(dict(first))["k"], render(dict(then))["k"]]
             assert [value.startswith("id-None") for value in rendered] == [first is holding, then is holding]
+
+
+def test_a_lookup_past_a_plain_value_is_answered_inline() -> None:
+    """``vars.idp.id`` with no idp (FusionAuth's login has none): the member is missing, so the
+    value is left out, in the generated code itself, not by asking the plain renderer (two calls
+    into it for every FusionAuth login event, 1.8% of a render's instructions)."""
+    part = templates.compile_part({"id": "{{ vars.idp.id }}", "first": "{{ actor.name.first }}", "k": "x"})
+    fast = generate(part)
+    assert fast is not None
+    asked: list[str] = []
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == templates.__file__:
+            asked.append(frame.f_code.co_name)
+
+    for ctx in ({"vars": {}, "actor": {"name": "Ann"}}, {"vars": {"idp": None}, "actor": {"name": 3}}):
+        expected = part.render(dict(ctx))
+        sys.setprofile(watch)
+        try:
+            got = fast(dict(ctx))
+        finally:
+            sys.setprofile(None)
+        assert got == expected == {"k": "x"}
+    assert asked == []
