@@ -8,6 +8,7 @@ a nonce, so its header and payload segments are compared and its signature verif
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +46,9 @@ def test_sign_is_pyjwts_encode(algorithm: str) -> None:
             return
         assert ours.rsplit(".", 1)[0] == theirs.rsplit(".", 1)[0]
         public = KEYS.key(algorithm).private.public_key()
-        assert jwt.decode(ours, public, algorithms=[algorithm], options={"verify_exp": False}) == claims
+        # the signature verified, the claims compared as they are: PyJWT's decode would also judge
+        # them (a drawn "sub" that is not a string fails its check, whoever signed the token)
+        assert json.loads(jwt.PyJWS().decode(ours, public, algorithms=[algorithm])) == claims
 
     same()
 
