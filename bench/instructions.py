@@ -18,6 +18,11 @@ work saved (``bench/README.md``).
 ``--against REV`` measures a git revision the same way, from a temporary worktree, side by side,
 and prints the ratios (the revision's ``bench/deliver.py`` must have the default path's helpers).
 
+Runs without address randomization where ``setarch -R`` is allowed (``fixed_addresses``): with
+it, a render's counts varied by 3% from run to run, and without it they repeat exactly. The
+sending process's still vary by about 1% (403,570 and 398,098 for fusionauth, two runs of the same
+tree): how attempts group into flushes and commits follows the timing.
+
 Needs valgrind (Debian: ``apt-get install valgrind``); each measurement takes about a minute.
 
     .venv/bin/python bench/instructions.py                         # keycloak, 4,000 and 12,000 deliveries
@@ -28,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -86,6 +93,7 @@ def counted(source: Path, case: str, deliveries: int, folder: Path) -> tuple[int
     the deliveries it made."""
     out = folder / f"callgrind.{source.name}.{deliveries}.%p"
     command = [
+        *fixed_addresses(),
         "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
         sys.executable, str(Path(__file__).resolve()),
         "--one", str(deliveries), "--case", case, "--source", str(source),
@@ -98,6 +106,20 @@ def counted(source: Path, case: str, deliveries: int, folder: Path) -> tuple[int
     mine = folder / out.name.replace("%p", str(sending_pid(done)))
     family = sum(summary(file) for file in folder.glob(out.name.replace("%p", "*")))
     return summary(mine), family, int(delivered[0].split()[1])
+
+
+@functools.cache
+def fixed_addresses() -> tuple[str, ...]:
+    """The prefix that runs a command without address randomization, where the system allows it.
+
+    Memo caches and the like key objects by identity, so where objects land changes how many
+    probes a lookup takes: with randomization on, counts of the same tree vary by about 3% from
+    one run to the next (a render's, measured); with it off, a render's counts repeat exactly."""
+    prefix = ("setarch", platform.machine(), "-R")
+    if shutil.which("setarch") is None:
+        return ()
+    tried = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    return prefix if tried.returncode == 0 else ()
 
 
 def summary(file: Path) -> int:
